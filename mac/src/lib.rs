@@ -1,0 +1,3 @@
+//! ranlab MAC: HARQ entities, UE buffers and buffer-status reporting, link
+//! adaptation and transport-block accounting.
+#![warn(missing_docs)]

@@ -1,0 +1,233 @@
+//! Cyclic redundancy checks, TS 38.212 §5.1.
+//!
+//! Bits are unpacked (one bit per byte, value 0 or 1), a_0 first. The
+//! register starts at zero, nothing is reflected and there is no final XOR:
+//! the parity p_0..p_{L-1} is the remainder of a(D)·D^L divided by g(D),
+//! p_0 the highest-order coefficient. The calculator works a byte (eight
+//! bits) per table look-up.
+
+/// The CRC generator polynomials of TS 38.212 §5.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrcPoly {
+    /// g_CRC24A(D): transport blocks larger than 3824 bits.
+    Crc24A,
+    /// g_CRC24B(D): code blocks when a TB is segmented.
+    Crc24B,
+    /// g_CRC24C(D): DCI and BCH (polar codes).
+    Crc24C,
+    /// g_CRC16(D): transport blocks of at most 3824 bits.
+    Crc16,
+    /// g_CRC11(D): UCI with polar coding.
+    Crc11,
+    /// g_CRC6(D): short UCI with polar coding.
+    Crc6,
+}
+
+impl CrcPoly {
+    /// All six polynomials.
+    pub const ALL: [CrcPoly; 6] = [
+        CrcPoly::Crc24A,
+        CrcPoly::Crc24B,
+        CrcPoly::Crc24C,
+        CrcPoly::Crc16,
+        CrcPoly::Crc11,
+        CrcPoly::Crc6,
+    ];
+
+    /// The number of parity bits L.
+    pub const fn len(self) -> usize {
+        match self {
+            CrcPoly::Crc24A | CrcPoly::Crc24B | CrcPoly::Crc24C => 24,
+            CrcPoly::Crc16 => 16,
+            CrcPoly::Crc11 => 11,
+            CrcPoly::Crc6 => 6,
+        }
+    }
+
+    /// The exponents of g(D)'s non-zero terms, highest first, as written in §5.1.
+    pub const fn exponents(self) -> &'static [u32] {
+        match self {
+            CrcPoly::Crc24A => &[24, 23, 18, 17, 14, 11, 10, 7, 6, 5, 4, 3, 1, 0],
+            CrcPoly::Crc24B => &[24, 23, 6, 5, 1, 0],
+            CrcPoly::Crc24C => &[24, 23, 21, 20, 17, 15, 13, 12, 8, 4, 2, 1, 0],
+            CrcPoly::Crc16 => &[16, 12, 5, 0],
+            CrcPoly::Crc11 => &[11, 10, 9, 5, 0],
+            CrcPoly::Crc6 => &[6, 5, 0],
+        }
+    }
+
+    /// The spec's name, as used in test vectors (`CRC24A`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            CrcPoly::Crc24A => "CRC24A",
+            CrcPoly::Crc24B => "CRC24B",
+            CrcPoly::Crc24C => "CRC24C",
+            CrcPoly::Crc16 => "CRC16",
+            CrcPoly::Crc11 => "CRC11",
+            CrcPoly::Crc6 => "CRC6",
+        }
+    }
+
+    /// Looks a polynomial up by its spec name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// g(D) without its leading term, as an L-bit mask (bit i = coefficient of D^i).
+    const fn mask(self) -> u32 {
+        let e = self.exponents();
+        let mut m = 0u32;
+        let mut i = 1; // skip D^L
+        while i < e.len() {
+            m |= 1 << e[i];
+            i += 1;
+        }
+        m
+    }
+}
+
+/// A table-driven CRC calculator for one polynomial. Build once, use many times.
+#[derive(Clone)]
+pub struct Crc {
+    poly: CrcPoly,
+    /// Remainder contribution of each input byte, aligned to the top of a 32-bit register.
+    table: [u32; 256],
+}
+
+impl std::fmt::Debug for Crc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crc").field("poly", &self.poly).finish()
+    }
+}
+
+impl Crc {
+    /// Builds the byte table for `poly`.
+    pub fn new(poly: CrcPoly) -> Self {
+        // Work with the register left-aligned in 32 bits so every L is handled alike.
+        let g = poly.mask() << (32 - poly.len());
+        let mut table = [0u32; 256];
+        for (b, t) in table.iter_mut().enumerate() {
+            let mut r = (b as u32) << 24;
+            for _ in 0..8 {
+                r = if r & 0x8000_0000 != 0 {
+                    (r << 1) ^ g
+                } else {
+                    r << 1
+                };
+            }
+            *t = r;
+        }
+        Crc { poly, table }
+    }
+
+    /// The polynomial.
+    pub fn poly(&self) -> CrcPoly {
+        self.poly
+    }
+
+    /// The remainder of the unpacked bits `bits` (a_0 first), as an L-bit integer
+    /// whose most significant bit is p_0.
+    pub fn remainder(&self, bits: &[u8]) -> u32 {
+        let mut r = 0u32; // left-aligned register
+        let mut chunks = bits.chunks_exact(8);
+        for c in &mut chunks {
+            let byte = c.iter().fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
+            r = (r << 8) ^ self.table[((r >> 24) ^ byte) as usize];
+        }
+        for &b in chunks.remainder() {
+            let top = (r >> 31) ^ (b & 1) as u32;
+            r <<= 1;
+            if top != 0 {
+                r ^= self.poly.mask() << (32 - self.poly.len());
+            }
+        }
+        r >> (32 - self.poly.len())
+    }
+
+    /// Writes p_0..p_{L-1} for `bits` into `parity` (length L).
+    pub fn parity_into(&self, bits: &[u8], parity: &mut [u8]) {
+        let l = self.poly.len();
+        assert_eq!(parity.len(), l, "parity buffer must hold L bits");
+        let r = self.remainder(bits);
+        for (i, p) in parity.iter_mut().enumerate() {
+            *p = ((r >> (l - 1 - i)) & 1) as u8;
+        }
+    }
+
+    /// Returns a_0..a_{A-1} p_0..p_{L-1} (§5.1 CRC attachment).
+    pub fn attach(&self, bits: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bits.len() + self.poly.len());
+        out.extend_from_slice(bits);
+        out.resize(bits.len() + self.poly.len(), 0);
+        let (a, p) = out.split_at_mut(bits.len());
+        self.parity_into(a, p);
+        out
+    }
+
+    /// True when `bits_with_parity` (a_0.. followed by the L parity bits) checks.
+    pub fn check(&self, bits_with_parity: &[u8]) -> bool {
+        bits_with_parity.len() >= self.poly.len() && self.remainder(bits_with_parity) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit-by-bit long division straight from the §5.1 definition.
+    fn reference(poly: CrcPoly, bits: &[u8]) -> Vec<u8> {
+        let l = poly.len();
+        let mut reg = vec![0u8; bits.len() + l];
+        reg[..bits.len()].copy_from_slice(bits);
+        let mut g = vec![0u8; l + 1];
+        for &e in poly.exponents() {
+            g[l - e as usize] = 1;
+        }
+        for i in 0..bits.len() {
+            if reg[i] == 1 {
+                for (j, &gj) in g.iter().enumerate() {
+                    reg[i + j] ^= gj;
+                }
+            }
+        }
+        reg[bits.len()..].to_vec()
+    }
+
+    #[test]
+    fn table_matches_long_division_for_every_poly_and_length() {
+        let mut x = 0x1234_5678u32;
+        for poly in CrcPoly::ALL {
+            let crc = Crc::new(poly);
+            for len in [0usize, 1, 7, 8, 9, 23, 64, 101, 3824] {
+                let bits: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        (x & 1) as u8
+                    })
+                    .collect();
+                let with = crc.attach(&bits);
+                assert_eq!(
+                    &with[len..],
+                    &reference(poly, &bits)[..],
+                    "{poly:?} len {len}"
+                );
+                assert!(crc.check(&with));
+                let mut bad = with.clone();
+                if len > 0 {
+                    bad[len / 2] ^= 1;
+                    assert!(!crc.check(&bad), "{poly:?} must detect a single bit error");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for p in CrcPoly::ALL {
+            assert_eq!(CrcPoly::from_name(p.name()), Some(p));
+            assert_eq!(p.exponents()[0] as usize, p.len());
+        }
+    }
+}

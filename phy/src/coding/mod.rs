@@ -1,0 +1,3 @@
+//! NR transport-channel coding, TS 38.212.
+
+pub mod crc;

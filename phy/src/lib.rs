@@ -1,0 +1,12 @@
+//! ranlab physical layer.
+//!
+//! The data path, transmitter to receiver: transport-block CRC and code-block
+//! segmentation, LDPC coding and rate matching, scrambling and modulation
+//! (`coding`, `modulation`), then layer mapping, reference signals and OFDM;
+//! the receiver runs it backwards with channel estimation, MIMO detection,
+//! soft demapping and LDPC decoding. The PHY knows nothing of the scheduler:
+//! it takes validated per-slot PDUs and returns indications.
+#![warn(missing_docs)]
+
+pub mod coding;
+pub mod simd;

@@ -1,0 +1,107 @@
+//! Instruction-set selection for the hot kernels.
+//!
+//! Every SIMD kernel has a portable scalar twin. A block detects the CPU once
+//! at construction ([`SimdLevel::detect`]) and keeps the choice; tests and
+//! benches may force a lower level with [`SimdLevel::clamp_to`].
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The widest vector instruction set a kernel may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SimdLevel {
+    /// Portable Rust, no explicit vector instructions.
+    Scalar,
+    /// AVX2 (256-bit integer and float vectors) with FMA.
+    Avx2,
+    /// AVX-512 F + BW (512-bit vectors, byte/word lanes).
+    Avx512,
+}
+
+impl SimdLevel {
+    /// The best level this CPU supports, detected at run time.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
+                return SimdLevel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Scalar
+    }
+
+    /// Whether this CPU can run kernels of this level.
+    pub fn is_supported(self) -> bool {
+        self <= Self::detect()
+    }
+
+    /// The lower of `self` and `max`: lets a caller cap the detected level.
+    pub fn clamp_to(self, max: SimdLevel) -> Self {
+        self.min(max)
+    }
+
+    /// The name used on the command line and in bench output.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Scalar => "scalar",
+            SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
+        }
+    }
+
+    /// Every level this CPU supports, lowest first.
+    pub fn supported() -> Vec<SimdLevel> {
+        [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512]
+            .into_iter()
+            .filter(|l| l.is_supported())
+            .collect()
+    }
+}
+
+impl fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SimdLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "scalar" | "generic" => Ok(SimdLevel::Scalar),
+            "avx2" => Ok(SimdLevel::Avx2),
+            "avx512" => Ok(SimdLevel::Avx512),
+            other => Err(format!(
+                "unknown instruction set `{other}` (allowed: scalar, avx2, avx512)"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_is_always_supported_and_ordering_holds() {
+        assert!(SimdLevel::Scalar.is_supported());
+        assert!(SimdLevel::Scalar < SimdLevel::Avx2 && SimdLevel::Avx2 < SimdLevel::Avx512);
+        assert_eq!(SimdLevel::Avx512.clamp_to(SimdLevel::Avx2), SimdLevel::Avx2);
+        assert_eq!("generic".parse::<SimdLevel>(), Ok(SimdLevel::Scalar));
+        assert!("sse".parse::<SimdLevel>().is_err());
+    }
+}
+
+/// The kernel each block runs at `level`, as (block, kernel) pairs, for
+/// `ranlab info`. Blocks whose kernel does not depend on the level say so.
+pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
+    let _ = level;
+    vec![("crc", "byte table (portable)".to_string())]
+}

@@ -1,0 +1,2 @@
+//! ranlab radio interface: timestamped multi-antenna sample streams.
+#![warn(missing_docs)]

@@ -1,0 +1,187 @@
+//! `ranlab bench`: throughput of each PHY block on one pinned core.
+//!
+//! Each case is a closure doing one call of a block on fixed-seed input; the
+//! harness times single calls (batched when a call is too short for the clock),
+//! and reports the median and 99th percentile per call and the information
+//! throughput at the median. Criterion benches in `benches/` measure the same
+//! blocks with statistics; this table is for quick comparison by script.
+
+use crate::CliResult;
+use ranlab_phy::simd::SimdLevel;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Arguments of `ranlab bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only run the cases of this block (e.g. crc, ldpc_decode).
+    #[arg(long, value_name = "BLOCK")]
+    only: Option<String>,
+    /// Only run the cases whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    case: Option<String>,
+    /// Instruction set: auto (best detected), or force scalar, avx2 or avx512.
+    #[arg(long = "impl", value_name = "IMPL", default_value = "auto")]
+    implementation: String,
+    /// Run every instruction set this CPU supports, not just the chosen one.
+    #[arg(long)]
+    all_impls: bool,
+    /// Measuring time per case, seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    time: f64,
+    /// Write the results as a JSON list to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Do not pin the thread to a core.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+/// One benchmark case: a block call on prepared input.
+pub struct Case {
+    /// Block name (`ldpc_decode`, `crc`, ...).
+    pub block: &'static str,
+    /// Case name, stable for scripts.
+    pub case: String,
+    /// Information bits processed per call (0 when not meaningful).
+    pub info_bits: f64,
+    /// Resource elements (or samples) processed per call (0 when not meaningful).
+    pub res: f64,
+    /// One call of the block.
+    pub run: Box<dyn FnMut()>,
+}
+
+/// The measurement of one case.
+#[derive(serde::Serialize)]
+pub struct Measurement {
+    block: &'static str,
+    case: String,
+    #[serde(rename = "impl")]
+    implementation: &'static str,
+    median_us: f64,
+    p99_us: f64,
+    median_mbps: f64,
+    mres_per_s: f64,
+    calls: usize,
+}
+
+/// All cases for `level`. Blocks register theirs here.
+fn cases(level: SimdLevel) -> Vec<Case> {
+    let mut v = Vec::new();
+    v.extend(crc_cases(level));
+    v
+}
+
+fn crc_cases(_level: SimdLevel) -> Vec<Case> {
+    use ranlab_phy::coding::crc::{Crc, CrcPoly};
+    let bits: Vec<u8> = (0..8448u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 31) as u8)
+        .collect();
+    let crc = Crc::new(CrcPoly::Crc24A);
+    vec![Case {
+        block: "crc",
+        case: "crc24a-8448".into(),
+        info_bits: bits.len() as f64,
+        res: 0.0,
+        run: Box::new(move || {
+            std::hint::black_box(crc.remainder(std::hint::black_box(&bits)));
+        }),
+    }]
+}
+
+fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
+    // Calibrate a batch so each timed sample lasts at least ~20 us.
+    let t0 = Instant::now();
+    (case.run)();
+    let one = t0.elapsed().max(Duration::from_nanos(20));
+    let batch = (Duration::from_micros(20).as_nanos() / one.as_nanos()).max(1) as usize;
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < time || samples.len() < 11 {
+        let t = Instant::now();
+        for _ in 0..batch {
+            (case.run)();
+        }
+        samples.push(t.elapsed().as_secs_f64() * 1e6 / batch as f64);
+        if samples.len() >= 200_000 {
+            break;
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    let median = samples[samples.len() / 2];
+    let p99 = samples[((samples.len() as f64 * 0.99) as usize).min(samples.len() - 1)];
+    Measurement {
+        block: case.block,
+        case: case.case.clone(),
+        implementation: level.name(),
+        median_us: median,
+        p99_us: p99,
+        median_mbps: case.info_bits / median,
+        mres_per_s: case.res / median,
+        calls: samples.len() * batch,
+    }
+}
+
+pub fn run(args: Args) -> CliResult<ExitCode> {
+    let detected = SimdLevel::detect();
+    let levels: Vec<SimdLevel> = if args.all_impls {
+        SimdLevel::supported()
+    } else if args.implementation == "auto" {
+        vec![detected]
+    } else {
+        let l: SimdLevel = args
+            .implementation
+            .parse()
+            .map_err(|e: String| format!("--impl: {e}"))?;
+        if !l.is_supported() {
+            return Err(format!("--impl {l}: this CPU supports only {}", detected).into());
+        }
+        vec![l]
+    };
+    if !(args.time > 0.0 && args.time <= 600.0) {
+        return Err("--time must be between 0 and 600 seconds".into());
+    }
+    if !args.no_pin {
+        if let Some(core) = core_affinity::get_core_ids().and_then(|c| c.into_iter().next()) {
+            core_affinity::set_for_current(core);
+        }
+    }
+    let mut results = Vec::new();
+    println!(
+        "{:<14} {:<40} {:<7} {:>12} {:>12} {:>12} {:>10}",
+        "block", "case", "impl", "median_us", "p99_us", "Mbit/s", "MRE/s"
+    );
+    for level in levels {
+        let mut all = cases(level);
+        all.retain(|c| args.only.as_deref().is_none_or(|b| b == c.block));
+        all.retain(|c| args.case.as_deref().is_none_or(|t| c.case.contains(t)));
+        for mut c in all {
+            let m = measure(&mut c, Duration::from_secs_f64(args.time), level);
+            println!(
+                "{:<14} {:<40} {:<7} {:>12.2} {:>12.2} {:>12.1} {:>10.1}",
+                m.block,
+                m.case,
+                m.implementation,
+                m.median_us,
+                m.p99_us,
+                m.median_mbps,
+                m.mres_per_s
+            );
+            results.push(m);
+        }
+    }
+    if results.is_empty() {
+        return Err(format!(
+            "no benchmark case matches (--only {:?}, --case {:?})",
+            args.only.unwrap_or_default(),
+            args.case.unwrap_or_default()
+        )
+        .into());
+    }
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&results)?)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,476 @@
+//! The TOML scenario format: cells and carriers, UEs, and the channel.
+//!
+//! Parsing rejects unknown keys; [`Scenario::validate`] checks values against
+//! the standard (SCS, bandwidths of TS 38.101-1 Table 5.3.2-1, TDD pattern)
+//! and names the field and the allowed values when something is wrong.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The scenario built into the binary (`ranlab loopback --print-default-config`).
+pub const DEFAULT_SCENARIO: &str = include_str!("default-scenario.toml");
+
+/// A complete scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A label for reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// How many slots to run.
+    #[serde(default = "default_slots")]
+    pub slots: u64,
+    /// The cell.
+    pub cell: Cell,
+    /// UE groups; each entry may stand for `count` identical UEs.
+    #[serde(rename = "ue")]
+    pub ues: Vec<UeGroup>,
+    /// The propagation channel.
+    pub channel: Channel,
+}
+
+fn default_name() -> String {
+    "scenario".into()
+}
+fn default_slots() -> u64 {
+    400
+}
+
+/// A cell with one or more carriers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cell {
+    /// Physical cell identity, 0..=1007.
+    #[serde(default)]
+    pub id: u16,
+    /// Component carriers; the first one is the primary.
+    pub carriers: Vec<Carrier>,
+}
+
+/// Duplexing of a carrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplex {
+    /// Time-division duplex, following `tdd_pattern`.
+    Tdd,
+    /// Frequency-division duplex: every slot carries uplink.
+    Fdd,
+    /// Supplementary uplink: an uplink-only carrier.
+    Sul,
+}
+
+/// One component carrier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Carrier {
+    /// A label (`n78`, `n1-fdd`, `sul-700`).
+    pub name: String,
+    /// The NR operating band (`n78`, `n1`, `n28`, ...).
+    pub band: String,
+    /// TDD, FDD or SUL.
+    pub duplex: Duplex,
+    /// Centre frequency, MHz.
+    pub center_frequency_mhz: f64,
+    /// Channel bandwidth, MHz.
+    pub bandwidth_mhz: u32,
+    /// Subcarrier spacing, kHz.
+    pub scs_khz: u32,
+    /// Slot pattern for TDD: `D`, `U`, `S` per slot, repeating.
+    #[serde(default)]
+    pub tdd_pattern: Option<String>,
+    /// gNB antennas.
+    pub antennas: u32,
+    /// gNB transmit power, dBm.
+    #[serde(default = "default_gnb_power")]
+    pub tx_power_dbm: f64,
+    /// gNB receiver noise figure, dB.
+    #[serde(default = "default_nf")]
+    pub noise_figure_db: f64,
+}
+
+fn default_gnb_power() -> f64 {
+    46.0
+}
+fn default_nf() -> f64 {
+    5.0
+}
+
+/// Traffic model of a UE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Traffic {
+    /// Always has data.
+    FullBuffer,
+    /// Small periodic reports.
+    PeriodicIot,
+    /// Bursty AI uplink (camera frames).
+    AiUplink,
+    /// Video streaming.
+    Video,
+}
+
+/// QoS class of a UE's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QosClass {
+    /// 40 ms delay target.
+    Premium,
+    /// 200 ms delay target.
+    Streaming,
+    /// No delay target.
+    BestEffort,
+    /// AI uplink: > 20 Mbit/s, < 20 ms.
+    AiUplink,
+    /// Internet of things.
+    Iot,
+}
+
+/// A group of identical UEs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UeGroup {
+    /// How many UEs this entry stands for.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Distance to the gNB, metres (path loss from TR 38.901).
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    /// Path loss, dB, instead of a distance.
+    #[serde(default)]
+    pub path_loss_db: Option<f64>,
+    /// UE antennas.
+    #[serde(default = "one")]
+    pub antennas: u32,
+    /// Maximum UE transmit power, dBm.
+    #[serde(default = "default_ue_power")]
+    pub max_tx_power_dbm: f64,
+    /// Traffic model.
+    #[serde(default = "default_traffic")]
+    pub traffic: Traffic,
+    /// QoS class.
+    #[serde(default = "default_qos")]
+    pub qos_class: QosClass,
+}
+
+fn one() -> u32 {
+    1
+}
+fn default_ue_power() -> f64 {
+    23.0
+}
+fn default_traffic() -> Traffic {
+    Traffic::FullBuffer
+}
+fn default_qos() -> QosClass {
+    QosClass::BestEffort
+}
+
+/// Channel model names (`ranlab channel --model` uses the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum ChannelModel {
+    Awgn,
+    Rayleigh,
+    TdlA,
+    TdlB,
+    TdlC,
+    TdlD,
+    TdlE,
+    CdlA,
+    CdlB,
+    CdlC,
+    CdlD,
+    CdlE,
+}
+
+/// The propagation channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// Fading model.
+    pub model: ChannelModel,
+    /// RMS delay spread, ns (TDL/CDL scaling).
+    #[serde(default = "default_ds")]
+    pub delay_spread_ns: f64,
+    /// UE speed, km/h (sets the Doppler with the carrier frequency).
+    #[serde(default)]
+    pub speed_kmh: f64,
+    /// Per-RE Es/N0 at the gNB, dB. When absent, derived from path loss and noise figure.
+    #[serde(default)]
+    pub snr_db: Option<f64>,
+    /// Seed of every random stream of the run.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_ds() -> f64 {
+    100.0
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// NR channel bandwidths (MHz) allowed per SCS in FR1/FR2, TS 38.101-1 Table 5.3.2-1 / 38.101-2.
+pub fn allowed_bandwidths(scs_khz: u32) -> &'static [u32] {
+    match scs_khz {
+        15 => &[5, 10, 15, 20, 25, 30, 35, 40, 45, 50],
+        30 => &[5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100],
+        60 => &[10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100, 200],
+        120 => &[50, 100, 200, 400],
+        _ => &[],
+    }
+}
+
+fn list<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Scenario {
+    /// Parses and validates a scenario; `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Scenario, String> {
+        let de = toml::Deserializer::new(text);
+        let s: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|sp| {
+                    format!(
+                        " (line {})",
+                        text[..sp.start.min(text.len())].lines().count().max(1)
+                    )
+                })
+                .unwrap_or_default();
+            let msg = inner.message().replace('\n', " ");
+            if path == "." || path.is_empty() {
+                format!("{origin}: {msg}{line}")
+            } else {
+                format!("{origin}: {path}: {msg}{line}")
+            }
+        })?;
+        s.validate().map_err(|e| format!("{origin}: {e}"))?;
+        Ok(s)
+    }
+
+    /// Reads a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config `{}`: {e}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The built-in default.
+    pub fn builtin() -> Scenario {
+        Self::parse(DEFAULT_SCENARIO, "built-in scenario").expect("the built-in scenario is valid")
+    }
+
+    /// Checks values the type system cannot; the error names the field and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.slots == 0 {
+            return Err("slots: must be at least 1".into());
+        }
+        if self.cell.id > 1007 {
+            return Err(format!(
+                "cell.id: {} is out of range (allowed: 0..=1007)",
+                self.cell.id
+            ));
+        }
+        if self.cell.carriers.is_empty() {
+            return Err("cell.carriers: at least one carrier is required".into());
+        }
+        for (i, c) in self.cell.carriers.iter().enumerate() {
+            let f = |name: &str| format!("cell.carriers[{i}].{name}");
+            if ![15, 30, 60, 120].contains(&c.scs_khz) {
+                return Err(format!(
+                    "{}: {} kHz is not an NR subcarrier spacing (allowed: 15, 30, 60, 120)",
+                    f("scs_khz"),
+                    c.scs_khz
+                ));
+            }
+            let bws = allowed_bandwidths(c.scs_khz);
+            if !bws.contains(&c.bandwidth_mhz) {
+                return Err(format!(
+                    "{}: {} MHz is not allowed at {} kHz (allowed: {})",
+                    f("bandwidth_mhz"),
+                    c.bandwidth_mhz,
+                    c.scs_khz,
+                    list(bws)
+                ));
+            }
+            if !(c.center_frequency_mhz > 400.0 && c.center_frequency_mhz < 52_600.0) {
+                return Err(format!(
+                    "{}: {} MHz is outside NR FR1/FR2 (allowed: 410..52600)",
+                    f("center_frequency_mhz"),
+                    c.center_frequency_mhz
+                ));
+            }
+            if !(1..=64).contains(&c.antennas) {
+                return Err(format!(
+                    "{}: {} (allowed: 1..=64)",
+                    f("antennas"),
+                    c.antennas
+                ));
+            }
+            match (c.duplex, &c.tdd_pattern) {
+                (Duplex::Tdd, None) => {
+                    return Err(format!(
+                        "{}: required for a TDD carrier (e.g. \"DDDSU\")",
+                        f("tdd_pattern")
+                    ))
+                }
+                (Duplex::Tdd, Some(p)) => {
+                    if p.is_empty()
+                        || p.len() > 80
+                        || !p.chars().all(|ch| matches!(ch, 'D' | 'U' | 'S'))
+                    {
+                        return Err(format!(
+                            "{}: `{p}` (allowed: 1 to 80 of the letters D, U, S)",
+                            f("tdd_pattern")
+                        ));
+                    }
+                    if !p.contains('U') {
+                        return Err(format!(
+                            "{}: `{p}` has no uplink slot `U`",
+                            f("tdd_pattern")
+                        ));
+                    }
+                }
+                (_, Some(_)) => {
+                    return Err(format!(
+                        "{}: only a TDD carrier has a TDD pattern",
+                        f("tdd_pattern")
+                    ))
+                }
+                _ => {}
+            }
+            if !(0.0..=30.0).contains(&c.noise_figure_db) {
+                return Err(format!(
+                    "{}: {} dB (allowed: 0..=30)",
+                    f("noise_figure_db"),
+                    c.noise_figure_db
+                ));
+            }
+        }
+        if self.cell.carriers[0].duplex == Duplex::Sul {
+            return Err("cell.carriers[0].duplex: the primary carrier cannot be a supplementary uplink (allowed: tdd, fdd)".into());
+        }
+        if self.ues.is_empty() {
+            return Err("ue: at least one [[ue]] entry is required".into());
+        }
+        for (i, u) in self.ues.iter().enumerate() {
+            let f = |name: &str| format!("ue[{i}].{name}");
+            if !(1..=10_000).contains(&u.count) {
+                return Err(format!("{}: {} (allowed: 1..=10000)", f("count"), u.count));
+            }
+            match (u.distance_m, u.path_loss_db) {
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "ue[{i}]: give either distance_m or path_loss_db, not both"
+                    ))
+                }
+                (Some(d), None) if !(1.0..=100_000.0).contains(&d) => {
+                    return Err(format!("{}: {d} m (allowed: 1..=100000)", f("distance_m")))
+                }
+                (None, Some(pl)) if !(0.0..=200.0).contains(&pl) => {
+                    return Err(format!("{}: {pl} dB (allowed: 0..=200)", f("path_loss_db")))
+                }
+                _ => {}
+            }
+            if !(1..=8).contains(&u.antennas) {
+                return Err(format!(
+                    "{}: {} (allowed: 1..=8)",
+                    f("antennas"),
+                    u.antennas
+                ));
+            }
+            if !(-40.0..=33.0).contains(&u.max_tx_power_dbm) {
+                return Err(format!(
+                    "{}: {} dBm (allowed: -40..=33)",
+                    f("max_tx_power_dbm"),
+                    u.max_tx_power_dbm
+                ));
+            }
+        }
+        let ch = &self.channel;
+        if !(0.0..=10_000.0).contains(&ch.delay_spread_ns) {
+            return Err(format!(
+                "channel.delay_spread_ns: {} (allowed: 0..=10000)",
+                ch.delay_spread_ns
+            ));
+        }
+        if !(0.0..=1_000.0).contains(&ch.speed_kmh) {
+            return Err(format!(
+                "channel.speed_kmh: {} (allowed: 0..=1000)",
+                ch.speed_kmh
+            ));
+        }
+        if let Some(snr) = ch.snr_db {
+            if !(-30.0..=60.0).contains(&snr) {
+                return Err(format!("channel.snr_db: {snr} dB (allowed: -30..=60)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Total number of UEs.
+    pub fn ue_count(&self) -> u32 {
+        self.ues.iter().map(|u| u.count).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_parses() {
+        let s = Scenario::builtin();
+        assert_eq!(s.ue_count(), 4);
+        assert_eq!(s.cell.carriers[0].antennas, 4);
+    }
+
+    #[test]
+    fn unknown_key_names_field() {
+        let t = DEFAULT_SCENARIO.replace("antennas = 4 ", "antennas = 4\nfoo = 1 ");
+        let e = Scenario::parse(&t, "x.toml").unwrap_err();
+        assert!(
+            e.contains("cell.carriers[0]") && e.contains("unknown field `foo`"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn bad_enum_lists_allowed_values() {
+        let t = DEFAULT_SCENARIO.replace("duplex = \"tdd\"", "duplex = \"xdd\"");
+        let e = Scenario::parse(&t, "x.toml").unwrap_err();
+        assert!(
+            e.contains("cell.carriers[0].duplex") && e.contains("`tdd`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_field_and_allowed() {
+        let cases = [
+            ("scs_khz = 30", "scs_khz = 45", "scs_khz"),
+            ("bandwidth_mhz = 40", "bandwidth_mhz = 41", "bandwidth_mhz"),
+            (
+                "tdd_pattern = \"DDDSU\"",
+                "tdd_pattern = \"DDDX\"",
+                "tdd_pattern",
+            ),
+            ("count = 4", "count = 0", "ue[0].count"),
+            ("snr_db = 20.0", "snr_db = 99.0", "channel.snr_db"),
+        ];
+        for (from, to, field) in cases {
+            let t = DEFAULT_SCENARIO.replace(from, to);
+            let e = Scenario::parse(&t, "x.toml").unwrap_err();
+            assert!(e.contains(field) && e.contains("allowed"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! End-to-end tests of the `ranlab` command: arguments, configuration errors
+//! and the conformance runner over the shared test vectors.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ranlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ranlab"))
+        .args(args)
+        .output()
+        .expect("ranlab runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A clear one-line error with a non-zero exit, and no panic or backtrace.
+fn assert_clean_error(o: &Output, needle: &str) {
+    let (out, err) = text(o);
+    assert!(!o.status.success(), "expected failure, got success: {out}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "panic: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "stderr does not name `{needle}`: {err}"
+    );
+}
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+}
+
+fn vector_files() -> Vec<String> {
+    let dir = vectors_dir();
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("shared test vectors missing at {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| p.display().to_string())
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no *.jsonl in {}", dir.display());
+    v
+}
+
+/// Blocks whose implementation has landed: every vector of these must pass.
+const IMPLEMENTED: &[&str] = &["crc"];
+
+#[test]
+fn conform_passes_every_vector_of_implemented_blocks() {
+    let json = std::env::temp_dir().join(format!("ranlab-conform-{}.json", std::process::id()));
+    let mut args: Vec<String> = vec![
+        "conform".into(),
+        "--json".into(),
+        json.display().to_string(),
+    ];
+    args.extend(vector_files());
+    let o = Command::new(env!("CARGO_BIN_EXE_ranlab"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let (out, _) = text(&o);
+    let last = out.lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.ends_with(" failed") && last.contains(" passed, "),
+        "closing line: {last}"
+    );
+    let counts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    std::fs::remove_file(&json).ok();
+    for block in IMPLEMENTED {
+        let c = &counts["blocks"][block];
+        assert!(
+            c["passed"].as_u64().unwrap_or(0) > 0,
+            "no `{block}` vectors ran"
+        );
+        assert_eq!(c["failed"].as_u64(), Some(0), "{block} failures:\n{out}");
+    }
+    // Honest counts: the exit status is 0 only when nothing failed.
+    assert_eq!(o.status.success(), counts["failed"].as_u64() == Some(0));
+}
+
+#[test]
+fn conform_reports_unsupported_blocks_and_malformed_lines_as_failures() {
+    let f = std::env::temp_dir().join(format!("ranlab-bad-{}.jsonl", std::process::id()));
+    std::fs::write(&f, "{\"id\":\"x-s1-0\",\"block\":\"warp_drive\",\"params\":{},\"input\":\"\",\"expected\":{}}\nnot json\n").unwrap();
+    let o = ranlab(&["conform", f.to_str().unwrap()]);
+    std::fs::remove_file(&f).ok();
+    let (out, _) = text(&o);
+    assert!(!o.status.success());
+    assert!(out.contains("unsupported block warp_drive"), "{out}");
+    assert!(out.trim_end().ends_with("0 passed, 2 failed"), "{out}");
+}
+
+#[test]
+fn conform_detects_a_corrupted_vector() {
+    let src = std::fs::read_to_string(vectors_dir().join("nr-phy-seed1.jsonl")).unwrap();
+    let mut v: serde_json::Value = src
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["block"] == "crc")
+        .expect("a crc vector");
+    let p = v["expected"]["parity"].as_str().unwrap().to_string();
+    let flipped: String = p
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 3 {
+                if c == '0' {
+                    '1'
+                } else {
+                    '0'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    v["expected"]["parity"] = serde_json::Value::String(flipped);
+    let f = std::env::temp_dir().join(format!("ranlab-corrupt-{}.jsonl", std::process::id()));
+    std::fs::write(&f, v.to_string()).unwrap();
+    let o = ranlab(&["conform", f.to_str().unwrap()]);
+    std::fs::remove_file(&f).ok();
+    let (out, _) = text(&o);
+    assert!(out.contains("first mismatch at bit 3"), "{out}");
+    assert!(!o.status.success());
+}
+
+#[test]
+fn bad_arguments_give_clean_errors() {
+    assert_clean_error(
+        &ranlab(&["conform", "/nonexistent/vectors.jsonl"]),
+        "/nonexistent/vectors.jsonl",
+    );
+    assert_clean_error(
+        &ranlab(&["loopback", "--config", "/nonexistent.toml"]),
+        "/nonexistent.toml",
+    );
+    assert_clean_error(&ranlab(&["loopback", "--slots", "zero"]), "--slots");
+    assert_clean_error(&ranlab(&["loopback", "--pace", "warp"]), "free");
+    assert_clean_error(&ranlab(&["bench", "--impl", "sse9"]), "--impl");
+    assert_clean_error(&ranlab(&["frobnicate"]), "frobnicate");
+}
+
+#[test]
+fn bad_config_files_give_one_line_errors() {
+    let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
+    let cases = [
+        ("bandwidth_mhz = 40", "bandwidth_mhz = 33", "bandwidth_mhz"),
+        ("model = \"tdl-c\"", "model = \"tdl-z\"", "channel.model"),
+        ("seed = 1", "seed = 1\nwarp = 9", "unknown field `warp`"),
+        ("[channel]", "[channel", "line"),
+    ];
+    for (i, (from, to, needle)) in cases.iter().enumerate() {
+        assert!(default.contains(from), "default config lacks `{from}`");
+        let f = std::env::temp_dir().join(format!("ranlab-cfg-{}-{i}.toml", std::process::id()));
+        std::fs::write(&f, default.replace(from, to)).unwrap();
+        let o = ranlab(&["loopback", "--config", f.to_str().unwrap(), "--slots", "1"]);
+        std::fs::remove_file(&f).ok();
+        assert_clean_error(&o, needle);
+        assert_eq!(
+            text(&o).1.trim_end().lines().count(),
+            1,
+            "multi-line error: {}",
+            text(&o).1
+        );
+    }
+}
+
+#[test]
+fn default_config_round_trips_and_loopback_runs() {
+    let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
+    let f = std::env::temp_dir().join(format!("ranlab-default-{}.toml", std::process::id()));
+    let j = std::env::temp_dir().join(format!("ranlab-loop-{}.json", std::process::id()));
+    std::fs::write(&f, default).unwrap();
+    let o = ranlab(&[
+        "loopback",
+        "--config",
+        f.to_str().unwrap(),
+        "--slots",
+        "20",
+        "--json",
+        j.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    std::fs::remove_file(&f).ok();
+    std::fs::remove_file(&j).ok();
+    assert_eq!(v["slots"], 20);
+    assert_eq!(v["ues"].as_array().map(|a| a.len()), Some(4));
+}
+
+#[test]
+fn info_and_version() {
+    let o = ranlab(&["info"]);
+    assert!(o.status.success());
+    let out = text(&o).0;
+    assert!(out.contains("simd") && out.contains("kernels"), "{out}");
+    let v = text(&ranlab(&["--version"])).0;
+    assert!(v.starts_with("ranlab "), "{v}");
+}
