@@ -9,4 +9,5 @@
 #![warn(missing_docs)]
 
 pub mod coding;
+pub mod pdu;
 pub mod simd;

@@ -6,6 +6,8 @@
 //! throughput at the median. Criterion benches in `benches/` measure the same
 //! blocks with statistics; this table is for quick comparison by script.
 
+mod coding;
+
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
 use std::path::PathBuf;
@@ -66,28 +68,11 @@ pub struct Measurement {
     calls: usize,
 }
 
-/// All cases for `level`. Blocks register theirs here.
+/// All cases for `level`. Each block family registers its cases here.
 fn cases(level: SimdLevel) -> Vec<Case> {
     let mut v = Vec::new();
-    v.extend(crc_cases(level));
+    v.extend(coding::cases(level));
     v
-}
-
-fn crc_cases(_level: SimdLevel) -> Vec<Case> {
-    use ranlab_phy::coding::crc::{Crc, CrcPoly};
-    let bits: Vec<u8> = (0..8448u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 31) as u8)
-        .collect();
-    let crc = Crc::new(CrcPoly::Crc24A);
-    vec![Case {
-        block: "crc",
-        case: "crc24a-8448".into(),
-        info_bits: bits.len() as f64,
-        res: 0.0,
-        run: Box::new(move || {
-            std::hint::black_box(crc.remainder(std::hint::black_box(&bits)));
-        }),
-    }]
 }
 
 fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
