@@ -10,4 +10,5 @@
 
 pub mod coding;
 pub mod pdu;
+pub mod refsig;
 pub mod simd;

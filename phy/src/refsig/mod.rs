@@ -1,0 +1,3 @@
+//! Reference signals and the pseudo-random sequence they and scrambling share.
+
+pub mod gold;
