@@ -10,5 +10,6 @@
 
 pub mod coding;
 pub mod pdu;
+pub mod pipeline;
 pub mod refsig;
 pub mod simd;

@@ -1,0 +1,103 @@
+//! The steady state of the slot pipeline allocates nothing: after warm-up,
+//! a stream of slots runs through a counting global allocator with zero
+//! allocations.
+
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Scale;
+struct Buf {
+    data: Vec<Mutex<Vec<f32>>>,
+}
+
+impl SlotJob for Scale {
+    type Slot = Buf;
+    fn stages(&self) -> &'static [&'static str] {
+        &["scale", "accumulate"]
+    }
+    fn task_count(&self, s: &Buf, stage: usize) -> usize {
+        if stage == 0 {
+            s.data.len()
+        } else {
+            1
+        }
+    }
+    fn run_task(&self, s: &Buf, stage: usize, task: usize) {
+        if stage == 0 {
+            s.data[task]
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .for_each(|x| *x = *x * 0.5 + 1.0);
+        } else {
+            let t: f32 = s.data.iter().map(|d| d.lock().unwrap()[0]).sum();
+            s.data[0].lock().unwrap()[1] = t;
+        }
+    }
+}
+
+#[test]
+fn steady_state_allocates_nothing() {
+    for workers in [1, 2] {
+        let pool = (0..4)
+            .map(|_| Buf {
+                data: (0..8).map(|_| Mutex::new(vec![1.0; 4096])).collect(),
+            })
+            .collect();
+        let p = Pipeline::new(
+            Arc::new(Scale),
+            pool,
+            PipelineConfig {
+                workers,
+                pin: false,
+                deadline: Duration::from_secs(1),
+            },
+        );
+        let mut run = |n: usize| {
+            for _ in 0..n {
+                let i = p.acquire().expect("one slot at a time never drops");
+                p.start(i, Instant::now());
+                let c = p.next_completed(Duration::from_secs(5)).expect("completes");
+                p.release(c.index);
+            }
+        };
+        run(50); // warm-up: thread-locals, channel wakers
+        ALLOCS.store(0, Ordering::SeqCst);
+        COUNTING.store(true, Ordering::SeqCst);
+        run(500);
+        COUNTING.store(false, Ordering::SeqCst);
+        assert_eq!(
+            ALLOCS.load(Ordering::SeqCst),
+            0,
+            "allocations in the steady state with {workers} workers"
+        );
+    }
+}
