@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod radio;
+pub mod sim;
 pub mod timeline;
 
 pub use radio::{Radio, RadioConfig, RadioError, RadioEvents, RadioInfo, RxMetadata, TxTime};
