@@ -9,6 +9,9 @@
 #![warn(missing_docs)]
 
 pub mod coding;
+pub mod grid;
+pub mod numerology;
+pub mod ofdm;
 pub mod pdu;
 pub mod pipeline;
 pub mod refsig;
