@@ -10,8 +10,9 @@
 //!
 //! - [`awgn`]: complex Gaussian noise with an exact SNR definition (per sample, and per-RE
 //!   Es/N0 on the occupied subcarriers of an OFDM signal).
-//! - [`tdl`]: TR 38.901 §7.7.2 tapped-delay-line small-scale fading; [`tables`] holds the
-//!   standard's tables (TDL and CDL) as data, one place per table.
+//! - [`tdl`], [`cdl`]: TR 38.901 §7.7.2 tapped-delay-line and §7.7.1 clustered-delay-line
+//!   small-scale fading (UPA at both ends); [`tables`] holds the standard's tables as data,
+//!   one place per table.
 //! - [`engine`]: the time-domain streaming convolution shared by all fading models, with
 //!   state continuity across blocks, and the frequency-domain per-RE fast path.
 //! - [`pathloss`]: TR 38.901 §7.4 path loss, shadowing and LOS probability for UMa, UMi and
@@ -26,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod awgn;
+pub mod cdl;
 pub mod engine;
 pub mod math;
 pub mod model;

@@ -1,5 +1,6 @@
 //! Model names and one configuration that builds any of them.
 
+use crate::cdl::{Cdl, CdlConfig, CdlProfile, ElementPattern, Upa};
 use crate::engine::FadingChannel;
 use crate::tdl::{Correlation, Tdl, TdlConfig, TdlProfile};
 use crate::{check_range, max_doppler_hz, ChannelError};
@@ -14,11 +15,13 @@ pub enum ModelKind {
     Rayleigh,
     /// `tdl-a` .. `tdl-e`: TR 38.901 §7.7.2.
     Tdl(TdlProfile),
+    /// `cdl-a` .. `cdl-e`: TR 38.901 §7.7.1.
+    Cdl(CdlProfile),
 }
 
 impl ModelKind {
     /// Every model, in CLI order.
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 12] = [
         ModelKind::Awgn,
         ModelKind::Rayleigh,
         ModelKind::Tdl(TdlProfile::A),
@@ -26,6 +29,11 @@ impl ModelKind {
         ModelKind::Tdl(TdlProfile::C),
         ModelKind::Tdl(TdlProfile::D),
         ModelKind::Tdl(TdlProfile::E),
+        ModelKind::Cdl(CdlProfile::A),
+        ModelKind::Cdl(CdlProfile::B),
+        ModelKind::Cdl(CdlProfile::C),
+        ModelKind::Cdl(CdlProfile::D),
+        ModelKind::Cdl(CdlProfile::E),
     ];
 
     /// The CLI name.
@@ -40,6 +48,11 @@ impl ModelKind {
             ModelKind::Tdl(TdlProfile::E) => "tdl-e",
             ModelKind::Tdl(TdlProfile::Rayleigh) => "rayleigh",
             ModelKind::Tdl(TdlProfile::Static) => "awgn",
+            ModelKind::Cdl(CdlProfile::A) => "cdl-a",
+            ModelKind::Cdl(CdlProfile::B) => "cdl-b",
+            ModelKind::Cdl(CdlProfile::C) => "cdl-c",
+            ModelKind::Cdl(CdlProfile::D) => "cdl-d",
+            ModelKind::Cdl(CdlProfile::E) => "cdl-e",
         }
     }
 }
@@ -82,6 +95,14 @@ pub struct ChannelConfig {
     pub correlation: Correlation,
     /// Desired K-factor for LOS models, dB (None: the table's).
     pub k_factor_db: Option<f64>,
+    /// CDL: the gNB array (None: a horizontal half-wavelength ULA of the gNB antenna count).
+    pub gnb_array: Option<Upa>,
+    /// CDL: the UE array (None: a horizontal half-wavelength ULA of the UE antenna count).
+    pub ue_array: Option<Upa>,
+    /// CDL: gNB element pattern.
+    pub gnb_pattern: ElementPattern,
+    /// CDL: UE direction of travel, degrees azimuth.
+    pub travel_azimuth_deg: f64,
     /// Run seed.
     pub seed: u64,
     /// Link label (UE index, or a distinct value per interferer).
@@ -100,6 +121,10 @@ impl Default for ChannelConfig {
             n_tx: 1,
             correlation: Correlation::Low,
             k_factor_db: None,
+            gnb_array: None,
+            ue_array: None,
+            gnb_pattern: ElementPattern::Tr38901,
+            travel_azimuth_deg: 0.0,
             seed: 1,
             stream: 0,
         }
@@ -120,6 +145,39 @@ impl ChannelConfig {
             ModelKind::Awgn => TdlProfile::Static,
             ModelKind::Rayleigh => TdlProfile::Rayleigh,
             ModelKind::Tdl(p) => p,
+            ModelKind::Cdl(p) => {
+                let gnb = self.gnb_array.unwrap_or(Upa::ula(self.n_rx));
+                let ue = self.ue_array.unwrap_or(Upa::ula(self.n_tx));
+                if gnb.len() != self.n_rx {
+                    return Err(ChannelError::AntennaCount {
+                        what: "gnb_array elements (n_rx)",
+                        expected: self.n_rx,
+                        got: gnb.len(),
+                    });
+                }
+                if ue.len() != self.n_tx {
+                    return Err(ChannelError::AntennaCount {
+                        what: "ue_array elements (n_tx)",
+                        expected: self.n_tx,
+                        got: ue.len(),
+                    });
+                }
+                let cdl = Cdl::new(&CdlConfig {
+                    profile: p,
+                    delay_spread_s: self.delay_spread_s,
+                    speed_kmh: self.speed_kmh,
+                    travel_azimuth_deg: self.travel_azimuth_deg,
+                    carrier_hz: self.carrier_hz,
+                    sample_rate_hz: self.sample_rate_hz,
+                    gnb_array: gnb,
+                    ue_array: ue,
+                    gnb_pattern: self.gnb_pattern,
+                    gnb_is_rx: true,
+                    seed: self.seed,
+                    stream: self.stream,
+                })?;
+                return Ok(FadingChannel::new(Box::new(cdl)));
+            }
         };
         let tdl = Tdl::new(&TdlConfig {
             profile,

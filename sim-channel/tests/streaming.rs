@@ -2,6 +2,7 @@
 //! across block boundaries (a stream split into blocks equals one long call, bit for bit).
 
 use num_complex::Complex32;
+use ranlab_sim_channel::cdl::CdlProfile;
 use ranlab_sim_channel::model::{ChannelConfig, ModelKind};
 use ranlab_sim_channel::multilink::{LinkConfig, MultiLinkChannel, TxSource};
 use ranlab_sim_channel::rng::{Gaussian, Purpose};
@@ -55,6 +56,8 @@ fn blocks_equal_one_long_call() {
         ModelKind::Tdl(TdlProfile::C),
         ModelKind::Tdl(TdlProfile::D),
         ModelKind::Rayleigh,
+        ModelKind::Cdl(CdlProfile::C),
+        ModelKind::Cdl(CdlProfile::E),
     ] {
         let one = run_blocks(model, 5, &x, &[]);
         // Irregular cuts, including tiny blocks shorter than the delay line and an empty one.
