@@ -20,14 +20,14 @@ use std::time::{Duration, Instant};
 pub trait AirChannel: Send {
     /// Propagates one block of `n` samples: `tx[c][..n]` is TX channel c's samples
     /// starting at device time `time`; writes the superposition plus noise to
-    /// `rx[a][..n]` for every gNB antenna.
+    /// `rx[a]` (each exactly `n` long) for every gNB antenna.
     fn propagate(
         &mut self,
         time: Ticks,
         n: usize,
         tx: &[Vec<Complex32>],
         rx: &mut [&mut [Complex32]],
-    );
+    ) -> Result<(), String>;
 }
 
 /// How the simulated device clock runs.
@@ -135,8 +135,14 @@ impl Radio for SimRadio {
         if !self.streaming {
             return Err(RadioError::NotStreaming);
         }
-        let len = check_shape(buffers, self.rx_channels, |b| b.len())?;
-        let n = len.min(self.mtu);
+        // The simulated device fills the whole buffers (up to its MTU) in one call.
+        let n = check_shape(buffers, self.rx_channels, |b| b.len())?;
+        if n > self.mtu {
+            return Err(RadioError::Shape(format!(
+                "{n} samples per call exceed the MTU of {}",
+                self.mtu
+            )));
+        }
         if self.pace == Pace::Realtime {
             if let Some((t0, tick0)) = self.wall_start {
                 let due = Duration::from_secs_f64(
@@ -151,7 +157,9 @@ impl Radio for SimRadio {
         for (tl, blk) in self.timelines.iter_mut().zip(self.tx_block.iter_mut()) {
             tl.read(&mut blk[..n]);
         }
-        self.channel.propagate(time, n, &self.tx_block, buffers);
+        self.channel
+            .propagate(time, n, &self.tx_block, buffers)
+            .map_err(RadioError::Device)?;
         self.now += n as Ticks;
         Ok(RxMetadata {
             samples: n,
@@ -209,12 +217,13 @@ mod tests {
             n: usize,
             tx: &[Vec<Complex32>],
             rx: &mut [&mut [Complex32]],
-        ) {
+        ) -> Result<(), String> {
             for (a, r) in rx.iter_mut().enumerate() {
                 for (i, y) in r[..n].iter_mut().enumerate() {
                     *y = tx.iter().map(|t| t[i]).sum::<Complex32>() * (a + 1) as f32;
                 }
             }
+            Ok(())
         }
     }
 
@@ -242,5 +251,33 @@ mod tests {
             r.transmit(&[&one], TxTime::Now, true).is_err(),
             "wrong channel count is an error"
         );
+    }
+}
+
+/// Most transmit streams one simulated air interface carries (UE antennas).
+pub const MAX_TX_STREAMS: usize = 256;
+
+/// The software channel of `ranlab-sim-channel` as the air between UEs and gNB.
+impl AirChannel for ranlab_sim_channel::MultiLinkChannel {
+    fn propagate(
+        &mut self,
+        _time: Ticks,
+        n: usize,
+        tx: &[Vec<Complex32>],
+        rx: &mut [&mut [Complex32]],
+    ) -> Result<(), String> {
+        if tx.len() > MAX_TX_STREAMS {
+            return Err(format!(
+                "{} transmit streams (at most {MAX_TX_STREAMS})",
+                tx.len()
+            ));
+        }
+        // Slices on the stack: the per-slot path allocates nothing.
+        let mut txs: [&[Complex32]; MAX_TX_STREAMS] = [&[]; MAX_TX_STREAMS];
+        for (s, b) in txs.iter_mut().zip(tx) {
+            *s = &b[..n];
+        }
+        self.process(&txs[..tx.len()], rx)
+            .map_err(|e| e.to_string())
     }
 }

@@ -1,0 +1,66 @@
+//! `ranlab loopback`: the main job. UEs transmit through the software channel
+//! to the gNB receiver, and the run is summarised per UE and per cell.
+
+use crate::scenario::{Scenario, DEFAULT_SCENARIO};
+use crate::CliResult;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Pacing of the simulated radio clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pace {
+    /// As fast as the CPU allows; deterministic (CI).
+    Free,
+    /// Paced to the wall clock, one slot per slot duration.
+    Realtime,
+}
+
+/// Arguments of `ranlab loopback`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Scenario file (TOML); the built-in default when absent.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the built-in scenario as a starting file and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    /// Slots to run (overrides the scenario's `slots`).
+    #[arg(long, value_name = "N")]
+    slots: Option<u64>,
+    /// Seed of every random stream (overrides `channel.seed`).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Radio clock pacing.
+    #[arg(long, value_enum, default_value = "free")]
+    pace: Pace,
+    /// Worker threads of the slot pipeline.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    workers: usize,
+    /// Write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> CliResult<ExitCode> {
+    if args.print_default_config {
+        print!("{DEFAULT_SCENARIO}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut scenario = match &args.config {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::builtin(),
+    };
+    if let Some(s) = args.slots {
+        if s == 0 {
+            return Err("--slots: must be at least 1".into());
+        }
+        scenario.slots = s;
+    }
+    if let Some(seed) = args.seed {
+        scenario.channel.seed = seed;
+    }
+    if args.workers == 0 || args.workers > 256 {
+        return Err("--workers: must be between 1 and 256".into());
+    }
+    crate::link::run_loopback(&scenario, args.pace, args.workers, args.json.as_deref())
+}
