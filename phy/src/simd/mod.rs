@@ -4,6 +4,12 @@
 //! at construction ([`SimdLevel::detect`]) and keeps the choice; tests and
 //! benches may force a lower level with [`SimdLevel::clamp_to`].
 
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+pub mod scalar;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -102,6 +108,11 @@ mod tests {
 /// The kernel each block runs at `level`, as (block, kernel) pairs, for
 /// `ranlab info`. Blocks whose kernel does not depend on the level say so.
 pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
-    let _ = level;
-    vec![("crc", "byte table (portable)".to_string())]
+    vec![
+        ("crc", "byte table (portable)".to_string()),
+        (
+            "ldpc_encode",
+            format!("{level} XOR gather over doubled column blocks"),
+        ),
+    ]
 }

@@ -1,0 +1,3 @@
+//! AVX2 kernels (`#[target_feature(enable = "avx2")]`), runtime-gated by the callers.
+
+pub mod ldpc;

@@ -1,0 +1,3 @@
+//! AVX-512 (F + BW) kernels, runtime-gated by the callers.
+
+pub mod ldpc;

@@ -1,0 +1,3 @@
+//! Portable scalar kernels, the reference twins of the SIMD ones.
+
+pub mod ldpc;
