@@ -113,7 +113,7 @@ impl Awgn {
     }
 
     /// Adds noise to one block per antenna.
-    pub fn add(&mut self, rx: &mut [&mut [Complex32]]) -> Result<(), ChannelError> {
+    pub fn add<R: AsMut<[Complex32]>>(&mut self, rx: &mut [R]) -> Result<(), ChannelError> {
         if rx.len() != self.gens.len() {
             return Err(ChannelError::AntennaCount {
                 what: "awgn antennas",
@@ -125,7 +125,7 @@ impl Awgn {
             return Ok(());
         }
         for (g, buf) in self.gens.iter_mut().zip(rx.iter_mut()) {
-            g.add_complex(buf, self.variance);
+            g.add_complex(buf.as_mut(), self.variance);
         }
         Ok(())
     }

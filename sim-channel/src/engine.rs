@@ -91,6 +91,12 @@ pub struct FadingChannel {
 impl FadingChannel {
     /// The engine over `src`.
     pub fn new(src: Box<dyn TapSource>) -> Self {
+        Self::with_extra_delay(src, 0)
+    }
+
+    /// The engine over `src`, with every tap of the time-domain path delayed by a further
+    /// `extra` samples (an integer timing offset of the link; the per-RE path ignores it).
+    pub fn with_extra_delay(src: Box<dyn TapSource>, extra: usize) -> Self {
         let n_rx = src.n_rx();
         let n_tx = src.n_tx();
         let fs = src.sample_rate_hz();
@@ -103,7 +109,7 @@ impl FadingChannel {
         let delays: Vec<usize> = src
             .delays_s()
             .iter()
-            .map(|&d| (d * fs).round().max(0.0) as usize)
+            .map(|&d| (d * fs).round().max(0.0) as usize + extra)
             .collect();
         let mut bin_delay = delays.clone();
         bin_delay.sort_unstable();
@@ -183,7 +189,11 @@ impl FadingChannel {
         }
     }
 
-    fn check(&self, tx: &[&[Complex32]], rx: &[&mut [Complex32]]) -> Result<usize, ChannelError> {
+    fn check<T: AsRef<[Complex32]>, R: AsMut<[Complex32]>>(
+        &self,
+        tx: &[T],
+        rx: &mut [R],
+    ) -> Result<usize, ChannelError> {
         if tx.len() != self.n_tx {
             return Err(ChannelError::AntennaCount {
                 what: "transmit",
@@ -198,22 +208,22 @@ impl FadingChannel {
                 got: rx.len(),
             });
         }
-        let len = tx.first().map_or(0, |t| t.len());
+        let len = tx.first().map_or(0, |t| t.as_ref().len());
         for t in tx {
-            if t.len() != len {
+            if t.as_ref().len() != len {
                 return Err(ChannelError::BlockLength {
                     what: "transmit block",
                     expected: len,
-                    got: t.len(),
+                    got: t.as_ref().len(),
                 });
             }
         }
-        for r in rx {
-            if r.len() != len {
+        for r in rx.iter_mut() {
+            if r.as_mut().len() != len {
                 return Err(ChannelError::BlockLength {
                     what: "receive block",
                     expected: len,
-                    got: r.len(),
+                    got: r.as_mut().len(),
                 });
             }
         }
@@ -238,25 +248,28 @@ impl FadingChannel {
     }
 
     /// Passes one block per transmit antenna through the channel and writes one block per
-    /// receive antenna (overwriting `rx`).
-    pub fn process(
+    /// receive antenna (overwriting `rx`). Blocks: any slices (`&[Complex32]`, `Vec`, ...),
+    /// all of the same length.
+    pub fn process<T: AsRef<[Complex32]>, R: AsMut<[Complex32]>>(
         &mut self,
-        tx: &[&[Complex32]],
-        rx: &mut [&mut [Complex32]],
+        tx: &[T],
+        rx: &mut [R],
     ) -> Result<(), ChannelError> {
         self.check(tx, rx)?;
         for r in rx.iter_mut() {
-            r.iter_mut().for_each(|x| *x = Complex32::new(0.0, 0.0));
+            r.as_mut()
+                .iter_mut()
+                .for_each(|x| *x = Complex32::new(0.0, 0.0));
         }
         self.process_add(tx, rx, 1.0)
     }
 
     /// Like [`process`](Self::process) but adds `gain ×` the channel output to `rx`
     /// (superposition of several links at the same receiver).
-    pub fn process_add(
+    pub fn process_add<T: AsRef<[Complex32]>, R: AsMut<[Complex32]>>(
         &mut self,
-        tx: &[&[Complex32]],
-        rx: &mut [&mut [Complex32]],
+        tx: &[T],
+        rx: &mut [R],
         gain: f32,
     ) -> Result<(), ChannelError> {
         let len = self.check(tx, rx)?;
@@ -265,7 +278,7 @@ impl FadingChannel {
             let e = &mut self.ext[t];
             e.clear();
             e.extend_from_slice(&self.hist[t]);
-            e.extend_from_slice(x);
+            e.extend_from_slice(x.as_ref());
         }
         let m = self.n_rx * self.n_tx;
         let mut n = 0usize;
@@ -275,7 +288,7 @@ impl FadingChannel {
             let end = ((u + 1) * self.k - self.n_abs).min(len as u64) as usize;
             self.load_update(u);
             for (r, y) in rx.iter_mut().enumerate() {
-                let y = &mut y[n..end];
+                let y = &mut y.as_mut()[n..end];
                 for (b, &d) in self.bin_delay.iter().enumerate() {
                     for t in 0..self.n_tx {
                         let h = self.bins[b * m + r * self.n_tx + t] * gain;

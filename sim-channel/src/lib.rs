@@ -17,6 +17,8 @@
 //!   state continuity across blocks, and the frequency-domain per-RE fast path.
 //! - [`pathloss`]: TR 38.901 §7.4 path loss, shadowing and LOS probability for UMa, UMi and
 //!   InH, and the link budget that turns them into a per-UE SNR.
+//! - [`impairments`]: CFO, timing and sampling-rate offset, phase noise, IQ imbalance, DC
+//!   offset, ADC clipping and quantisation.
 //! - [`multilink`]: several UEs (and a second cell) through their own channels, summed at the
 //!   gNB antennas with noise: the streaming API the simulated radio uses.
 //! - [`rng`]: seeded, independent random streams per purpose, UE and antenna, and a fast
@@ -29,6 +31,7 @@
 pub mod awgn;
 pub mod cdl;
 pub mod engine;
+pub mod impairments;
 pub mod math;
 pub mod model;
 pub mod multilink;

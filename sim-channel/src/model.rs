@@ -1,7 +1,7 @@
 //! Model names and one configuration that builds any of them.
 
 use crate::cdl::{Cdl, CdlConfig, CdlProfile, ElementPattern, Upa};
-use crate::engine::FadingChannel;
+use crate::engine::{FadingChannel, TapSource};
 use crate::tdl::{Correlation, Tdl, TdlConfig, TdlProfile};
 use crate::{check_range, max_doppler_hz, ChannelError};
 use std::str::FromStr;
@@ -139,6 +139,11 @@ impl ChannelConfig {
 
     /// Builds the streaming channel; every field is validated.
     pub fn build(&self) -> Result<FadingChannel, ChannelError> {
+        Ok(FadingChannel::new(self.source()?))
+    }
+
+    /// Builds the model alone (the engine's input).
+    pub fn source(&self) -> Result<Box<dyn TapSource>, ChannelError> {
         check_range("speed_kmh", self.speed_kmh, 0.0, 1000.0, "0..=1000 km/h")?;
         check_range("carrier_hz", self.carrier_hz, 1e6, 100e9, "1 MHz..=100 GHz")?;
         let profile = match self.model {
@@ -176,7 +181,7 @@ impl ChannelConfig {
                     seed: self.seed,
                     stream: self.stream,
                 })?;
-                return Ok(FadingChannel::new(Box::new(cdl)));
+                return Ok(Box::new(cdl));
             }
         };
         let tdl = Tdl::new(&TdlConfig {
@@ -193,6 +198,6 @@ impl ChannelConfig {
             seed: self.seed,
             stream: self.stream,
         })?;
-        Ok(FadingChannel::new(Box::new(tdl)))
+        Ok(Box::new(tdl))
     }
 }

@@ -2,10 +2,11 @@
 //! simulated radio.
 //!
 //! Each link (a UE of the serving cell, or an interferer of a second cell) has its own
-//! small-scale channel, its own random streams and a large-scale amplitude gain; the gNB
-//! receives the sum over links plus AWGN on every antenna:
+//! small-scale channel, its own random streams, its own transmitter impairments (CFO,
+//! timing offset) and a large-scale amplitude gain; the gNB receives the sum over links plus
+//! AWGN on every antenna, then its own receiver impairments:
 //!
-//! `y_r[n] = Σ_links 10^{gain_db/20} · (H_link * x_link)_r[n] + w_r[n]`,
+//! `y_r[n] = RX( Σ_links 10^{gain_db/20} · (H_link * TX_link(x_link))_r[n] + w_r[n] )`,
 //! `w_r ~ CN(0, N0)` independent per antenna.
 //!
 //! Levels: with unit-power transmit samples and `N0 = 1`, a link's `gain_db` is its mean
@@ -16,9 +17,16 @@
 //! Transmit streams: a link is either fed by the caller (one block per UE antenna, in link
 //! order) or generates its own white Gaussian signal of unit power (a simple second-cell
 //! interferer whose level is its `gain_db`, i.e. its INR when `N0 = 1`).
+//!
+//! Timing offsets: integer offsets go into the fading delay line (exact, free); fractional
+//! ones use the [`Resampler`](crate::impairments::Resampler), whose 16-sample interpolation
+//! latency is part of the requested delay, so they must be at least 16 samples. Sampling-rate
+//! offset changes the number of samples and is therefore applied outside, by the radio, with
+//! a [`Resampler`](crate::impairments::Resampler).
 
 use crate::awgn::Awgn;
 use crate::engine::FadingChannel;
+use crate::impairments::{Adc, Cfo, DcOffset, IqImbalance, PhaseNoise, Resampler};
 use crate::model::ChannelConfig;
 use crate::rng::{Gaussian, Purpose};
 use crate::{check_range, ChannelError};
@@ -42,6 +50,38 @@ pub struct LinkConfig {
     pub gain_db: f64,
     /// Transmit source.
     pub source: TxSource,
+    /// Carrier frequency offset of the transmitter, Hz.
+    pub cfo_hz: f64,
+    /// Timing offset, samples (≥ 0; integer, or ≥ 16 when fractional).
+    pub timing_offset_samples: f64,
+}
+
+impl LinkConfig {
+    /// A caller-fed link without impairments.
+    pub fn new(channel: ChannelConfig, gain_db: f64) -> Self {
+        Self {
+            channel,
+            gain_db,
+            source: TxSource::Caller,
+            cfo_hz: 0.0,
+            timing_offset_samples: 0.0,
+        }
+    }
+}
+
+/// Receiver impairments at the gNB, applied after the noise.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GnbImpairments {
+    /// Wiener phase noise 3-dB linewidth, Hz (0: none).
+    pub phase_noise_linewidth_hz: f64,
+    /// True: one local oscillator for all antennas (common phase noise); false: one each.
+    pub shared_lo: bool,
+    /// IQ imbalance (gain dB, phase degrees).
+    pub iq_imbalance: Option<(f64, f64)>,
+    /// DC offset added to every sample.
+    pub dc_offset: Complex32,
+    /// ADC full scale per rail and bits.
+    pub adc: Option<(f64, u32)>,
 }
 
 struct Link {
@@ -49,14 +89,28 @@ struct Link {
     gain: f32,
     source: TxSource,
     gen: Option<Gaussian>,
+    cfo: Option<Cfo>,
+    resampler: Vec<Resampler>,
     scratch: Vec<Vec<Complex32>>,
+    scratch2: Vec<Vec<Complex32>>,
 }
 
-/// Several links summed at the gNB antennas with noise.
+struct RxChain {
+    pn: Vec<PhaseNoise>,
+    shared_lo: bool,
+    iq: Option<IqImbalance>,
+    dc: Option<DcOffset>,
+    adc: Option<Adc>,
+    phasors: Vec<Complex32>,
+    clipped: u64,
+}
+
+/// Several links summed at the gNB antennas with noise and receiver impairments.
 pub struct MultiLinkChannel {
     n_rx: usize,
     links: Vec<Link>,
     noise: Awgn,
+    rx_chain: RxChain,
     n_caller_tx: usize,
 }
 
@@ -69,9 +123,27 @@ impl MultiLinkChannel {
         noise_variance: f64,
         seed: u64,
     ) -> Result<Self, ChannelError> {
+        Self::with_impairments(
+            n_rx,
+            links,
+            noise_variance,
+            seed,
+            &GnbImpairments::default(),
+        )
+    }
+
+    /// Like [`new`](Self::new), with gNB receiver impairments.
+    pub fn with_impairments(
+        n_rx: usize,
+        links: &[LinkConfig],
+        noise_variance: f64,
+        seed: u64,
+        imp: &GnbImpairments,
+    ) -> Result<Self, ChannelError> {
         check_range("n_rx", n_rx as f64, 1.0, 256.0, "1..=256")?;
         let mut out = Vec::with_capacity(links.len());
         let mut n_caller_tx = 0;
+        let mut fs = None;
         for (i, l) in links.iter().enumerate() {
             if l.channel.n_rx != n_rx {
                 return Err(ChannelError::AntennaCount {
@@ -81,25 +153,85 @@ impl MultiLinkChannel {
                 });
             }
             check_range("gain_db", l.gain_db, -300.0, 300.0, "-300..=300 dB")?;
-            let ch = l.channel.build()?;
-            if l.source == TxSource::Caller {
-                n_caller_tx += ch.n_tx();
+            check_range(
+                "timing_offset_samples",
+                l.timing_offset_samples,
+                0.0,
+                1e6,
+                "0..=1e6 samples",
+            )?;
+            let d = l.timing_offset_samples;
+            let frac = d.fract() != 0.0;
+            if frac && d < 16.0 {
+                return Err(ChannelError::OutOfRange {
+                    field: "timing_offset_samples",
+                    value: d,
+                    allowed: "an integer, or >= 16 when fractional (interpolator latency)",
+                });
             }
+            let src = l.channel.source()?;
+            let ch = if frac {
+                FadingChannel::new(src)
+            } else {
+                FadingChannel::with_extra_delay(src, d as usize)
+            };
+            let n_tx = ch.n_tx();
+            if l.source == TxSource::Caller {
+                n_caller_tx += n_tx;
+            }
+            fs.get_or_insert(l.channel.sample_rate_hz);
             let gen = (l.source == TxSource::GaussianSignal).then(|| {
                 Gaussian::new(l.channel.seed, Purpose::User, l.channel.stream, i as u64, 7)
             });
+            let cfo = if l.cfo_hz != 0.0 {
+                Some(Cfo::new(l.cfo_hz, l.channel.sample_rate_hz, 0.0)?)
+            } else {
+                None
+            };
+            let resampler = if frac {
+                (0..n_tx)
+                    .map(|_| Resampler::new(d - 16.0, 0.0))
+                    .collect::<Result<_, _>>()?
+            } else {
+                Vec::new()
+            };
             out.push(Link {
-                scratch: vec![Vec::new(); ch.n_tx()],
+                scratch: vec![Vec::new(); n_tx],
+                scratch2: vec![Vec::new(); n_tx],
                 ch,
                 gain: 10f32.powf(l.gain_db as f32 / 20.0),
                 source: l.source,
                 gen,
+                cfo,
+                resampler,
             });
         }
+        let fs = fs.unwrap_or(30.72e6);
+        let pn = if imp.phase_noise_linewidth_hz > 0.0 {
+            let n = if imp.shared_lo { 1 } else { n_rx };
+            (0..n)
+                .map(|a| PhaseNoise::new(imp.phase_noise_linewidth_hz, fs, seed, a as u64))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let rx_chain = RxChain {
+            pn,
+            shared_lo: imp.shared_lo,
+            iq: imp
+                .iq_imbalance
+                .map(|(g, p)| IqImbalance::new(g, p))
+                .transpose()?,
+            dc: (imp.dc_offset != Complex32::new(0.0, 0.0)).then_some(DcOffset(imp.dc_offset)),
+            adc: imp.adc.map(|(fsc, b)| Adc::new(fsc, b)).transpose()?,
+            phasors: Vec::new(),
+            clipped: 0,
+        };
         Ok(Self {
             n_rx,
             links: out,
             noise: Awgn::new(noise_variance, n_rx, seed, 0x6E0B)?,
+            rx_chain,
             n_caller_tx,
         })
     }
@@ -118,6 +250,11 @@ impl MultiLinkChannel {
     /// Number of links.
     pub fn n_links(&self) -> usize {
         self.links.len()
+    }
+
+    /// Rail values clipped by the ADC so far.
+    pub fn adc_clipped(&self) -> u64 {
+        self.rx_chain.clipped
     }
 
     /// The fading channel of link `i` (e.g. to read its true response for genie tests).
@@ -141,10 +278,10 @@ impl MultiLinkChannel {
 
     /// One block: `tx` holds one block per caller-fed UE antenna (link order, then antenna
     /// order), `rx` one block per gNB antenna, all of the same length; `rx` is overwritten.
-    pub fn process(
+    pub fn process<T: AsRef<[Complex32]>, R: AsMut<[Complex32]>>(
         &mut self,
-        tx: &[&[Complex32]],
-        rx: &mut [&mut [Complex32]],
+        tx: &[T],
+        rx: &mut [R],
     ) -> Result<(), ChannelError> {
         if tx.len() != self.n_caller_tx {
             return Err(ChannelError::AntennaCount {
@@ -160,8 +297,9 @@ impl MultiLinkChannel {
                 got: rx.len(),
             });
         }
-        let len = rx.first().map_or(0, |r| r.len());
+        let len = rx.first_mut().map_or(0, |r| r.as_mut().len());
         for r in rx.iter_mut() {
+            let r = r.as_mut();
             if r.len() != len {
                 return Err(ChannelError::BlockLength {
                     what: "gNB receive block",
@@ -171,14 +309,28 @@ impl MultiLinkChannel {
             }
             r.iter_mut().for_each(|x| *x = Complex32::new(0.0, 0.0));
         }
+        for t in tx {
+            if t.as_ref().len() != len {
+                return Err(ChannelError::BlockLength {
+                    what: "UE transmit block",
+                    expected: len,
+                    got: t.as_ref().len(),
+                });
+            }
+        }
         let mut next = 0;
         for l in &mut self.links {
             let nt = l.ch.n_tx();
+            let direct = l.cfo.is_none() && l.resampler.is_empty();
             match l.source {
+                TxSource::Caller if direct => {
+                    l.ch.process_add(&tx[next..next + nt], rx, l.gain)?;
+                }
                 TxSource::Caller => {
-                    let blocks = &tx[next..next + nt];
-                    next += nt;
-                    l.ch.process_add(blocks, rx, l.gain)?;
+                    for (s, t) in l.scratch.iter_mut().zip(&tx[next..next + nt]) {
+                        s.clear();
+                        s.extend_from_slice(t.as_ref());
+                    }
                 }
                 TxSource::GaussianSignal => {
                     let g = l.gen.as_mut().expect("generator");
@@ -187,12 +339,64 @@ impl MultiLinkChannel {
                         s.resize(len, Complex32::new(0.0, 0.0));
                         g.add_complex(s, 1.0);
                     }
-                    let blocks: Vec<&[Complex32]> =
-                        l.scratch.iter().map(|s| s.as_slice()).collect();
-                    l.ch.process_add(&blocks, rx, l.gain)?;
                 }
             }
+            if l.source == TxSource::Caller {
+                next += nt;
+                if direct {
+                    continue;
+                }
+            }
+            if let Some(c) = l.cfo.as_mut() {
+                // Same oscillator for all of the UE's antennas: rotate each with a copy
+                // of the phase state, then advance it once.
+                for (a, s) in l.scratch.iter_mut().enumerate() {
+                    if a + 1 < nt {
+                        c.clone().apply(s);
+                    } else {
+                        c.apply(s);
+                    }
+                }
+            }
+            if l.resampler.is_empty() {
+                l.ch.process_add(&l.scratch, rx, l.gain)?;
+            } else {
+                for ((r, s), o) in l.resampler.iter_mut().zip(&l.scratch).zip(&mut l.scratch2) {
+                    o.resize(r.max_output(len), Complex32::new(0.0, 0.0));
+                    let m = r.process(s, o)?;
+                    debug_assert_eq!(m, len);
+                    o.truncate(m);
+                }
+                l.ch.process_add(&l.scratch2, rx, l.gain)?;
+            }
         }
-        self.noise.add(rx)
+        self.noise.add(rx)?;
+        let c = &mut self.rx_chain;
+        if !c.pn.is_empty() && c.shared_lo {
+            c.phasors.resize(len, Complex32::new(0.0, 0.0));
+            c.pn[0].phasors(&mut c.phasors);
+        }
+        for (a, r) in rx.iter_mut().enumerate() {
+            let r = r.as_mut();
+            if !c.pn.is_empty() {
+                if c.shared_lo {
+                    for (x, p) in r.iter_mut().zip(&c.phasors) {
+                        *x *= p;
+                    }
+                } else {
+                    c.pn[a].apply(r);
+                }
+            }
+            if let Some(iq) = &c.iq {
+                iq.apply(r);
+            }
+            if let Some(dc) = &c.dc {
+                dc.apply(r);
+            }
+            if let Some(adc) = &c.adc {
+                c.clipped += adc.apply(r) as u64;
+            }
+        }
+        Ok(())
     }
 }

@@ -40,7 +40,7 @@ fn splitmix64(mut z: u64) -> u64 {
 
 /// The 64-bit seed of the stream labelled (`purpose`, `a`, `b`, `c`) under the run `seed`.
 pub fn stream_seed(seed: u64, purpose: Purpose, a: u64, b: u64, c: u64) -> u64 {
-    let mut h = splitmix64(seed ^ 0x5EED_0F_4A11);
+    let mut h = splitmix64(seed ^ 0x005E_ED0F_4A11);
     for v in [purpose as u64, a, b, c] {
         h = splitmix64(h ^ v);
     }

@@ -8,6 +8,9 @@
 //!   For CDL-D/E the first row is the specular LOS ray.
 //! - Table 7.5-3: ray offset angles within a cluster for 1° RMS angle spread.
 
+// Values such as 0.6366 are the standard's delays, not approximations of 2/π.
+#![allow(clippy::approx_constant)]
+
 /// One TDL tap: normalised delay, power (dB).
 pub type TdlTap = (f64, f64);
 

@@ -6,6 +6,8 @@
 //! enough bits that 5 standard errors (AWGN) or a 6 % relative margin (fading, many
 //! independent fades: 2000 links × 500 symbols) fit the estimate.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use num_complex::Complex32;
 use rand::RngCore;
 use ranlab_sim_channel::math::q_func;

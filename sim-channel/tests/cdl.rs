@@ -2,6 +2,8 @@
 //! table's clusters imply, cluster powers against the table, and the frequency-domain fast
 //! path against a direct evaluation.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use num_complex::Complex32;
 use ranlab_sim_channel::cdl::{Cdl, CdlConfig, CdlProfile, ElementPattern, Upa};
 use ranlab_sim_channel::engine::{FadingChannel, SubcarrierGrid, TapSource};

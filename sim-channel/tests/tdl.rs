@@ -2,6 +2,8 @@
 //! tap Doppler autocorrelation vs Clarke's J0(2π f_D τ), the Rician K-factor of TDL-D/E,
 //! and the spatial correlation of the MIMO taps vs the TS 38.101-4 Kronecker matrices.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use num_complex::Complex32;
 use ranlab_sim_channel::engine::TapSource;
 use ranlab_sim_channel::math::{bessel_j0, db_to_lin};
