@@ -1,3 +1,4 @@
 //! Reference signals and the pseudo-random sequence they and scrambling share.
 
+pub mod dmrs;
 pub mod gold;
