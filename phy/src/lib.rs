@@ -8,6 +8,7 @@
 //! it takes validated per-slot PDUs and returns indications.
 #![warn(missing_docs)]
 
+pub mod chest;
 pub mod coding;
 pub mod grid;
 pub mod numerology;

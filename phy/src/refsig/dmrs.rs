@@ -448,6 +448,114 @@ pub fn map_dmrs_symbol(
     }
 }
 
+/// Largest number of DM-RS ports (layers) one PUSCH/PDSCH carries here.
+pub const MAX_DMRS_PORTS: usize = 8;
+
+/// Everything the DM-RS of one slot depends on, with plain values so that
+/// the transmitter, the estimator and tests can build it without a PDU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DmrsParams {
+    /// Configuration type.
+    pub config_type: DmrsType,
+    /// The DM-RS symbols.
+    pub symbols: DmrsSymbols,
+    /// Port of each layer (0-based), first `n_ports` entries valid.
+    pub ports: [u8; MAX_DMRS_PORTS],
+    /// Number of layers / ports.
+    pub n_ports: usize,
+    /// CDM groups without data.
+    pub cdm_groups_without_data: u8,
+    /// N_ID for c_init.
+    pub n_id: u16,
+    /// n_SCID.
+    pub n_scid: u8,
+    /// Slot number in the frame.
+    pub slot: u32,
+    /// Symbols per slot (14, or 12 for extended CP).
+    pub symbols_per_slot: usize,
+    /// First allocated PRB (from CRB 0).
+    pub prb_start: usize,
+    /// Allocated PRBs.
+    pub n_prb: usize,
+    /// Amplitude β_DMRS.
+    pub beta: f32,
+}
+
+impl DmrsParams {
+    /// From a PDU's DM-RS configuration and allocation; the symbols come from
+    /// [`dmrs_symbols`]. Fails when the DM-RS does not fit the allocation
+    /// or more ports than [`MAX_DMRS_PORTS`] are listed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        link: DmrsLink,
+        mapping: MappingType,
+        cfg: &DmrsConfig,
+        slot: u32,
+        start_symbol: u8,
+        n_symbols: u8,
+        prb_start: usize,
+        n_prb: usize,
+    ) -> Result<Self, DmrsError> {
+        let symbols = dmrs_symbols(link, mapping, cfg, start_symbol, n_symbols)?;
+        let mut ports = [0u8; MAX_DMRS_PORTS];
+        let n_ports = cfg.ports.len().min(MAX_DMRS_PORTS);
+        ports[..n_ports].copy_from_slice(&cfg.ports[..n_ports]);
+        Ok(DmrsParams {
+            config_type: cfg.config_type,
+            symbols,
+            ports,
+            n_ports,
+            cdm_groups_without_data: cfg.cdm_groups_without_data,
+            n_id: cfg.scrambling_id,
+            n_scid: cfg.n_scid,
+            slot,
+            symbols_per_slot: 14,
+            prb_start,
+            n_prb,
+            beta: dmrs_beta(cfg.cdm_groups_without_data),
+        })
+    }
+
+    /// The ports in use.
+    pub fn ports(&self) -> &[u8] {
+        &self.ports[..self.n_ports]
+    }
+
+    /// c_init of symbol `l`.
+    pub fn c_init(&self, l: usize) -> u32 {
+        dmrs_c_init(self.symbols_per_slot, self.slot, l, self.n_id, self.n_scid)
+    }
+
+    /// DM-RS sequence values per symbol over the allocation: `res_per_prb · n_prb`.
+    pub fn seq_len(&self) -> usize {
+        res_per_prb(self.config_type) * self.n_prb
+    }
+
+    /// Writes the DM-RS of layer `layer` into `sym` (one whole carrier
+    /// symbol) for DM-RS symbol `l` with l' = `lp`; `seq` is scratch of
+    /// [`DmrsParams::seq_len`] values.
+    pub fn map_layer(
+        &self,
+        layer: usize,
+        l: usize,
+        lp: usize,
+        sym: &mut [Complex32],
+        seq: &mut [Complex32],
+    ) {
+        map_dmrs_symbol(
+            self.config_type,
+            self.ports[layer],
+            self.c_init(l),
+            lp,
+            self.prb_start,
+            self.n_prb,
+            self.beta,
+            sym,
+            seq,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

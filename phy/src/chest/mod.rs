@@ -1,0 +1,896 @@
+//! Channel estimation from PUSCH/PDSCH DM-RS (TS 38.211 §6.4.1.1, §7.4.1.1).
+//!
+//! Per receive antenna, DM-RS position and layer:
+//! 1. Least squares and CDM despreading: for each DM-RS pair n (the two REs
+//!    k' = 0, 1 sharing w_f, and both symbols l' of a double-symbol DM-RS),
+//!    ĥ(n) = Σ w_f(k')·w_t(l')·Y(k, l)·r*(2n+k') / (2·L'·β). The orthogonal
+//!    cover removes the other ports of the CDM group as long as the channel
+//!    is flat over the pair.
+//! 2. Timing offset: the phase step between neighbouring pairs,
+//!    arg Σ ĥ(n+1)ĥ*(n) = −2π·τ·Δf·D (D = 4 or 6 subcarriers), pooled over
+//!    antennas, layers and positions. The pair estimates are de-rotated by τ
+//!    before frequency interpolation and the ramp put back after, so a delay
+//!    does not cost interpolation accuracy.
+//! 3. Frequency interpolation: linear between pair centres, held flat
+//!    beyond the first and last centre.
+//! 4. Noise variance: from the de-rotated pair estimates, the residual of
+//!    each interior pair against the mean of its neighbours,
+//!    e = ĥ(n) − (ĥ(n−1)+ĥ(n+1))/2, has E|e|² = 1.5·σ²/(2L'β²) for a channel
+//!    that is linear over three pairs; σ² per antenna is the mean over
+//!    layers and positions. With a single pair per position nothing is known
+//!    and σ² = 0 is reported.
+//! 5. CFO: with two or more positions, the phase rate between consecutive
+//!    positions, arg Σ ĥ_{i+1}ĥ_i* / (t_{i+1} − t_i), averaged with weights
+//!    |Σ|; unambiguous within ±1/(2·Δt).
+//! 6. Time: [`TimeMode::Average`] averages the positions (after removing the
+//!    estimated CFO phase, which is put back per symbol) or
+//!    [`TimeMode::Interpolate`] interpolates linearly between them (held
+//!    beyond the first and last).
+//!
+//! Output layout, per position and per symbol: `h[(rx·L + layer)·n_sc + k]`
+//! over the allocated subcarriers k = 0..12·n_prb, the layout of
+//! `mimo::Detector::detect`. Noise variance is relative to unit-power data
+//! symbols (the channel absorbs nothing of β_DMRS).
+//!
+//! Edges: an all-zero grid gives zero channels, σ² = 0, SINR 0 (reported as
+//! −100 dB) and τ = CFO = 0; nothing is NaN.
+
+use crate::grid::ResourceGrid;
+use crate::numerology::Numerology;
+use crate::pdu::DmrsType;
+use crate::refsig::dmrs::{port_params, re_offset, DmrsParams, MAX_DMRS_PORTS};
+use num_complex::{Complex32, Complex64};
+
+/// How DM-RS positions combine over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeMode {
+    /// One estimate for the slot (low Doppler), CFO phase tracked per symbol.
+    Average,
+    /// Linear interpolation between DM-RS positions.
+    Interpolate,
+}
+
+/// Estimator options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChestOptions {
+    /// Time combining.
+    pub time: TimeMode,
+    /// Remove the estimated delay ramp before frequency interpolation.
+    pub timing_correction: bool,
+    /// Track the estimated CFO phase across symbols (Average mode).
+    pub cfo_correction: bool,
+}
+
+impl Default for ChestOptions {
+    fn default() -> Self {
+        ChestOptions {
+            time: TimeMode::Average,
+            timing_correction: true,
+            cfo_correction: true,
+        }
+    }
+}
+
+/// Why an estimate cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChestError {
+    /// The request exceeds the sizes the estimator was built for.
+    #[error("{what} = {got} exceeds the estimator's maximum {max}")]
+    TooLarge {
+        /// Which size.
+        what: &'static str,
+        /// Requested.
+        got: usize,
+        /// Built for.
+        max: usize,
+    },
+    /// The grid does not match the request.
+    #[error("grid: {0}")]
+    Grid(String),
+}
+
+/// The channel estimate of one slot, with its quality figures.
+#[derive(Debug, Clone)]
+pub struct ChannelEstimate {
+    n_rx: usize,
+    n_layers: usize,
+    n_sc: usize,
+    n_pos: usize,
+    /// Per position i: `h[i·stride + (rx·L + layer)·n_sc + k]`.
+    h: Vec<Complex32>,
+    /// Time average (Average mode) in the same per-position layout.
+    h_avg: Vec<Complex32>,
+    /// Centre symbol (l̄ + (L'−1)/2) and its time in seconds, per position.
+    pos_symbol: [f64; 4],
+    pos_time: [f64; 4],
+    /// Symbol start times (seconds) for CFO tracking.
+    symbol_time: [f64; 14],
+    mode: TimeMode,
+    track_cfo: bool,
+    noise_var_rx: Vec<f32>,
+    signal_layer: Vec<f32>,
+    noise_var: f32,
+    timing_offset_s: f64,
+    cfo_hz: Option<f64>,
+}
+
+impl ChannelEstimate {
+    /// Storage for up to `max_rx` antennas, `max_layers` layers and `max_prb` PRBs.
+    pub fn new(max_rx: usize, max_layers: usize, max_prb: usize) -> Self {
+        let len = 4 * max_rx * max_layers * 12 * max_prb;
+        ChannelEstimate {
+            n_rx: 0,
+            n_layers: 0,
+            n_sc: 0,
+            n_pos: 0,
+            h: vec![Complex32::default(); len],
+            h_avg: vec![Complex32::default(); len / 4],
+            pos_symbol: [0.0; 4],
+            pos_time: [0.0; 4],
+            symbol_time: [0.0; 14],
+            mode: TimeMode::Average,
+            track_cfo: false,
+            noise_var_rx: vec![0.0; max_rx],
+            signal_layer: vec![0.0; max_layers],
+            noise_var: 0.0,
+            timing_offset_s: 0.0,
+            cfo_hz: None,
+        }
+    }
+
+    fn stride(&self) -> usize {
+        self.n_rx * self.n_layers * self.n_sc
+    }
+
+    /// Receive antennas.
+    pub fn n_rx(&self) -> usize {
+        self.n_rx
+    }
+
+    /// Layers.
+    pub fn n_layers(&self) -> usize {
+        self.n_layers
+    }
+
+    /// Allocated subcarriers.
+    pub fn n_sc(&self) -> usize {
+        self.n_sc
+    }
+
+    /// Number of DM-RS positions.
+    pub fn n_positions(&self) -> usize {
+        self.n_pos
+    }
+
+    /// The estimate at DM-RS position `i`: `[(rx·L + layer)·n_sc + k]`.
+    pub fn position(&self, i: usize) -> &[Complex32] {
+        let s = self.stride();
+        &self.h[i * s..(i + 1) * s]
+    }
+
+    /// The channel for symbol `l`, in the detector's layout. Returns the
+    /// stored average when no per-symbol work is needed, else fills `buf`
+    /// (at least `n_rx·n_layers·n_sc` long) and returns it.
+    pub fn symbol_channel<'a>(&'a self, l: usize, buf: &'a mut [Complex32]) -> &'a [Complex32] {
+        let s = self.stride();
+        match self.mode {
+            TimeMode::Average => {
+                let avg = &self.h_avg[..s];
+                match self.cfo_hz {
+                    Some(cfo) if self.track_cfo && cfo != 0.0 => {
+                        // Phase relative to the positions' mean time, which the average is centred on.
+                        let t0 =
+                            self.pos_time[..self.n_pos].iter().sum::<f64>() / self.n_pos as f64;
+                        let ph = std::f64::consts::TAU * cfo * (self.symbol_time[l.min(13)] - t0);
+                        let r = Complex32::from_polar(1.0, ph as f32);
+                        for (b, a) in buf[..s].iter_mut().zip(avg) {
+                            *b = a * r;
+                        }
+                        &buf[..s]
+                    }
+                    _ => avg,
+                }
+            }
+            TimeMode::Interpolate => {
+                let lf = l as f64;
+                let p = &self.pos_symbol[..self.n_pos];
+                if self.n_pos == 1 || lf <= p[0] {
+                    return self.position(0);
+                }
+                if lf >= p[self.n_pos - 1] {
+                    return self.position(self.n_pos - 1);
+                }
+                let i = p.iter().rposition(|&x| x <= lf).unwrap_or(0);
+                let w = ((lf - p[i]) / (p[i + 1] - p[i])) as f32;
+                let (a, b) = (self.position(i), self.position(i + 1));
+                for ((o, x), y) in buf[..s].iter_mut().zip(a).zip(b) {
+                    *o = x * (1.0 - w) + y * w;
+                }
+                &buf[..s]
+            }
+        }
+    }
+
+    /// Noise variance σ² per RE (mean over antennas), relative to unit-power data.
+    pub fn noise_var(&self) -> f32 {
+        self.noise_var
+    }
+
+    /// σ² of each antenna.
+    pub fn noise_var_rx(&self) -> &[f32] {
+        &self.noise_var_rx[..self.n_rx]
+    }
+
+    /// Per-layer SNR before detection, mean over antennas and subcarriers of
+    /// |h|²/σ², in dB, clamped to ±100 dB (−100 for a silent channel).
+    pub fn sinr_db(&self, layer: usize) -> f32 {
+        let s = self.signal_layer[layer];
+        let n = self.noise_var;
+        if s <= 0.0 {
+            return -100.0;
+        }
+        if n <= 0.0 {
+            return 100.0;
+        }
+        (10.0 * (s / n).log10()).clamp(-100.0, 100.0)
+    }
+
+    /// Estimated timing offset τ in seconds (positive: the signal arrives late).
+    pub fn timing_offset_s(&self) -> f64 {
+        self.timing_offset_s
+    }
+
+    /// Estimated CFO in Hz from the DM-RS, when there are at least two positions.
+    pub fn cfo_hz(&self) -> Option<f64> {
+        self.cfo_hz
+    }
+}
+
+/// The DM-RS channel estimator: sizes fixed at construction, no allocation per slot.
+pub struct ChannelEstimator {
+    opts: ChestOptions,
+    max_rx: usize,
+    max_layers: usize,
+    max_prb: usize,
+    /// Sequences of the symbols of one position (l' = 0, 1).
+    seq: [Vec<Complex32>; 2],
+    /// Pair estimates: `[pos][rx][layer][pair]`.
+    pairs: Vec<Complex32>,
+    /// Delay ramp over the allocation.
+    ramp: Vec<Complex32>,
+    /// LS values Y·r*: `[pos][rx][group][l'][k'][pair]`.
+    z: Vec<Complex32>,
+    /// Timing correlation per position.
+    corr: [Complex64; 4],
+}
+
+impl ChannelEstimator {
+    /// An estimator for up to `max_rx` antennas, `max_layers` layers and `max_prb` PRBs.
+    pub fn new(max_rx: usize, max_layers: usize, max_prb: usize, opts: ChestOptions) -> Self {
+        let n_ref = 6 * max_prb;
+        ChannelEstimator {
+            opts,
+            max_rx,
+            max_layers: max_layers.min(MAX_DMRS_PORTS),
+            max_prb,
+            seq: [
+                vec![Complex32::default(); n_ref],
+                vec![Complex32::default(); n_ref],
+            ],
+            pairs: vec![Complex32::default(); 4 * max_rx * max_layers * 3 * max_prb],
+            ramp: vec![Complex32::default(); 12 * max_prb],
+            // 3 CDM groups × 2 symbols × 2 REs per pair × 3 pairs per PRB.
+            z: vec![Complex32::default(); 4 * max_rx * 3 * 2 * 2 * 3 * max_prb],
+            corr: [Complex64::new(0.0, 0.0); 4],
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> ChestOptions {
+        self.opts
+    }
+
+    /// A [`ChannelEstimate`] sized for this estimator.
+    pub fn new_estimate(&self) -> ChannelEstimate {
+        ChannelEstimate::new(self.max_rx, self.max_layers, self.max_prb)
+    }
+
+    fn check(
+        &self,
+        grid: &ResourceGrid,
+        p: &DmrsParams,
+        out: &ChannelEstimate,
+    ) -> Result<(), ChestError> {
+        let too = |what, got, max| Err(ChestError::TooLarge { what, got, max });
+        if grid.ports() > self.max_rx {
+            return too("receive antennas", grid.ports(), self.max_rx);
+        }
+        if p.n_ports > self.max_layers {
+            return too("layers", p.n_ports, self.max_layers);
+        }
+        if p.n_prb > self.max_prb {
+            return too("PRBs", p.n_prb, self.max_prb);
+        }
+        if out.noise_var_rx.len() < grid.ports()
+            || out.signal_layer.len() < p.n_ports
+            || out.h_avg.len() < grid.ports() * p.n_ports * 12 * p.n_prb
+        {
+            return Err(ChestError::Grid(
+                "estimate storage too small for this request".into(),
+            ));
+        }
+        if 12 * (p.prb_start + p.n_prb) > grid.n_sc() {
+            return Err(ChestError::Grid(format!(
+                "PRBs {}..{} beyond the grid's {} subcarriers",
+                p.prb_start,
+                p.prb_start + p.n_prb,
+                grid.n_sc()
+            )));
+        }
+        if let Some((l, _, _)) = p.symbols.iter().find(|(l, _, _)| *l >= grid.symbols()) {
+            return Err(ChestError::Grid(format!(
+                "DM-RS symbol {l} beyond the grid's {} symbols",
+                grid.symbols()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stage 1 for one DM-RS position: least squares Y·r* on the REs of
+    /// every CDM group in use, for every antenna (a pipeline task per
+    /// position), and the position's share of the timing correlation.
+    pub fn estimate_position(&mut self, grid: &ResourceGrid, p: &DmrsParams, pos: usize) {
+        let t = p.config_type;
+        let n_pairs = p.seq_len() / 2;
+        let l0 = p.symbols.positions()[pos] as usize;
+        let len = p.symbols.length() as usize;
+        let first = 2 * crate::refsig::dmrs::first_pair(t, p.prb_start);
+        for lp in 0..len {
+            crate::refsig::dmrs::dmrs_sequence(
+                p.c_init(l0 + lp),
+                first,
+                &mut self.seq[lp][..2 * n_pairs],
+            );
+        }
+        let (groups, n_groups) = groups_in_use(p);
+        let n_rx = grid.ports();
+        let base = 12 * p.prb_start;
+        let mut corr = Complex64::new(0.0, 0.0);
+        for rx in 0..n_rx {
+            for (gi, &delta) in groups[..n_groups].iter().enumerate() {
+                for lp in 0..len {
+                    let y = &grid.symbol(rx, l0 + lp)[base..];
+                    let seq = &self.seq[lp];
+                    for kp in 0..2 {
+                        let o = zidx(pos, rx, gi, lp, kp, n_rx, n_groups, len, n_pairs);
+                        let z = &mut self.z[o..o + n_pairs];
+                        for (n, v) in z.iter_mut().enumerate() {
+                            *v = y[re_offset(t, n, kp, delta)] * seq[2 * n + kp].conj();
+                        }
+                        // Same k' in neighbouring pairs: the same CDM combination, D subcarriers apart.
+                        let mut c = Complex32::default();
+                        for w in z.windows(2) {
+                            c += w[1] * w[0].conj();
+                        }
+                        corr += Complex64::new(c.re as f64, c.im as f64);
+                    }
+                }
+            }
+        }
+        self.corr[pos] = corr;
+    }
+
+    /// Stage 2: timing, CFO, noise, interpolation and time combining, after
+    /// [`ChannelEstimator::estimate_position`] ran for every position.
+    pub fn finish(
+        &mut self,
+        num: &Numerology,
+        n_rx: usize,
+        p: &DmrsParams,
+        out: &mut ChannelEstimate,
+    ) {
+        let t = p.config_type;
+        let n_pairs = p.seq_len() / 2;
+        let n_pos = p.symbols.positions().len();
+        let nl = p.n_ports;
+        let n_sc = 12 * p.n_prb;
+        let len = p.symbols.length() as usize;
+        let spacing = match t {
+            DmrsType::Type1 => 4.0,
+            DmrsType::Type2 => 6.0,
+        };
+        let scs = num.scs().hz();
+        out.n_rx = n_rx;
+        out.n_layers = nl;
+        out.n_sc = n_sc;
+        out.n_pos = n_pos;
+        out.mode = self.opts.time;
+        out.track_cfo = self.opts.cfo_correction;
+        for l in 0..14.min(num.symbols_per_slot()) {
+            out.symbol_time[l] = num.symbol_time_s(p.slot, l);
+        }
+        for (i, &l) in p.symbols.positions().iter().enumerate() {
+            out.pos_symbol[i] = l as f64 + (len as f64 - 1.0) / 2.0;
+            let t0 = num.symbol_time_s(p.slot, l as usize);
+            let t1 = num.symbol_time_s(p.slot, l as usize + len - 1);
+            out.pos_time[i] = 0.5 * (t0 + t1);
+        }
+        let block =
+            |pos: usize, rx: usize, layer: usize| ((pos * n_rx + rx) * nl + layer) * n_pairs;
+
+        // Timing offset from the phase step between pairs, pooled over positions.
+        let c: Complex64 = self.corr[..n_pos].iter().sum();
+        let tau_est = if c.norm_sqr() > 0.0 && c.norm_sqr().is_finite() {
+            -c.arg() / (std::f64::consts::TAU * scs * spacing)
+        } else {
+            0.0
+        };
+        out.timing_offset_s = tau_est;
+        let tau = if self.opts.timing_correction {
+            tau_est
+        } else {
+            0.0
+        };
+        // De-rotate every LS value by exp(+j2πτΔf·k) (k from the allocation
+        // start), so that the CDM cover sees a flat channel, then despread.
+        let step = std::f64::consts::TAU * tau * scs;
+        let (groups, n_groups) = groups_in_use(p);
+        for pos in 0..n_pos {
+            for rx in 0..n_rx {
+                for (gi, &delta) in groups[..n_groups].iter().enumerate() {
+                    for lp in 0..len {
+                        for kp in 0..2 {
+                            let o = zidx(pos, rx, gi, lp, kp, n_rx, n_groups, len, n_pairs);
+                            if tau != 0.0 {
+                                let k0 = re_offset(t, 0, kp, delta) as f64;
+                                crate::ofdm::rotate(
+                                    &mut self.z[o..o + n_pairs],
+                                    step * k0,
+                                    step * spacing,
+                                );
+                            }
+                        }
+                    }
+                }
+                for (layer, &port) in p.ports().iter().enumerate() {
+                    let pp = port_params(t, port);
+                    let gi = groups[..n_groups]
+                        .iter()
+                        .position(|&d| d == pp.delta)
+                        .unwrap_or(0);
+                    let norm = 1.0 / (2.0 * len as f32 * p.beta);
+                    let e = block(pos, rx, layer);
+                    self.pairs[e..e + n_pairs].fill(Complex32::default());
+                    for lp in 0..len {
+                        for kp in 0..2 {
+                            let w = pp.w_f[kp] * pp.w_t[lp] * norm;
+                            let o = zidx(pos, rx, gi, lp, kp, n_rx, n_groups, len, n_pairs);
+                            let (pairs, z) =
+                                (&mut self.pairs[e..e + n_pairs], &self.z[o..o + n_pairs]);
+                            for (d, v) in pairs.iter_mut().zip(z) {
+                                *d += v * w;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let centre0 =
+            |delta: u8| (re_offset(t, 0, 0, delta) + re_offset(t, 0, 1, delta)) as f64 / 2.0;
+
+        // Noise from the second difference; CFO from consecutive positions.
+        let scale = 2.0 * len as f32 * p.beta * p.beta / 1.5;
+        for rx in 0..n_rx {
+            let mut acc = 0.0f64;
+            let mut cnt = 0usize;
+            for pos in 0..n_pos {
+                for layer in 0..nl {
+                    let b = &self.pairs[block(pos, rx, layer)..][..n_pairs];
+                    for w in b.windows(3) {
+                        acc += (w[1] - (w[0] + w[2]) * 0.5).norm_sqr() as f64;
+                        cnt += 1;
+                    }
+                }
+            }
+            out.noise_var_rx[rx] = if cnt > 0 {
+                (acc / cnt as f64) as f32 * scale
+            } else {
+                0.0
+            };
+        }
+        out.noise_var = out.noise_var_rx[..n_rx].iter().sum::<f32>() / n_rx.max(1) as f32;
+        out.cfo_hz = None;
+        if n_pos >= 2 {
+            let (mut num_acc, mut den) = (0.0f64, 0.0f64);
+            for pos in 0..n_pos - 1 {
+                let mut c = Complex64::new(0.0, 0.0);
+                for rx in 0..n_rx {
+                    for layer in 0..nl {
+                        let a = &self.pairs[block(pos, rx, layer)..][..n_pairs];
+                        let b = &self.pairs[block(pos + 1, rx, layer)..][..n_pairs];
+                        let mut s = Complex32::default();
+                        for (x, y) in a.iter().zip(b) {
+                            s += y * x.conj();
+                        }
+                        c += Complex64::new(s.re as f64, s.im as f64);
+                    }
+                }
+                let dt = out.pos_time[pos + 1] - out.pos_time[pos];
+                if c.norm_sqr() > 0.0 && c.norm_sqr().is_finite() && dt > 0.0 {
+                    let w = c.norm();
+                    num_acc += w * c.arg() / (std::f64::consts::TAU * dt);
+                    den += w;
+                }
+            }
+            out.cfo_hz = Some(if den > 0.0 { num_acc / den } else { 0.0 });
+        }
+
+        // Frequency interpolation, then the ramp back.
+        let ramp = &mut self.ramp[..n_sc];
+        ramp.fill(Complex32::new(1.0, 0.0));
+        if tau != 0.0 {
+            crate::ofdm::rotate(ramp, 0.0, -step);
+        }
+        let stride = n_rx * nl * n_sc;
+        for pos in 0..n_pos {
+            for rx in 0..n_rx {
+                for layer in 0..nl {
+                    let d = port_params(t, p.ports[layer]).delta;
+                    let b = &self.pairs[block(pos, rx, layer)..][..n_pairs];
+                    let o = pos * stride + (rx * nl + layer) * n_sc;
+                    let h = &mut out.h[o..o + n_sc];
+                    interpolate(b, centre0(d), spacing, h);
+                    if tau != 0.0 {
+                        for (v, r) in h.iter_mut().zip(ramp.iter()) {
+                            *v *= r;
+                        }
+                    }
+                }
+            }
+        }
+
+        // Time combining and signal power.
+        if self.opts.time == TimeMode::Average {
+            let (avg, h) = (&mut out.h_avg[..stride], &out.h);
+            avg.fill(Complex32::default());
+            let cfo = if self.opts.cfo_correction {
+                out.cfo_hz.unwrap_or(0.0)
+            } else {
+                0.0
+            };
+            let t0 = out.pos_time[..n_pos].iter().sum::<f64>() / n_pos as f64;
+            for pos in 0..n_pos {
+                let ph = -std::f64::consts::TAU * cfo * (out.pos_time[pos] - t0);
+                let r = Complex32::from_polar(1.0 / n_pos as f32, ph as f32);
+                for (a, v) in avg.iter_mut().zip(&h[pos * stride..(pos + 1) * stride]) {
+                    *a += v * r;
+                }
+            }
+        }
+        for layer in 0..nl {
+            let mut s = 0.0f64;
+            for pos in 0..n_pos {
+                for rx in 0..n_rx {
+                    let o = pos * stride + (rx * nl + layer) * n_sc;
+                    s += out.h[o..o + n_sc]
+                        .iter()
+                        .map(|v| v.norm_sqr() as f64)
+                        .sum::<f64>();
+                }
+            }
+            let mean = s / (n_pos * n_rx * n_sc).max(1) as f64;
+            // Remove the noise the estimate itself carries (σ²/(2L'β²) per pair).
+            let bias = out.noise_var as f64 / (2.0 * len as f64 * (p.beta * p.beta) as f64);
+            out.signal_layer[layer] = (mean - bias).max(0.0) as f32;
+        }
+    }
+
+    /// The whole estimate for one slot: every position, then [`ChannelEstimator::finish`].
+    /// `grid` holds the received slot (ports = antennas, whole carrier).
+    pub fn estimate(
+        &mut self,
+        num: &Numerology,
+        grid: &ResourceGrid,
+        p: &DmrsParams,
+        out: &mut ChannelEstimate,
+    ) -> Result<(), ChestError> {
+        self.check(grid, p, out)?;
+        for pos in 0..p.symbols.positions().len() {
+            self.estimate_position(grid, p, pos);
+        }
+        self.finish(num, grid.ports(), p, out);
+        Ok(())
+    }
+}
+
+/// Distinct CDM groups of the layers, as their Δ, in first-use order.
+fn groups_in_use(p: &DmrsParams) -> ([u8; 3], usize) {
+    let mut g = [0u8; 3];
+    let mut n = 0;
+    for &port in p.ports() {
+        let d = port_params(p.config_type, port).delta;
+        if !g[..n].contains(&d) && n < 3 {
+            g[n] = d;
+            n += 1;
+        }
+    }
+    (g, n)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn zidx(
+    pos: usize,
+    rx: usize,
+    gi: usize,
+    lp: usize,
+    kp: usize,
+    n_rx: usize,
+    n_groups: usize,
+    len: usize,
+    n_pairs: usize,
+) -> usize {
+    ((((pos * n_rx + rx) * n_groups + gi) * len + lp) * 2 + kp) * n_pairs
+}
+
+/// Linear interpolation of pair estimates `b` (centres at `c0 + n·d`) onto
+/// subcarriers 0..h.len(), held flat outside the first and last centre.
+fn interpolate(b: &[Complex32], c0: f64, d: f64, h: &mut [Complex32]) {
+    let n = b.len();
+    if n == 0 {
+        h.fill(Complex32::default());
+        return;
+    }
+    for (k, v) in h.iter_mut().enumerate() {
+        let x = (k as f64 - c0) / d;
+        if x <= 0.0 {
+            *v = b[0];
+        } else if x >= (n - 1) as f64 {
+            *v = b[n - 1];
+        } else {
+            let i = x as usize;
+            let w = (x - i as f64) as f32;
+            *v = b[i] * (1.0 - w) + b[i + 1] * w;
+        }
+    }
+}
+
+/// Applies a delay of `tau` seconds to one symbol's subcarriers (k = 0 at
+/// `k0` from the reference subcarrier): X(k) ← X(k)·exp(−j2π(k0+k)Δf·τ).
+/// With a negative `tau` this removes an estimated timing offset.
+pub fn apply_delay(x: &mut [Complex32], k0: usize, tau: f64, scs_hz: f64) {
+    let step = -std::f64::consts::TAU * tau * scs_hz;
+    crate::ofdm::rotate(x, step * k0 as f64, step);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numerology::{CyclicPrefix, Scs};
+    use crate::pdu::DmrsConfig;
+    use crate::refsig::dmrs::{DmrsLink, MappingType};
+
+    struct Rng(u64);
+    impl Rng {
+        fn u(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+        /// CN(0, var).
+        fn cn(&mut self, var: f64) -> Complex32 {
+            let r = (-var * self.u().ln()).sqrt();
+            let ph = std::f64::consts::TAU * self.u();
+            Complex32::new((r * ph.cos()) as f32, (r * ph.sin()) as f32)
+        }
+    }
+
+    fn params(
+        t: DmrsType,
+        ports: Vec<u8>,
+        add: u8,
+        len: u8,
+        prb_start: usize,
+        n_prb: usize,
+    ) -> DmrsParams {
+        let cfg = DmrsConfig {
+            config_type: t,
+            type_a_position: 2,
+            additional_position: add,
+            length: len,
+            ports,
+            cdm_groups_without_data: 2,
+            scrambling_id: 77,
+            n_scid: 0,
+        };
+        DmrsParams::new(
+            DmrsLink::Pusch,
+            MappingType::A,
+            &cfg,
+            3,
+            0,
+            14,
+            prb_start,
+            n_prb,
+        )
+        .unwrap()
+    }
+
+    /// Transmits the DM-RS of every layer through `chan(rx, layer, k, l)` plus CN(0, σ²) noise.
+    fn receive(
+        p: &DmrsParams,
+        n_rx: usize,
+        carrier_prb: usize,
+        sigma2: f64,
+        chan: &dyn Fn(usize, usize, usize, usize) -> Complex32,
+        rng: &mut Rng,
+    ) -> ResourceGrid {
+        let n_sc = 12 * carrier_prb;
+        let mut tx = ResourceGrid::new(p.n_ports, 14, n_sc);
+        let mut seq = vec![Complex32::default(); p.seq_len()];
+        for layer in 0..p.n_ports {
+            for (l, _, lp) in p.symbols.iter() {
+                p.map_layer(layer, l, lp, tx.symbol_mut(layer, l), &mut seq);
+            }
+        }
+        let mut rx = ResourceGrid::new(n_rx, 14, n_sc);
+        for a in 0..n_rx {
+            for l in 0..14 {
+                for k in 0..n_sc {
+                    let mut v = rng.cn(sigma2);
+                    for layer in 0..p.n_ports {
+                        v += chan(a, layer, k, l) * tx.get(layer, l, k);
+                    }
+                    rx.set(a, l, k, v);
+                }
+            }
+        }
+        rx
+    }
+
+    fn num() -> Numerology {
+        Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).unwrap()
+    }
+
+    #[test]
+    fn flat_channel_mse_and_noise_match_theory() {
+        let n = num();
+        let sigma2 = 0.01;
+        for (t, ports) in [
+            (DmrsType::Type1, vec![0u8, 1, 2]),
+            (DmrsType::Type2, vec![0u8, 1, 4]),
+        ] {
+            let p = params(t, ports, 1, 1, 4, 40);
+            let mut rng = Rng(5);
+            let gains: Vec<Complex32> = (0..2 * 3).map(|_| rng.cn(1.0)).collect();
+            let g = gains.clone();
+            let rx = receive(&p, 2, 52, sigma2, &move |a, j, _, _| g[a * 3 + j], &mut rng);
+            let mut est = ChannelEstimator::new(4, 4, 52, ChestOptions::default());
+            let mut out = est.new_estimate();
+            est.estimate(&n, &rx, &p, &mut out).unwrap();
+            let mut buf = vec![Complex32::default(); 2 * 3 * 480];
+            let h = out.symbol_channel(5, &mut buf);
+            let mut mse = 0.0f64;
+            for a in 0..2 {
+                for j in 0..3 {
+                    for k in 0..480 {
+                        mse += (h[(a * 3 + j) * 480 + k] - gains[a * 3 + j]).norm_sqr() as f64;
+                    }
+                }
+            }
+            mse /= 6.0 * 480.0;
+            // Pair noise σ²/(2β²), linear interpolation keeps ≈ 2/3 of it on
+            // average, two positions halve it (edges held: a little more).
+            let want = sigma2 / 4.0 * (2.0 / 3.0) / 2.0;
+            assert!(
+                mse > 0.6 * want && mse < 1.5 * want,
+                "{t:?}: mse {mse}, expected ≈ {want}"
+            );
+            let nv = out.noise_var() as f64;
+            assert!((nv / sigma2 - 1.0).abs() < 0.15, "{t:?}: noise {nv}");
+            assert!(
+                out.timing_offset_s().abs() < 2e-8,
+                "{}",
+                out.timing_offset_s()
+            );
+            assert!(out.cfo_hz().unwrap().abs() < 30.0, "{:?}", out.cfo_hz());
+            let snr = out.sinr_db(0);
+            let want_snr = 10.0
+                * (((gains[0].norm_sqr() + gains[3].norm_sqr()) / 2.0) as f64 / sigma2).log10();
+            assert!(
+                (snr as f64 - want_snr).abs() < 0.7,
+                "snr {snr} vs {want_snr}"
+            );
+        }
+    }
+
+    #[test]
+    fn delay_and_cfo_are_estimated_and_tracked() {
+        let n = num();
+        let tau = 0.4e-6;
+        let cfo = 150.0;
+        let scs = n.scs().hz();
+        for (t, add, len, ports) in [
+            (DmrsType::Type1, 2u8, 1u8, vec![0u8, 1]),
+            (DmrsType::Type2, 1, 2, vec![0u8, 7]),
+        ] {
+            let p = params(t, ports, add, len, 0, 52);
+            let nn = n;
+            let chan = move |a: usize, j: usize, k: usize, l: usize| {
+                let g = Complex32::from_polar(1.0, (a * 2 + j) as f32);
+                let ph = -std::f64::consts::TAU * k as f64 * scs * tau
+                    + std::f64::consts::TAU * cfo * nn.symbol_time_s(3, l);
+                g * Complex32::from_polar(1.0, ph as f32)
+            };
+            let mut rng = Rng(9);
+            let rx = receive(&p, 2, 52, 1e-4, &chan, &mut rng);
+            for mode in [TimeMode::Average, TimeMode::Interpolate] {
+                let opts = ChestOptions {
+                    time: mode,
+                    ..ChestOptions::default()
+                };
+                let mut est = ChannelEstimator::new(2, 2, 52, opts);
+                let mut out = est.new_estimate();
+                est.estimate(&n, &rx, &p, &mut out).unwrap();
+                assert!(
+                    (out.timing_offset_s() - tau).abs() < 0.01e-6,
+                    "{t:?} τ {}",
+                    out.timing_offset_s()
+                );
+                assert!(
+                    (out.cfo_hz().unwrap() - cfo).abs() < 5.0,
+                    "{t:?} cfo {:?}",
+                    out.cfo_hz()
+                );
+                let mut buf = vec![Complex32::default(); 2 * 2 * 624];
+                for l in [0usize, 6, 13] {
+                    let h = out.symbol_channel(l, &mut buf);
+                    let mut err = 0.0f64;
+                    for a in 0..2 {
+                        for j in 0..2 {
+                            for k in 2..622 {
+                                err +=
+                                    (h[(a * 2 + j) * 624 + k] - chan(a, j, k, l)).norm_sqr() as f64;
+                            }
+                        }
+                    }
+                    err /= 4.0 * 620.0;
+                    // Interpolation holds beyond the outer positions, so symbol 13 drifts by the CFO there.
+                    let tol = if mode == TimeMode::Interpolate && l != 6 {
+                        0.01
+                    } else {
+                        2e-4
+                    };
+                    assert!(err < tol, "{t:?} {mode:?} l {l}: mse {err}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_grid_gives_finite_outputs_and_bad_sizes_are_errors() {
+        let n = num();
+        let p = params(DmrsType::Type1, vec![0, 1], 1, 1, 0, 52);
+        let rx = ResourceGrid::new(2, 14, 624);
+        let mut est = ChannelEstimator::new(2, 2, 52, ChestOptions::default());
+        let mut out = est.new_estimate();
+        est.estimate(&n, &rx, &p, &mut out).unwrap();
+        assert!(out.position(0).iter().all(|v| v.re == 0.0 && v.im == 0.0));
+        assert_eq!(out.noise_var(), 0.0);
+        assert_eq!(out.sinr_db(0), -100.0);
+        assert_eq!(out.timing_offset_s(), 0.0);
+        assert_eq!(out.cfo_hz(), Some(0.0));
+        let big = ResourceGrid::new(3, 14, 624);
+        assert!(matches!(
+            est.estimate(&n, &big, &p, &mut out),
+            Err(ChestError::TooLarge { .. })
+        ));
+        let small = ResourceGrid::new(2, 14, 120);
+        assert!(matches!(
+            est.estimate(&n, &small, &p, &mut out),
+            Err(ChestError::Grid(_))
+        ));
+    }
+}
