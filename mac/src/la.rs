@@ -71,6 +71,20 @@ impl McsSelector {
             thresholds_db,
         })
     }
+    /// Thresholds from the Shannon bound with a gap: MCS `m` needs
+    /// `10 log10(2^SE_m - 1) + gap_db`. An approximation for tests, benches
+    /// and drivers without measured BLER curves; system studies use the
+    /// thresholds of the measured tables instead.
+    pub fn shannon_gap(table: McsTable, gap_db: f32) -> McsSelector {
+        let th = (0..table.entries().len() as u8)
+            .map(|m| 10.0 * (2f32.powf(table.spectral_efficiency(m)) - 1.0).log10() + gap_db)
+            .collect();
+        McsSelector {
+            table,
+            thresholds_db: th,
+        }
+    }
+
     /// The MCS table.
     pub fn table(&self) -> McsTable {
         self.table

@@ -388,13 +388,11 @@ mod tests {
         let mut m = mac(1, 4, 1);
         let slot_us = m.carriers[0].timing.slot_us;
         // Make data visible, then grant in the uplink slot 4 of a later period.
-        let mut now = 0;
         for slot in 0..40u64 {
-            now = slot * slot_us;
-            m.begin_slot(now);
+            m.begin_slot(slot * slot_us);
         }
         assert!(m.ues[0].est_bytes > 0);
-        now = 44 * slot_us; // slot 44 is uplink in DDDSU
+        let now = 44 * slot_us; // slot 44 is uplink in DDDSU
         m.begin_slot(now);
         let mut g = vec![UlGrant {
             ue: 0,
