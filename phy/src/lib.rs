@@ -11,6 +11,7 @@
 pub mod chest;
 pub mod coding;
 pub mod grid;
+pub mod mimo;
 pub mod numerology;
 pub mod ofdm;
 pub mod pdu;

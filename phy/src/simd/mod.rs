@@ -108,11 +108,21 @@ mod tests {
 /// The kernel each block runs at `level`, as (block, kernel) pairs, for
 /// `ranlab info`. Blocks whose kernel does not depend on the level say so.
 pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
-    vec![
+    let mut v = vec![
         ("crc", "byte table (portable)".to_string()),
         (
             "ldpc_encode",
             format!("{level} XOR gather over doubled column blocks"),
         ),
-    ]
+    ];
+    v.push((
+        "mimo",
+        match level {
+            SimdLevel::Scalar => "LDL^H per RE, 1 lane (portable)",
+            SimdLevel::Avx2 => "LDL^H per RE, avx2+fma 8 REs/vector",
+            SimdLevel::Avx512 => "LDL^H per RE, avx512f 16 REs/vector",
+        }
+        .to_string(),
+    ));
+    v
 }

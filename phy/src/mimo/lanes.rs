@@ -1,0 +1,462 @@
+//! The shared skeleton of the MIMO kernels, written once over a lane type.
+//!
+//! One lane holds one resource element (detection) or one PRB group
+//! (precoding): the algorithm works on structure-of-arrays complex values
+//! `C { re, im }` whose parts are vectors of `W` lanes. Each instruction set
+//! supplies only [`Lanes`] (arithmetic, reciprocal, select, and the
+//! interleaved-complex loads and stores); `f32` is the portable scalar twin
+//! with one lane. Everything here is `#[inline(always)]` so it is compiled
+//! inside the `#[target_feature]` entry points of `simd::{avx2,avx512}::mimo`.
+//!
+//! The linear algebra is an LDL^H factorisation of the regularised Gram
+//! matrix `A = H^H H + r I` (no square roots), a forward/backward solve and
+//! the diagonal of `A^-1` from the inverse of the unit lower factor.
+
+use num_complex::Complex32;
+
+/// Vector of `W` f32 lanes. All methods are `unsafe` because the SIMD
+/// implementations need their target feature, and the loads and stores take
+/// raw pointers to `W` consecutive elements.
+pub(crate) trait Lanes: Copy {
+    /// Number of lanes.
+    const W: usize;
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn add(self, o: Self) -> Self;
+    unsafe fn sub(self, o: Self) -> Self;
+    unsafe fn mul(self, o: Self) -> Self;
+    /// `self * a + b`.
+    unsafe fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `b - self * a`.
+    unsafe fn neg_mul_add(self, a: Self, b: Self) -> Self;
+    unsafe fn max(self, o: Self) -> Self;
+    unsafe fn min(self, o: Self) -> Self;
+    /// `1 / self` to about 1 ulp (reciprocal estimate plus a Newton step);
+    /// finite for finite non-zero input.
+    unsafe fn recip(self) -> Self;
+    unsafe fn sqrt(self) -> Self;
+    /// Per lane: `if self > t { a } else { b }`.
+    unsafe fn select_gt(self, t: Self, a: Self, b: Self) -> Self;
+    /// Loads `W` interleaved complex values into the lane order.
+    unsafe fn load_c(p: *const Complex32) -> C<Self>;
+    /// Stores `W` complex values (inverse of `load_c`).
+    unsafe fn store_c(p: *mut Complex32, c: C<Self>);
+    /// Stores `W` reals, lane order as `load_c`'s, in element order.
+    unsafe fn store_f(p: *mut f32, v: Self);
+}
+
+/// A complex value per lane, split into real and imaginary vectors.
+#[derive(Clone, Copy)]
+pub(crate) struct C<V> {
+    pub re: V,
+    pub im: V,
+}
+
+impl Lanes for f32 {
+    const W: usize = 1;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    unsafe fn sub(self, o: Self) -> Self {
+        self - o
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        self * o
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, a: Self, b: Self) -> Self {
+        self * a + b
+    }
+    #[inline(always)]
+    unsafe fn neg_mul_add(self, a: Self, b: Self) -> Self {
+        b - self * a
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        f32::max(self, o)
+    }
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        f32::min(self, o)
+    }
+    #[inline(always)]
+    unsafe fn recip(self) -> Self {
+        1.0 / self
+    }
+    #[inline(always)]
+    unsafe fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    unsafe fn select_gt(self, t: Self, a: Self, b: Self) -> Self {
+        if self > t {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_c(p: *const Complex32) -> C<Self> {
+        // SAFETY: the caller guarantees `p` is valid for one read.
+        let v = unsafe { *p };
+        C { re: v.re, im: v.im }
+    }
+    #[inline(always)]
+    unsafe fn store_c(p: *mut Complex32, c: C<Self>) {
+        // SAFETY: the caller guarantees `p` is valid for one write.
+        unsafe { *p = Complex32::new(c.re, c.im) }
+    }
+    #[inline(always)]
+    unsafe fn store_f(p: *mut f32, v: Self) {
+        // SAFETY: as above.
+        unsafe { *p = v }
+    }
+}
+
+/// The largest number of layers (detection) or users (precoding).
+pub(crate) const MAX_LAYERS: usize = 16;
+
+/// Regularisation floor relative to the mean diagonal of the Gram matrix:
+/// keeps the factorisation finite for singular and zero channels. At 1e-6 it
+/// is below f32 resolution for any channel the Gram matrix can resolve.
+pub(crate) const REL_FLOOR: f32 = 1e-6;
+/// Absolute floor added to the relative one (an all-zero channel).
+pub(crate) const ABS_FLOOR: f32 = 1e-30;
+/// Noise variance reported for a layer that carries no information.
+pub(crate) const ZERO_CONFIDENCE: f32 = 1e20;
+/// MMSE: bias `beta` below this means the layer is unresolvable.
+const MIN_BETA: f32 = 1e-4;
+/// ZF: a layer whose `[A^-1]_ll * floor` exceeds this sits on the floor.
+const ZF_DEGENERATE: f32 = 0.1;
+
+// ---- complex helpers ------------------------------------------------------
+
+/// `acc + conj(a) * b`.
+#[inline(always)]
+pub(crate) unsafe fn cmac_conj<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
+    unsafe {
+        let re = a.re.mul_add(b.re, acc.re);
+        let re = a.im.mul_add(b.im, re);
+        let im = a.re.mul_add(b.im, acc.im);
+        let im = a.im.neg_mul_add(b.re, im);
+        C { re, im }
+    }
+}
+
+/// `acc - a * b`.
+#[inline(always)]
+pub(crate) unsafe fn cmsub<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
+    unsafe {
+        let re = a.re.neg_mul_add(b.re, acc.re);
+        let re = a.im.mul_add(b.im, re);
+        let im = a.re.neg_mul_add(b.im, acc.im);
+        let im = a.im.neg_mul_add(b.re, im);
+        C { re, im }
+    }
+}
+
+/// `acc - a * conj(b)`.
+#[inline(always)]
+pub(crate) unsafe fn cmsub_conj<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
+    unsafe {
+        let re = a.re.neg_mul_add(b.re, acc.re);
+        let re = a.im.neg_mul_add(b.im, re);
+        let im = a.im.neg_mul_add(b.re, acc.im);
+        let im = a.re.mul_add(b.im, im);
+        C { re, im }
+    }
+}
+
+/// `a * s` for a real `s`.
+#[inline(always)]
+pub(crate) unsafe fn cscale<V: Lanes>(a: C<V>, s: V) -> C<V> {
+    unsafe {
+        C {
+            re: a.re.mul(s),
+            im: a.im.mul(s),
+        }
+    }
+}
+
+#[inline(always)]
+pub(crate) unsafe fn czero<V: Lanes>() -> C<V> {
+    unsafe {
+        C {
+            re: V::splat(0.0),
+            im: V::splat(0.0),
+        }
+    }
+}
+
+/// `|a|^2`.
+#[inline(always)]
+pub(crate) unsafe fn cnorm<V: Lanes>(a: C<V>) -> V {
+    unsafe { a.re.mul_add(a.re, a.im.mul(a.im)) }
+}
+
+// ---- factorisation and solve ---------------------------------------------
+
+/// `A = G + reg I` factored as `L D L^H` in place: on return `g[i][j]`
+/// (`i > j`) holds `L_ij` and `r[j]` holds `1 / d_j`. Pivots are clamped to
+/// at least `floor` so every entry stays finite. `g` holds the lower
+/// triangle of the Hermitian `G` (diagonal in `re`).
+#[inline(always)]
+pub(crate) unsafe fn ldl<V: Lanes, const M: usize>(
+    l: usize,
+    g: &mut [[C<V>; M]; M],
+    r: &mut [V; M],
+    reg: V,
+    floor: V,
+) {
+    unsafe {
+        // t[i][k] = L_ik d_k kept in `t` while g[i][j] becomes L_ij.
+        let mut t = [[czero::<V>(); M]; M];
+        for j in 0..l {
+            let mut d = g[j][j].re.add(reg);
+            for k in 0..j {
+                // Re(t_jk conj(L_jk))
+                d = t[j][k].re.neg_mul_add(g[j][k].re, d);
+                d = t[j][k].im.neg_mul_add(g[j][k].im, d);
+            }
+            d = d.max(floor);
+            let rj = d.recip();
+            r[j] = rj;
+            for i in j + 1..l {
+                let mut acc = g[i][j];
+                for k in 0..j {
+                    acc = cmsub_conj(acc, t[i][k], g[j][k]);
+                }
+                t[i][j] = acc;
+                g[i][j] = cscale(acc, rj);
+            }
+        }
+    }
+}
+
+/// Solves `L D L^H x = z` with the factor from [`ldl`]; `z` becomes `x`.
+#[inline(always)]
+pub(crate) unsafe fn solve<V: Lanes, const M: usize>(
+    l: usize,
+    f: &[[C<V>; M]; M],
+    r: &[V; M],
+    z: &mut [C<V>; M],
+) {
+    unsafe {
+        for i in 0..l {
+            let mut u = z[i];
+            for k in 0..i {
+                u = cmsub(u, f[i][k], z[k]);
+            }
+            z[i] = u;
+        }
+        for i in 0..l {
+            z[i] = cscale(z[i], r[i]);
+        }
+        for i in (0..l).rev() {
+            let mut x = z[i];
+            for k in i + 1..l {
+                // x_i -= conj(L_ki) x_k
+                x = cmsub_conj_left(x, f[k][i], z[k]);
+            }
+            z[i] = x;
+        }
+    }
+}
+
+/// `acc - conj(a) * b`.
+#[inline(always)]
+unsafe fn cmsub_conj_left<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
+    unsafe {
+        let re = a.re.neg_mul_add(b.re, acc.re);
+        let re = a.im.neg_mul_add(b.im, re);
+        let im = a.re.neg_mul_add(b.im, acc.im);
+        let im = a.im.mul_add(b.re, im);
+        C { re, im }
+    }
+}
+
+/// The diagonal of `A^-1 = L^-H D^-1 L^-1`: `[A^-1]_jj = sum_i |M_ij|^2 / d_i`
+/// with `M = L^-1` (unit lower triangular), built one column at a time.
+#[inline(always)]
+pub(crate) unsafe fn inv_diag<V: Lanes, const M: usize>(
+    l: usize,
+    f: &[[C<V>; M]; M],
+    r: &[V; M],
+    out: &mut [V; M],
+) {
+    unsafe {
+        for j in 0..l {
+            let mut m = [czero::<V>(); M];
+            let mut acc = r[j];
+            for i in j + 1..l {
+                // m_i = -(L_ij + sum_{k=j+1}^{i-1} L_ik m_k)
+                let mut s = f[i][j];
+                for k in j + 1..i {
+                    s = cmac_plain(s, f[i][k], m[k]);
+                }
+                let mi = C {
+                    re: V::splat(0.0).sub(s.re),
+                    im: V::splat(0.0).sub(s.im),
+                };
+                m[i] = mi;
+                acc = cnorm(mi).mul_add(r[i], acc);
+            }
+            out[j] = acc;
+        }
+    }
+}
+
+/// `acc + a * b`.
+#[inline(always)]
+pub(crate) unsafe fn cmac_plain<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
+    unsafe {
+        let re = a.re.mul_add(b.re, acc.re);
+        let re = a.im.neg_mul_add(b.im, re);
+        let im = a.re.mul_add(b.im, acc.im);
+        let im = a.im.mul_add(b.re, im);
+        C { re, im }
+    }
+}
+
+// ---- detection -----------------------------------------------------------
+
+/// Parameters of one detection call (per-RE channel).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DetectParams {
+    /// Receive antennas.
+    pub n_rx: usize,
+    /// Layers.
+    pub n_layers: usize,
+    /// Distance between antenna (y) and (antenna, layer) planes (h), and
+    /// between layer planes of the outputs, in elements.
+    pub stride: usize,
+    /// Noise variance per receive antenna (unit-power symbols).
+    pub noise_var: f32,
+    /// Zero forcing (true) or MMSE (false).
+    pub zf: bool,
+}
+
+/// Detects the `V::W` REs starting at `re`. `M` bounds the layers (`l <= M`);
+/// with `l == M` and a constant `n` after inlining, the loops unroll.
+///
+/// # Safety
+/// The planes of `y`, `h`, `x`, `nv` must hold `re + V::W` elements (see
+/// [`DetectParams`]), and the target features of `V` must be available.
+#[inline(always)]
+pub(crate) unsafe fn detect_block<V: Lanes, const M: usize>(
+    p: &DetectParams,
+    n: usize,
+    l: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    re: usize,
+) {
+    unsafe {
+        let s = p.stride;
+        let mut g = [[czero::<V>(); M]; M];
+        let mut z = [czero::<V>(); M];
+        for a in 0..n {
+            let ya = V::load_c(y.add(a * s + re));
+            let mut hr = [czero::<V>(); M];
+            for (i, hi) in hr.iter_mut().enumerate().take(l) {
+                *hi = V::load_c(h.add((a * l + i) * s + re));
+            }
+            for i in 0..l {
+                z[i] = cmac_conj(z[i], hr[i], ya);
+                g[i][i].re = hr[i].re.mul_add(hr[i].re, g[i][i].re);
+                g[i][i].re = hr[i].im.mul_add(hr[i].im, g[i][i].re);
+                for j in 0..i {
+                    g[i][j] = cmac_conj(g[i][j], hr[i], hr[j]);
+                }
+            }
+        }
+        let mut tr = g[0][0].re;
+        for i in 1..l {
+            tr = tr.add(g[i][i].re);
+        }
+        let floor = tr
+            .mul(V::splat(REL_FLOOR / l as f32))
+            .add(V::splat(ABS_FLOOR));
+        let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+        let reg = if p.zf { floor } else { sigma };
+        let mut r = [V::splat(0.0); M];
+        ldl(l, &mut g, &mut r, reg, floor);
+        solve(l, &g, &r, &mut z);
+        let mut ginv = [V::splat(0.0); M];
+        inv_diag(l, &g, &r, &mut ginv);
+        let big = V::splat(ZERO_CONFIDENCE);
+        let zero = V::splat(0.0);
+        for k in 0..l {
+            let (xk, nk) = if p.zf {
+                // nvar = sigma [A^-1]_kk; on the floor: no information.
+                let nvk = sigma.mul(ginv[k]).min(big);
+                let deg = ginv[k].mul(floor);
+                let nvk = deg.select_gt(V::splat(ZF_DEGENERATE), big, nvk);
+                (z[k], nvk)
+            } else {
+                // Unbiased MMSE: x / beta, nvar = (1 - beta) / beta,
+                // beta = 1 - sigma [A^-1]_kk.
+                let one_m_beta = sigma.mul(ginv[k]);
+                let beta = V::splat(1.0).sub(one_m_beta);
+                let good = beta;
+                let rb = beta.max(V::splat(MIN_BETA)).recip();
+                let rb = good.select_gt(V::splat(MIN_BETA), rb, zero);
+                let nvk = one_m_beta.mul(rb).min(big);
+                let nvk = good.select_gt(V::splat(MIN_BETA), nvk, big);
+                (cscale(z[k], rb), nvk)
+            };
+            V::store_c(x.add(k * s + re), xk);
+            V::store_f(nv.add(k * s + re), nk);
+        }
+    }
+}
+
+/// Detects REs `start..end` (a multiple of `V::W` long), choosing a fully
+/// unrolled instance for the common small sizes.
+///
+/// # Safety
+/// As [`detect_block`] for every block.
+#[inline(always)]
+pub(crate) unsafe fn detect_range<V: Lanes>(
+    p: &DetectParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+) {
+    debug_assert!((end - start) % V::W == 0);
+    macro_rules! run {
+        ($m:literal, $n:expr, $l:expr) => {{
+            let mut re = start;
+            while re < end {
+                unsafe { detect_block::<V, $m>(p, $n, $l, y, h, x, nv, re) };
+                re += V::W;
+            }
+        }};
+    }
+    match (p.n_layers, p.n_rx) {
+        (1, 1) => run!(1, 1, 1),
+        (1, 2) => run!(1, 2, 1),
+        (1, 4) => run!(1, 4, 1),
+        (1, n) => run!(1, n, 1),
+        (2, 2) => run!(2, 2, 2),
+        (2, 4) => run!(2, 4, 2),
+        (2, n) => run!(2, n, 2),
+        (4, 4) => run!(4, 4, 4),
+        (4, 8) => run!(4, 8, 4),
+        (3, n) => run!(3, n, 3),
+        (4, n) => run!(4, n, 4),
+        (l, n) if l <= 8 => run!(8, n, l),
+        (l, n) => run!(16, n, l),
+    }
+}

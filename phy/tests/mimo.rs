@@ -1,0 +1,500 @@
+//! MIMO detection and precoding: SIMD kernels against their scalar twins,
+//! MMSE against a direct matrix-inverse reference, symbol recovery over
+//! known channels, and the edges (singular and zero channels).
+
+use num_complex::{Complex32, Complex64};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use ranlab_phy::mimo::{Detector, Equalizer, MimoError, ZERO_CONFIDENCE_NOISE_VAR};
+use ranlab_phy::simd::SimdLevel;
+
+fn rng(seed: u64) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(seed)
+}
+
+/// Circularly-symmetric complex Gaussian of variance `var` (Box-Muller).
+fn cn(r: &mut Xoshiro256PlusPlus, var: f32) -> Complex32 {
+    let u1: f32 = r.gen::<f32>().max(1e-12);
+    let u2: f32 = r.gen();
+    let m = (-var * u1.ln()).sqrt();
+    let a = 2.0 * std::f32::consts::PI * u2;
+    Complex32::new(m * a.cos(), m * a.sin())
+}
+
+fn qpsk(r: &mut Xoshiro256PlusPlus) -> Complex32 {
+    let s = std::f32::consts::FRAC_1_SQRT_2;
+    Complex32::new(
+        if r.gen::<bool>() { s } else { -s },
+        if r.gen::<bool>() { s } else { -s },
+    )
+}
+
+/// A test case: channel per RE, symbols, received REs.
+struct Case {
+    n: usize,
+    l: usize,
+    n_re: usize,
+    h: Vec<Complex32>,
+    s: Vec<Complex32>,
+    y: Vec<Complex32>,
+}
+
+fn make_case(seed: u64, n: usize, l: usize, n_re: usize, noise_var: f32) -> Case {
+    let mut r = rng(seed);
+    let h: Vec<Complex32> = (0..n * l * n_re).map(|_| cn(&mut r, 1.0)).collect();
+    let s: Vec<Complex32> = (0..l * n_re).map(|_| qpsk(&mut r)).collect();
+    let mut y = vec![Complex32::new(0.0, 0.0); n * n_re];
+    for a in 0..n {
+        for re in 0..n_re {
+            let mut acc = if noise_var > 0.0 {
+                cn(&mut r, noise_var)
+            } else {
+                Complex32::new(0.0, 0.0)
+            };
+            for k in 0..l {
+                acc += h[(a * l + k) * n_re + re] * s[k * n_re + re];
+            }
+            y[a * n_re + re] = acc;
+        }
+    }
+    Case {
+        n,
+        l,
+        n_re,
+        h,
+        s,
+        y,
+    }
+}
+
+fn run(case: &Case, eq: Equalizer, level: SimdLevel, nv: f32) -> (Vec<Complex32>, Vec<f32>) {
+    let det = Detector::with_level(case.n, case.l, eq, level).unwrap();
+    let mut x = vec![Complex32::new(f32::NAN, f32::NAN); case.l * case.n_re];
+    let mut v = vec![f32::NAN; case.l * case.n_re];
+    det.detect(&case.y, &case.h, nv, &mut x, &mut v).unwrap();
+    (x, v)
+}
+
+// ---- the reference: complex Gauss-Jordan inverse in f64 ------------------
+
+fn inverse(a: &[Complex64], n: usize) -> Vec<Complex64> {
+    let mut m = a.to_vec();
+    let mut inv: Vec<Complex64> = (0..n * n)
+        .map(|i| {
+            if i / n == i % n {
+                Complex64::new(1.0, 0.0)
+            } else {
+                Complex64::new(0.0, 0.0)
+            }
+        })
+        .collect();
+    for c in 0..n {
+        let p = (c..n)
+            .max_by(|&i, &j| m[i * n + c].norm().total_cmp(&m[j * n + c].norm()))
+            .unwrap();
+        for k in 0..n {
+            m.swap(c * n + k, p * n + k);
+            inv.swap(c * n + k, p * n + k);
+        }
+        let d = m[c * n + c];
+        for k in 0..n {
+            m[c * n + k] /= d;
+            inv[c * n + k] /= d;
+        }
+        for i in 0..n {
+            if i != c {
+                let f = m[i * n + c];
+                for k in 0..n {
+                    let (mv, iv) = (m[c * n + k], inv[c * n + k]);
+                    m[i * n + k] -= f * mv;
+                    inv[i * n + k] -= f * iv;
+                }
+            }
+        }
+    }
+    inv
+}
+
+/// Reference MMSE (unbiased) or ZF detection of one RE.
+fn reference_re(case: &Case, re: usize, nv: f64, zf: bool) -> (Vec<Complex64>, Vec<f64>) {
+    let (n, l, nr) = (case.n, case.l, case.n_re);
+    let h = |a: usize, k: usize| {
+        let v = case.h[(a * l + k) * nr + re];
+        Complex64::new(v.re as f64, v.im as f64)
+    };
+    let reg = if zf { 0.0 } else { nv };
+    let mut g = vec![Complex64::new(0.0, 0.0); l * l];
+    for i in 0..l {
+        for j in 0..l {
+            for a in 0..n {
+                g[i * l + j] += h(a, i).conj() * h(a, j);
+            }
+        }
+        g[i * l + i] += reg;
+    }
+    let gi = inverse(&g, l);
+    let mut x = vec![Complex64::new(0.0, 0.0); l];
+    let mut v = vec![0.0; l];
+    for i in 0..l {
+        for j in 0..l {
+            for a in 0..n {
+                let y = case.y[a * nr + re];
+                x[i] += gi[i * l + j] * h(a, j).conj() * Complex64::new(y.re as f64, y.im as f64);
+            }
+        }
+        if zf {
+            v[i] = nv * gi[i * l + i].re;
+        } else {
+            let beta = 1.0 - nv * gi[i * l + i].re;
+            x[i] /= beta;
+            v[i] = (1.0 - beta) / beta;
+        }
+    }
+    (x, v)
+}
+
+const SIZES: &[(usize, usize)] = &[
+    (1, 1),
+    (2, 1),
+    (4, 1),
+    (2, 2),
+    (4, 2),
+    (4, 4),
+    (8, 4),
+    (3, 3),
+    (8, 6),
+    (16, 8),
+    (64, 16),
+    (16, 11),
+];
+
+#[test]
+fn mmse_and_zf_agree_with_direct_inverse() {
+    for level in SimdLevel::supported() {
+        for (si, &(n, l)) in SIZES.iter().enumerate() {
+            // 21 REs: whole vectors and a scalar tail at every level.
+            let nv = 0.05;
+            let case = make_case(100 + si as u64, n, l, 37, nv);
+            for (eq, zf) in [(Equalizer::Mmse, false), (Equalizer::Zf, true)] {
+                let (x, v) = run(&case, eq, level, nv as f32);
+                for re in 0..case.n_re {
+                    let (xr, vr) = reference_re(&case, re, nv as f64, zf);
+                    for k in 0..l {
+                        let got = x[k * case.n_re + re];
+                        let e = (Complex64::new(got.re as f64, got.im as f64) - xr[k]).norm();
+                        let tol = 2e-3 * (1.0 + xr[k].norm());
+                        assert!(
+                            e < tol,
+                            "{level} {eq:?} {l}x{n} re {re} layer {k}: x {got} vs {}",
+                            xr[k]
+                        );
+                        let gv = v[k * case.n_re + re] as f64;
+                        assert!(
+                            (gv - vr[k]).abs() < 2e-3 * (vr[k] + 1e-3),
+                            "{level} {eq:?} {l}x{n} re {re} layer {k}: nvar {gv} vs {}",
+                            vr[k]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn simd_kernels_agree_with_scalar_twin() {
+    let levels = SimdLevel::supported();
+    if !levels.contains(&SimdLevel::Avx512) {
+        println!("avx512 twin test skipped: this CPU has no AVX-512F/BW");
+    }
+    if !levels.contains(&SimdLevel::Avx2) {
+        println!("avx2 twin test skipped: this CPU has no AVX2+FMA");
+    }
+    for (si, &(n, l)) in SIZES.iter().chain(&[(2, 2), (1, 1)]).enumerate() {
+        // Include a zero and a rank-one channel RE among random ones.
+        let mut case = make_case(200 + si as u64, n, l, 53, 0.01);
+        for a in 0..n {
+            for k in 0..l {
+                case.h[(a * l + k) * case.n_re + 3] = Complex32::new(0.0, 0.0);
+                case.h[(a * l + k) * case.n_re + 20] = case.h[a * l * case.n_re + 20];
+            }
+        }
+        for eq in [Equalizer::Zf, Equalizer::Mmse] {
+            for nv in [0.0, 0.01] {
+                let (xs, vs) = run(&case, eq, SimdLevel::Scalar, nv);
+                for &level in levels.iter().filter(|&&l| l != SimdLevel::Scalar) {
+                    let (xv, vv) = run(&case, eq, level, nv);
+                    for i in 0..xs.len() {
+                        if vs[i] == ZERO_CONFIDENCE_NOISE_VAR {
+                            // The symbol of an unresolvable layer is
+                            // arbitrary (finite); only its flag must agree.
+                            assert_eq!(vv[i], vs[i], "{level} {eq:?} {l}x{n} elem {i}");
+                            continue;
+                        }
+                        if i % case.n_re == 20 && nv == 0.0 {
+                            // Rank one with no noise: MMSE regularised only
+                            // by the precision floor is ill-posed; rounding
+                            // decides the symbol. Only finiteness matters.
+                            assert!(
+                                xv[i].re.is_finite() && xv[i].im.is_finite() && vv[i].is_finite()
+                            );
+                            continue;
+                        }
+                        // Rounding differences grow with the noise
+                        // enhancement of the RE (the rank-one RE at nv = 0).
+                        let tol = 1e-3 * (1.0 + xs[i].norm()) * (1.0 + 100.0 * vs[i]);
+                        assert!(
+                            (xs[i] - xv[i]).norm() <= tol,
+                            "{level} {eq:?} {l}x{n} nv {nv} elem {i}: {} vs scalar {}",
+                            xv[i],
+                            xs[i]
+                        );
+                        let tv = 1e-3 * (vs[i] + 1e-3) * (1.0 + 100.0 * vs[i]);
+                        assert!(
+                            (vs[i] - vv[i]).abs() <= tv,
+                            "{level} {eq:?} {l}x{n} nv {nv} elem {i}: nvar {} vs scalar {}",
+                            vv[i],
+                            vs[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn zf_recovers_symbols_on_invertible_channel() {
+    for level in SimdLevel::supported() {
+        for &(n, l) in &[(1, 1), (2, 2), (4, 2), (4, 4), (8, 8), (16, 16)] {
+            // A well-conditioned channel: DFT columns plus a random part.
+            let mut case = make_case(7 + n as u64, n, l, 40, 0.0);
+            let mut r = rng(5);
+            for a in 0..n {
+                for k in 0..l {
+                    for re in 0..case.n_re {
+                        let ph = -2.0 * std::f32::consts::PI * (a * k) as f32 / n as f32;
+                        case.h[(a * l + k) * case.n_re + re] =
+                            Complex32::from_polar(1.0, ph) + cn(&mut r, 0.05);
+                    }
+                }
+            }
+            for a in 0..n {
+                for re in 0..case.n_re {
+                    case.y[a * case.n_re + re] = (0..l)
+                        .map(|k| case.h[(a * l + k) * case.n_re + re] * case.s[k * case.n_re + re])
+                        .sum();
+                }
+            }
+            let (x, v) = run(&case, Equalizer::Zf, level, 0.0);
+            for i in 0..x.len() {
+                assert!(
+                    (x[i] - case.s[i]).norm() < 1e-3,
+                    "{level} {l}x{n} elem {i}: {} vs {}",
+                    x[i],
+                    case.s[i]
+                );
+                // Noise-free: the variance sits at the precision floor.
+                assert!(v[i] >= 0.0 && v[i] < 1e-3, "{level} {l}x{n}: nvar {}", v[i]);
+            }
+        }
+    }
+}
+
+fn hard_errors(case: &Case, x: &[Complex32]) -> usize {
+    x.iter()
+        .zip(&case.s)
+        .filter(|(a, b)| a.re.signum() != b.re.signum() || a.im.signum() != b.im.signum())
+        .count()
+}
+
+#[test]
+fn mu_mimo_separates_every_layer() {
+    // (antennas, layers): 2x2, 4x4 and 64 antennas x 16 users, QPSK.
+    for level in SimdLevel::supported() {
+        for &(n, l, nv) in &[
+            (2, 2, 0.0),
+            (2, 2, 1e-3),
+            (4, 4, 0.0),
+            (4, 4, 1e-3),
+            (64, 16, 0.0),
+            (64, 16, 1e-2),
+        ] {
+            let case = make_case(300 + n as u64, n, l, 64, nv);
+            for eq in [Equalizer::Zf, Equalizer::Mmse] {
+                let (x, v) = run(&case, eq, level, nv);
+                // Rayleigh 2x2/4x4 has a few ill-conditioned REs: count per
+                // layer; every layer must be decoded essentially error free.
+                for k in 0..l {
+                    let layer = &x[k * case.n_re..(k + 1) * case.n_re];
+                    let errs = layer
+                        .iter()
+                        .zip(&case.s[k * case.n_re..(k + 1) * case.n_re])
+                        .filter(|(a, b)| {
+                            a.re.signum() != b.re.signum() || a.im.signum() != b.im.signum()
+                        })
+                        .count();
+                    assert!(
+                        errs <= if nv == 0.0 { 0 } else { 1 },
+                        "{level} {eq:?} {l}x{n} nv {nv}: layer {k} has {errs} symbol errors"
+                    );
+                }
+                assert!(v.iter().all(|v| v.is_finite() && *v >= 0.0));
+            }
+            let _ = hard_errors;
+        }
+    }
+}
+
+#[test]
+fn singular_and_zero_channels_give_finite_zero_confidence() {
+    for level in SimdLevel::supported() {
+        for &(n, l) in &[(1, 1), (2, 2), (4, 4), (8, 4), (64, 16)] {
+            let mut case = make_case(9, n, l, 24, 0.0);
+            let nr = case.n_re;
+            for re in 0..nr {
+                for a in 0..n {
+                    for k in 0..l {
+                        let v = match re % 3 {
+                            0 => Complex32::new(0.0, 0.0),
+                            // Every layer sees the same channel: rank one.
+                            1 => case.h[(a * l) * nr + re],
+                            _ => case.h[(a * l + k) * nr + re] * 1e-30,
+                        };
+                        case.h[(a * l + k) * nr + re] = v;
+                    }
+                }
+            }
+            for eq in [Equalizer::Zf, Equalizer::Mmse] {
+                for nv in [0.0, 0.1] {
+                    let (x, v) = run(&case, eq, level, nv);
+                    assert!(
+                        x.iter().all(|c| c.re.is_finite() && c.im.is_finite()),
+                        "{level} {eq:?} {l}x{n}: non-finite symbol"
+                    );
+                    assert!(v.iter().all(|v| v.is_finite() && *v >= 0.0));
+                    for k in 0..l {
+                        // The zero channel carries nothing on any layer.
+                        assert_eq!(v[k * nr], ZERO_CONFIDENCE_NOISE_VAR, "{level} {eq:?}");
+                        if l > 1 && eq == Equalizer::Zf {
+                            // Rank one: no layer is resolvable by ZF.
+                            assert_eq!(v[k * nr + 1], ZERO_CONFIDENCE_NOISE_VAR, "{level}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_sizes_and_buffers_are_rejected() {
+    assert!(matches!(
+        Detector::new(2, 4, Equalizer::Zf),
+        Err(MimoError::Size { .. })
+    ));
+    assert!(Detector::new(65, 1, Equalizer::Zf).is_err());
+    assert!(Detector::new(64, 17, Equalizer::Zf).is_err());
+    assert!(Detector::new(0, 0, Equalizer::Mmse).is_err());
+    let d = Detector::new(2, 2, Equalizer::Mmse).unwrap();
+    let y = vec![Complex32::new(1.0, 0.0); 20];
+    let h = vec![Complex32::new(1.0, 0.0); 39];
+    let mut x = vec![Complex32::new(0.0, 0.0); 20];
+    let mut v = vec![0.0; 20];
+    assert!(matches!(
+        d.detect(&y, &h, 0.1, &mut x, &mut v),
+        Err(MimoError::Length { name: "h", .. })
+    ));
+    let h = vec![Complex32::new(1.0, 0.0); 40];
+    assert!(d.detect(&y, &h, -1.0, &mut x, &mut v).is_err());
+    assert!(d.detect(&y, &h, f32::NAN, &mut x, &mut v).is_err());
+    assert!(d.detect(&y, &h, 0.1, &mut x, &mut v).is_ok());
+}
+
+#[test]
+fn irc_rejects_a_strong_interferer() {
+    // 4 antennas, 1 layer, one interferer 20 dB above the signal, known to
+    // the receiver only through its covariance.
+    let (n, l, nr) = (4, 1, 96);
+    let mut r = rng(77);
+    let hs: Vec<Complex32> = (0..n).map(|_| cn(&mut r, 1.0)).collect();
+    let hi: Vec<Complex32> = (0..n).map(|_| cn(&mut r, 1.0)).collect();
+    let nv = 0.01f32;
+    let pi = 100.0f32;
+    let mut h = vec![Complex32::new(0.0, 0.0); n * l * nr];
+    let mut y = vec![Complex32::new(0.0, 0.0); n * nr];
+    let mut s = vec![Complex32::new(0.0, 0.0); nr];
+    for re in 0..nr {
+        s[re] = qpsk(&mut r);
+        let q = cn(&mut r, pi);
+        for a in 0..n {
+            h[a * nr + re] = hs[a];
+            y[a * nr + re] = hs[a] * s[re] + hi[a] * q + cn(&mut r, nv);
+        }
+    }
+    // Covariance R = pi hi hi^H + nv I, one per 12 REs.
+    let mut cov1 = vec![Complex32::new(0.0, 0.0); n * n];
+    for a in 0..n {
+        for b in 0..n {
+            cov1[a * n + b] = hi[a] * hi[b].conj() * pi;
+        }
+        cov1[a * n + a] += nv;
+    }
+    let cov: Vec<Complex32> = (0..nr.div_ceil(12)).flat_map(|_| cov1.clone()).collect();
+    let mut ser = Vec::new();
+    for level in SimdLevel::supported() {
+        let irc = Detector::with_level(n, l, Equalizer::MmseIrc, level).unwrap();
+        let mut x = vec![Complex32::new(0.0, 0.0); nr];
+        let mut v = vec![0.0; nr];
+        let mut scratch = vec![Complex32::new(9.0, 9.0); irc.irc_scratch_len(nr)];
+        irc.detect_irc(&y, &h, &cov, 12, &mut x, &mut v, &mut scratch)
+            .unwrap();
+        // Reference SINR: hs^H R^-1 hs (unbiased IRC noise variance is its inverse).
+        let rinv = inverse(
+            &cov1
+                .iter()
+                .map(|c| Complex64::new(c.re as f64, c.im as f64))
+                .collect::<Vec<_>>(),
+            n,
+        );
+        let mut sinr = Complex64::new(0.0, 0.0);
+        for a in 0..n {
+            for b in 0..n {
+                let ha = Complex64::new(hs[a].re as f64, hs[a].im as f64);
+                let hb = Complex64::new(hs[b].re as f64, hs[b].im as f64);
+                sinr += ha.conj() * rinv[a * n + b] * hb;
+            }
+        }
+        for re in 0..nr {
+            let want = 1.0 / sinr.re;
+            assert!(
+                ((v[re] as f64) - want).abs() < 5e-3 * want,
+                "{level}: IRC nvar {} vs {want}",
+                v[re]
+            );
+        }
+        let errs_irc = x
+            .iter()
+            .zip(&s)
+            .filter(|(a, b)| a.re.signum() != b.re.signum() || a.im.signum() != b.im.signum())
+            .count();
+        // Plain MMSE treats the interferer as white noise of the same power.
+        let mmse = Detector::with_level(n, l, Equalizer::Mmse, level).unwrap();
+        let mut xm = vec![Complex32::new(0.0, 0.0); nr];
+        mmse.detect(&y, &h, nv + pi, &mut xm, &mut v).unwrap();
+        let mse = |x: &[Complex32]| {
+            x.iter()
+                .zip(&s)
+                .map(|(a, b)| (a - b).norm_sqr())
+                .sum::<f32>()
+        };
+        assert!(
+            mse(&x) * 10.0 < mse(&xm),
+            "{level}: IRC mse {} not well below MMSE mse {}",
+            mse(&x),
+            mse(&xm)
+        );
+        ser.push(errs_irc);
+    }
+    assert!(ser.iter().all(|&e| e == 0), "IRC symbol errors {ser:?}");
+}
