@@ -2,3 +2,5 @@
 
 pub mod dmrs;
 pub mod gold;
+mod low_papr_tables;
+pub mod srs;
