@@ -498,3 +498,304 @@ fn irc_rejects_a_strong_interferer() {
     }
     assert!(ser.iter().all(|&e| e == 0), "IRC symbol errors {ser:?}");
 }
+
+// ---- precoding, beams, layer mapping -------------------------------------
+
+use ranlab_phy::mimo::{
+    layer_demap, layer_map, precode_layers, BeamCodebook, BeamIndex, PowerNorm, Precoder,
+    PrecoderKind, UpaConfig,
+};
+
+/// `H^T W` for one group: `e[j * k + u]` = what user `j` receives of stream `u`.
+fn effective(
+    h: &[Complex32],
+    w: &[Complex32],
+    n: usize,
+    k: usize,
+    ng: usize,
+    g: usize,
+) -> Vec<Complex32> {
+    let mut e = vec![Complex32::new(0.0, 0.0); k * k];
+    for j in 0..k {
+        for u in 0..k {
+            for a in 0..n {
+                e[j * k + u] += h[(a * k + j) * ng + g] * w[(a * k + u) * ng + g];
+            }
+        }
+    }
+    e
+}
+
+#[test]
+fn zf_precoder_diagonalises_the_channel() {
+    for level in SimdLevel::supported() {
+        for &(n, k, ng) in &[(64, 16, 19), (8, 4, 9), (4, 1, 3), (32, 8, 17), (2, 2, 8)] {
+            let mut r = rng(400 + n as u64);
+            let h: Vec<Complex32> = (0..n * k * ng).map(|_| cn(&mut r, 1.0)).collect();
+            for norm in [PowerNorm::PerUser, PowerNorm::Total] {
+                let pc = Precoder::with_level(n, k, PrecoderKind::Zf, norm, level).unwrap();
+                let mut w = vec![Complex32::new(f32::NAN, 0.0); h.len()];
+                pc.compute(&h, &mut w).unwrap();
+                for g in 0..ng {
+                    let e = effective(&h, &w, n, k, ng, g);
+                    let diag_min = (0..k).map(|j| e[j * k + j].norm()).fold(f32::MAX, f32::min);
+                    assert!(diag_min > 0.0);
+                    for j in 0..k {
+                        for u in 0..k {
+                            if j != u {
+                                assert!(
+                                    e[j * k + u].norm() < 1e-3 * diag_min,
+                                    "{level} {n}x{k} g {g}: leakage {} vs {diag_min}",
+                                    e[j * k + u].norm()
+                                );
+                            }
+                        }
+                    }
+                    let pw: f32 = (0..n * k).map(|i| w[i * ng + g].norm_sqr()).sum();
+                    assert!((pw - 1.0).abs() < 1e-3, "{level} total power {pw}");
+                    if norm == PowerNorm::PerUser {
+                        for u in 0..k {
+                            let pu: f32 = (0..n).map(|a| w[(a * k + u) * ng + g].norm_sqr()).sum();
+                            assert!(
+                                (pu - 1.0 / k as f32).abs() < 1e-3,
+                                "{level} user power {pu}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn precoders_agree_with_scalar_twin_and_mrt_rzf_limits() {
+    let (n, k, ng) = (64, 16, 21);
+    let mut r = rng(500);
+    let mut h: Vec<Complex32> = (0..n * k * ng).map(|_| cn(&mut r, 1.0)).collect();
+    // Group 5 all zero, group 6 rank one.
+    for a in 0..n {
+        for u in 0..k {
+            h[(a * k + u) * ng + 5] = Complex32::new(0.0, 0.0);
+            h[(a * k + u) * ng + 6] = h[(a * k) * ng + 6];
+        }
+    }
+    for kind in [
+        PrecoderKind::Mrt,
+        PrecoderKind::Zf,
+        PrecoderKind::Rzf { alpha: 0.5 },
+        PrecoderKind::Rzf { alpha: 1e9 },
+    ] {
+        let out = |level| {
+            let pc = Precoder::with_level(n, k, kind, PowerNorm::PerUser, level).unwrap();
+            let mut w = vec![Complex32::new(0.0, 0.0); h.len()];
+            pc.compute(&h, &mut w).unwrap();
+            w
+        };
+        let ws = out(SimdLevel::Scalar);
+        assert!(
+            ws.iter().all(|c| c.re.is_finite() && c.im.is_finite()),
+            "{kind:?}"
+        );
+        for a in 0..n * k {
+            assert_eq!(
+                ws[a * ng + 5],
+                Complex32::new(0.0, 0.0),
+                "zero channel, {kind:?}"
+            );
+        }
+        for level in SimdLevel::supported() {
+            let wv = out(level);
+            for i in 0..ws.len() {
+                if i % ng == 6 && kind == PrecoderKind::Zf {
+                    // Rank one: ZF is ill-posed; only finiteness is asked.
+                    assert!(wv[i].re.is_finite() && wv[i].im.is_finite());
+                    continue;
+                }
+                assert!(
+                    (ws[i] - wv[i]).norm() < 2e-4,
+                    "{level} {kind:?} elem {i}: {} vs {}",
+                    wv[i],
+                    ws[i]
+                );
+            }
+        }
+        if let PrecoderKind::Rzf { alpha } = kind {
+            if alpha > 1e6 {
+                // Heavy regularisation tends to MRT.
+                let wm = {
+                    let pc = Precoder::new(n, k, PrecoderKind::Mrt, PowerNorm::PerUser).unwrap();
+                    let mut w = vec![Complex32::new(0.0, 0.0); h.len()];
+                    pc.compute(&h, &mut w).unwrap();
+                    w
+                };
+                for i in 0..ws.len() {
+                    assert!(
+                        (ws[i] - wm[i]).norm() < 1e-2 * 0.125 + 1e-4,
+                        "RZF->MRT elem {i}"
+                    );
+                }
+            }
+        }
+    }
+    // MRT is the normalised conjugate channel.
+    let pc = Precoder::new(n, k, PrecoderKind::Mrt, PowerNorm::PerUser).unwrap();
+    let mut w = vec![Complex32::new(0.0, 0.0); h.len()];
+    pc.compute(&h, &mut w).unwrap();
+    for g in [0, 7, 20] {
+        for u in 0..k {
+            let nrm: f32 = (0..n)
+                .map(|a| h[(a * k + u) * ng + g].norm_sqr())
+                .sum::<f32>()
+                .sqrt();
+            for a in 0..n {
+                let want = h[(a * k + u) * ng + g].conj() / (nrm * (k as f32).sqrt());
+                assert!((w[(a * k + u) * ng + g] - want).norm() < 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn best_beam_found_for_steering_vector_channels() {
+    for cfg in [
+        UpaConfig {
+            n1: 8,
+            n2: 4,
+            o1: 4,
+            o2: 4,
+            dual_pol: false,
+        },
+        UpaConfig {
+            n1: 4,
+            n2: 1,
+            o1: 4,
+            o2: 1,
+            dual_pol: false,
+        },
+        UpaConfig {
+            n1: 4,
+            n2: 4,
+            o1: 4,
+            o2: 4,
+            dual_pol: true,
+        },
+    ] {
+        let cb = BeamCodebook::new(cfg).unwrap();
+        assert_eq!(
+            cb.len(),
+            cfg.o1 * cfg.n1 * cfg.o2 * cfg.n2 * if cfg.dual_pol { 4 } else { 1 }
+        );
+        for b in 0..cb.len() {
+            let nrm: f32 = cb.beam(b).iter().map(|c| c.norm_sqr()).sum();
+            assert!((nrm - 1.0).abs() < 1e-5);
+            assert_eq!(cb.flat(cb.index(b)), b);
+        }
+        let mut r = rng(600);
+        for target in [0, 5, cb.len() / 2 + 3, cb.len() - 1] {
+            // A UE in beam `target`'s direction: h = c conj(v), over a few
+            // PRBs with independent complex gains.
+            let h: Vec<Complex32> = (0..6)
+                .flat_map(|_| {
+                    let c = cn(&mut r, 1.0);
+                    cb.beam(target)
+                        .iter()
+                        .map(move |v| v.conj() * c)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let best = cb.best_beam(&h).unwrap();
+            assert_eq!(best.flat, target, "{cfg:?}: {:?}", best.index);
+        }
+        // Plus noise: still found.
+        let idx = BeamIndex { l: 3, m: 0, n: 0 };
+        let t = cb.flat(idx);
+        let h: Vec<Complex32> = cb
+            .beam(t)
+            .iter()
+            .map(|v| v.conj() * 3.0 + cn(&mut r, 0.01))
+            .collect();
+        assert_eq!(cb.best_beam(&h).unwrap().index, idx);
+    }
+    assert!(BeamCodebook::new(UpaConfig {
+        n1: 4,
+        n2: 1,
+        o1: 4,
+        o2: 4,
+        dual_pol: false
+    })
+    .is_err());
+    assert!(BeamCodebook::new(UpaConfig {
+        n1: 8,
+        n2: 8,
+        o1: 4,
+        o2: 4,
+        dual_pol: true
+    })
+    .is_err());
+}
+
+#[test]
+fn layer_mapping_follows_38211_and_round_trips() {
+    // 2 layers, one codeword: layer v gets d(2i + v).
+    let cw: Vec<u32> = (0..12).collect();
+    let mut out = vec![0; 12];
+    layer_map(&cw, &[], 2, &mut out).unwrap();
+    assert_eq!(out, [0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11]);
+    // 5 layers: cw0 on 2 layers, cw1 on 3 (Table 7.3.1.3-1).
+    let cw0: Vec<u32> = (0..4).collect();
+    let cw1: Vec<u32> = (100..106).collect();
+    let mut out = vec![0; 10];
+    layer_map(&cw0, &cw1, 5, &mut out).unwrap();
+    assert_eq!(out, [0, 2, 1, 3, 100, 103, 101, 104, 102, 105]);
+    for nl in 1..=8 {
+        let (l0, l1) = ranlab_phy::mimo::codeword_layers(nl).unwrap();
+        let m = 7;
+        let a: Vec<u32> = (0..(l0 * m) as u32).collect();
+        let b: Vec<u32> = (1000..1000 + (l1 * m) as u32).collect();
+        let mut lay = vec![0; nl * m];
+        layer_map(&a, &b, nl, &mut lay).unwrap();
+        let (mut a2, mut b2) = (vec![0; a.len()], vec![0; b.len()]);
+        layer_demap(&lay, nl, &mut a2, &mut b2).unwrap();
+        assert_eq!((a2, b2), (a, b));
+    }
+    assert!(layer_map(&cw, &[], 9, &mut vec![0; 12]).is_err());
+    assert!(layer_map(&cw[..11], &[], 2, &mut vec![0; 11]).is_err());
+}
+
+#[test]
+fn precoded_layers_arrive_separated_and_kernels_agree() {
+    // Precode 4 layers on 16 ports with ZF per 12-RE group; through the
+    // downlink channel each user receives its own layer (scaled) only.
+    let (n, k, nre, rpg) = (16usize, 4usize, 75usize, 12usize);
+    let ng = nre.div_ceil(rpg);
+    let mut r = rng(700);
+    let h: Vec<Complex32> = (0..n * k * ng).map(|_| cn(&mut r, 1.0)).collect();
+    let pc = Precoder::new(n, k, PrecoderKind::Zf, PowerNorm::PerUser).unwrap();
+    let mut w = vec![Complex32::new(0.0, 0.0); h.len()];
+    pc.compute(&h, &mut w).unwrap();
+    let x: Vec<Complex32> = (0..k * nre).map(|_| qpsk(&mut r)).collect();
+    let mut outs = Vec::new();
+    for level in SimdLevel::supported() {
+        let mut out = vec![Complex32::new(f32::NAN, 0.0); n * nre];
+        precode_layers(level, &x, k, &w, n, rpg, &mut out).unwrap();
+        outs.push(out);
+    }
+    for o in &outs[1..] {
+        for i in 0..o.len() {
+            assert!((o[i] - outs[0][i]).norm() < 1e-5);
+        }
+    }
+    let out = &outs[0];
+    for re in 0..nre {
+        let g = re / rpg;
+        for u in 0..k {
+            let rx: Complex32 = (0..n)
+                .map(|a| h[(a * k + u) * ng + g] * out[a * nre + re])
+                .sum();
+            let e = effective(&h, &w, n, k, ng, g);
+            let want = e[u * k + u] * x[u * nre + re];
+            assert!((rx - want).norm() < 1e-3 * want.norm(), "re {re} user {u}");
+        }
+    }
+}

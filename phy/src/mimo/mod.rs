@@ -17,7 +17,13 @@
 //! antenna `y[rx * n + re]`; outputs as one plane per layer
 //! `x[layer * n + re]`.
 
+pub mod beam;
 pub mod detect;
 pub(crate) mod lanes;
+pub mod layers;
+pub mod precode;
 
-pub use detect::{Detector, Equalizer, MimoError, ZERO_CONFIDENCE_NOISE_VAR};
+pub use beam::{BeamCodebook, BeamIndex, BestBeam, UpaConfig};
+pub use detect::{estimate_covariance, Detector, Equalizer, MimoError, ZERO_CONFIDENCE_NOISE_VAR};
+pub use layers::{codeword_layers, layer_demap, layer_map, precode_layers};
+pub use precode::{PowerNorm, Precoder, PrecoderKind};

@@ -117,3 +117,40 @@ pub(crate) unsafe fn detect(
 ) {
     unsafe { lanes::detect_range::<V16>(p, y, h, x, nv, start, end) }
 }
+/// Precoders for PRB groups `start..end` (a multiple of 16) with AVX-512.
+///
+/// # Safety
+/// AVX-512F present; pointers as [`lanes::precode_block`] requires.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) unsafe fn precode(
+    p: &lanes::PrecodeParams,
+    h: *const Complex32,
+    w: *mut Complex32,
+    start: usize,
+    end: usize,
+) {
+    unsafe { lanes::precode_range::<V16>(p, h, w, start, end) }
+}
+
+/// Applies one group's precoder to REs `r0..r1` (a multiple of 16) with AVX-512.
+///
+/// # Safety
+/// AVX-512F present; pointers as [`lanes::apply_precoder`] requires.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn apply_precoder(
+    n_ports: usize,
+    n_layers: usize,
+    n: usize,
+    w: *const Complex32,
+    stride_w: usize,
+    group: usize,
+    x: *const Complex32,
+    out: *mut Complex32,
+    r0: usize,
+    r1: usize,
+) {
+    unsafe {
+        lanes::apply_precoder::<V16>(n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1)
+    }
+}
