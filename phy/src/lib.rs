@@ -17,4 +17,5 @@ pub mod ofdm;
 pub mod pdu;
 pub mod pipeline;
 pub mod refsig;
+pub mod sch;
 pub mod simd;

@@ -1,0 +1,385 @@
+//! What the PUSCH and PDSCH processors share: the data-RE layout of an
+//! allocation, layer mapping onto ports, and the receive front end (channel
+//! estimation, per-symbol detection, layer demapping into codeword order).
+//!
+//! - Layer mapping (TS 38.211 §6.3.1.3 / §7.3.1.3, one codeword):
+//!   x^(j)(i) = d(v·i + j).
+//! - RE mapping (§6.3.1.6 / §7.3.1.6, non-interleaved VRB→PRB, identity
+//!   precoding: layer j on port j): over the allocated symbols in increasing
+//!   l, and within each over the allocated subcarriers in increasing k,
+//!   skipping the DM-RS REs and, on DM-RS symbols, the REs of every CDM group
+//!   without data. PT-RS, CSI-RS and reserved resources are not modelled.
+
+use crate::chest::{ChannelEstimate, ChannelEstimator, ChestError};
+use crate::grid::ResourceGrid;
+use crate::mimo::{Detector, MimoError};
+use crate::numerology::Numerology;
+use crate::refsig::dmrs::{data_mask_in_prb, DmrsParams};
+use num_complex::Complex32;
+
+/// The data REs of one allocation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SchLayout {
+    /// The DM-RS of the allocation (ports, symbols, PRBs, sequence identity).
+    pub dmrs: DmrsParams,
+    /// First allocated symbol.
+    pub start_symbol: usize,
+    /// Allocated symbols.
+    pub n_symbols: usize,
+    /// Data subcarriers of a PRB on DM-RS symbols.
+    dmrs_data_mask: [bool; 12],
+    /// Data REs per layer on each symbol.
+    re_per_symbol: [usize; 14],
+    /// Data REs per layer in the slot.
+    pub n_re: usize,
+}
+
+impl SchLayout {
+    /// The layout of the allocation described by `dmrs`, on symbols
+    /// `start_symbol..start_symbol+n_symbols`.
+    pub fn new(dmrs: DmrsParams, start_symbol: usize, n_symbols: usize) -> Self {
+        let mask = data_mask_in_prb(dmrs.config_type, dmrs.cdm_groups_without_data);
+        let per_prb_dmrs = mask.iter().filter(|&&m| m).count();
+        let mut re = [0usize; 14];
+        for (l, r) in re.iter_mut().enumerate().skip(start_symbol).take(n_symbols) {
+            *r = if dmrs.symbols.contains(l) {
+                per_prb_dmrs * dmrs.n_prb
+            } else {
+                12 * dmrs.n_prb
+            };
+        }
+        SchLayout {
+            dmrs,
+            start_symbol,
+            n_symbols,
+            dmrs_data_mask: mask,
+            re_per_symbol: re,
+            n_re: re.iter().sum(),
+        }
+    }
+
+    /// Layers v.
+    pub fn layers(&self) -> usize {
+        self.dmrs.n_ports
+    }
+
+    /// Allocated subcarriers 12·n_PRB.
+    pub fn n_sc(&self) -> usize {
+        12 * self.dmrs.n_prb
+    }
+
+    /// First subcarrier of the allocation in the carrier grid.
+    pub fn first_sc(&self) -> usize {
+        12 * self.dmrs.prb_start
+    }
+
+    /// Data REs per layer on symbol `l`.
+    pub fn res_on_symbol(&self, l: usize) -> usize {
+        self.re_per_symbol.get(l).copied().unwrap_or(0)
+    }
+
+    /// Whether every allocated subcarrier of symbol `l` carries data.
+    pub fn is_full(&self, l: usize) -> bool {
+        self.res_on_symbol(l) == self.n_sc()
+    }
+
+    /// Coded bits G = n_RE·Q_m·v.
+    pub fn g(&self, qm: usize) -> usize {
+        self.n_re * qm * self.layers()
+    }
+
+    /// N_DMRS^PRB of TS 38.214 §5.1.3.2 / §6.1.4.2: DM-RS REs per PRB over the
+    /// allocation, CDM groups without data included.
+    pub fn n_dmrs_prb(&self) -> usize {
+        let per_sym = 12 - self.dmrs_data_mask.iter().filter(|&&m| m).count();
+        per_sym * self.dmrs.symbols.iter().count()
+    }
+
+    /// Calls `f(k)` for each data subcarrier k (relative to the allocation)
+    /// of symbol `l`, in increasing order.
+    #[inline]
+    pub fn for_each_data_sc(&self, l: usize, mut f: impl FnMut(usize)) {
+        if self.res_on_symbol(l) == 0 {
+            return;
+        }
+        if self.is_full(l) {
+            (0..self.n_sc()).for_each(f);
+        } else {
+            for prb in 0..self.dmrs.n_prb {
+                for (i, &m) in self.dmrs_data_mask.iter().enumerate() {
+                    if m {
+                        f(12 * prb + i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Layer mapping and RE mapping of codeword symbols `d` (n_RE·v of them)
+    /// onto ports 0..v of `grid` (whole-carrier symbols).
+    pub fn map_data(&self, d: &[Complex32], grid: &mut ResourceGrid) {
+        let v = self.layers();
+        let base = self.first_sc();
+        let mut i = 0usize;
+        for l in self.start_symbol..self.start_symbol + self.n_symbols {
+            let n = self.res_on_symbol(l);
+            if n == 0 {
+                continue;
+            }
+            for j in 0..v {
+                let sym = &mut grid.symbol_mut(j, l)[base..];
+                let mut r = 0;
+                self.for_each_data_sc(l, |k| {
+                    sym[k] = d[v * (i + r) + j];
+                    r += 1;
+                });
+            }
+            i += n;
+        }
+    }
+
+    /// Writes the DM-RS of every layer into ports 0..v of `grid`; `seq` is
+    /// scratch of `dmrs.seq_len()` values.
+    pub fn map_dmrs(&self, grid: &mut ResourceGrid, seq: &mut [Complex32]) {
+        for j in 0..self.layers() {
+            for (l, _, lp) in self.dmrs.symbols.iter() {
+                self.dmrs.map_layer(j, l, lp, grid.symbol_mut(j, l), seq);
+            }
+        }
+    }
+}
+
+/// Why the receive front end failed (the PDU was validated, so these are
+/// size mismatches between the request and what the processor was built for).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrontEndError {
+    /// Channel estimation refused the request.
+    #[error("channel estimation: {0}")]
+    Chest(#[from] ChestError),
+    /// Detection refused the request.
+    #[error("detection: {0}")]
+    Mimo(#[from] MimoError),
+    /// More layers or antennas than built for.
+    #[error("{what} = {got} exceeds the processor's maximum {max}")]
+    TooLarge {
+        /// Which size.
+        what: &'static str,
+        /// Requested.
+        got: usize,
+        /// Built for.
+        max: usize,
+    },
+}
+
+/// Receive front end: channel estimation and detection of one slot into
+/// codeword-ordered equalised symbols and their noise variances.
+/// Buffers are sized at construction; per-slot calls allocate nothing.
+pub struct RxFrontEnd {
+    n_rx: usize,
+    max_layers: usize,
+    max_prb: usize,
+    chest: ChannelEstimator,
+    est: ChannelEstimate,
+    detectors: Vec<Detector>,
+    y: Vec<Complex32>,
+    h: Vec<Complex32>,
+    hsym: Vec<Complex32>,
+    x: Vec<Complex32>,
+    nv: Vec<f32>,
+    /// Equalised codeword symbols d(i) and their noise variances.
+    d: Vec<Complex32>,
+    dnv: Vec<f32>,
+}
+
+impl RxFrontEnd {
+    /// A front end for `n_rx` antennas, up to `max_layers` layers and `max_prb` PRBs.
+    pub fn new(
+        n_rx: usize,
+        max_layers: usize,
+        max_prb: usize,
+        chest_opts: crate::chest::ChestOptions,
+        equalizer: crate::mimo::Equalizer,
+        level: crate::simd::SimdLevel,
+    ) -> Result<Self, FrontEndError> {
+        let detectors = (1..=max_layers)
+            .map(|v| Detector::with_level(n_rx, v, equalizer, level))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n_sc = 12 * max_prb;
+        let chest = ChannelEstimator::new(n_rx, max_layers, max_prb, chest_opts);
+        let est = chest.new_estimate();
+        Ok(RxFrontEnd {
+            n_rx,
+            max_layers,
+            max_prb,
+            chest,
+            est,
+            detectors,
+            y: vec![Complex32::default(); n_rx * n_sc],
+            h: vec![Complex32::default(); n_rx * max_layers * n_sc],
+            hsym: vec![Complex32::default(); n_rx * max_layers * n_sc],
+            x: vec![Complex32::default(); max_layers * n_sc],
+            nv: vec![0.0; max_layers * n_sc],
+            d: vec![Complex32::default(); 14 * max_layers * n_sc],
+            dnv: vec![0.0; 14 * max_layers * n_sc],
+        })
+    }
+
+    /// The latest channel estimate.
+    pub fn estimate(&self) -> &ChannelEstimate {
+        &self.est
+    }
+
+    fn check(&self, lay: &SchLayout, grid: &ResourceGrid) -> Result<(), FrontEndError> {
+        let too = |what, got, max| Err(FrontEndError::TooLarge { what, got, max });
+        if lay.layers() > self.max_layers {
+            return too("layers", lay.layers(), self.max_layers);
+        }
+        if grid.ports() != self.n_rx {
+            return too("grid antennas", grid.ports(), self.n_rx);
+        }
+        if lay.dmrs.n_prb > self.max_prb {
+            return too("PRBs", lay.dmrs.n_prb, self.max_prb);
+        }
+        Ok(())
+    }
+
+    /// Stage: channel estimation over all DM-RS positions.
+    pub fn estimate_channel(
+        &mut self,
+        num: &Numerology,
+        lay: &SchLayout,
+        grid: &ResourceGrid,
+    ) -> Result<(), FrontEndError> {
+        self.check(lay, grid)?;
+        self.chest.estimate(num, grid, &lay.dmrs, &mut self.est)?;
+        Ok(())
+    }
+
+    /// Stage: detection of the data REs of symbol `l` into the codeword
+    /// buffer, starting at RE index `first_re` (the data REs of earlier
+    /// symbols). Returns the number of REs detected.
+    pub fn detect_symbol(
+        &mut self,
+        lay: &SchLayout,
+        grid: &ResourceGrid,
+        l: usize,
+        first_re: usize,
+    ) -> Result<usize, FrontEndError> {
+        let n = lay.res_on_symbol(l);
+        if n == 0 {
+            return Ok(0);
+        }
+        let v = lay.layers();
+        let n_sc = lay.n_sc();
+        let base = lay.first_sc();
+        let n_rx = self.n_rx;
+        let hfull = self.est.symbol_channel(l, &mut self.hsym);
+        let full = lay.is_full(l);
+        // Gather y (and h on partial symbols) into the detector's planes.
+        for rx in 0..n_rx {
+            let src = &grid.symbol(rx, l)[base..base + n_sc];
+            let dst = &mut self.y[rx * n..(rx + 1) * n];
+            if full {
+                dst.copy_from_slice(src);
+            } else {
+                let mut r = 0;
+                lay.for_each_data_sc(l, |k| {
+                    dst[r] = src[k];
+                    r += 1;
+                });
+            }
+        }
+        let h: &[Complex32] = if full {
+            &hfull[..n_rx * v * n_sc]
+        } else {
+            for p in 0..n_rx * v {
+                let src = &hfull[p * n_sc..(p + 1) * n_sc];
+                let dst = &mut self.h[p * n..(p + 1) * n];
+                let mut r = 0;
+                lay.for_each_data_sc(l, |k| {
+                    dst[r] = src[k];
+                    r += 1;
+                });
+            }
+            &self.h[..n_rx * v * n]
+        };
+        let det = &self.detectors[v - 1];
+        let nvar = self.est.noise_var();
+        det.detect(
+            &self.y[..n_rx * n],
+            h,
+            nvar,
+            &mut self.x[..v * n],
+            &mut self.nv[..v * n],
+        )?;
+        // Layer demapping: d(v·i + j) = x^(j)(i).
+        let d = &mut self.d[v * first_re..v * (first_re + n)];
+        let dn = &mut self.dnv[v * first_re..v * (first_re + n)];
+        for j in 0..v {
+            let xs = &self.x[j * n..(j + 1) * n];
+            let ns = &self.nv[j * n..(j + 1) * n];
+            for r in 0..n {
+                d[v * r + j] = xs[r];
+                dn[v * r + j] = ns[r];
+            }
+        }
+        Ok(n)
+    }
+
+    /// Estimation then detection of every allocated symbol. Returns the
+    /// equalised codeword symbols and their noise variances (n_RE·v each).
+    pub fn process(
+        &mut self,
+        num: &Numerology,
+        lay: &SchLayout,
+        grid: &ResourceGrid,
+    ) -> Result<(&[Complex32], &[f32]), FrontEndError> {
+        self.estimate_channel(num, lay, grid)?;
+        let mut first = 0;
+        for l in lay.start_symbol..lay.start_symbol + lay.n_symbols {
+            first += self.detect_symbol(lay, grid, l, first)?;
+        }
+        let m = first * lay.layers();
+        Ok((&self.d[..m], &self.dnv[..m]))
+    }
+
+    /// The equalised symbols and noise variances of the last [`RxFrontEnd::process`] (first `len`).
+    pub fn symbols(&self, len: usize) -> (&[Complex32], &[f32]) {
+        (&self.d[..len], &self.dnv[..len])
+    }
+}
+
+/// Mean post-equalisation SINR in dB, 10·log10(1/mean σ²_post), clamped to ±100 dB.
+pub fn post_sinr_db(nvar: &[f32]) -> f32 {
+    if nvar.is_empty() {
+        return -100.0;
+    }
+    let m = nvar.iter().map(|&v| v as f64).sum::<f64>() / nvar.len() as f64;
+    if !(m > 0.0) {
+        return 100.0;
+    }
+    (-10.0 * m.log10()).clamp(-100.0, 100.0) as f32
+}
+
+/// RMS error vector magnitude (in %) of unit-energy square-QAM symbols
+/// against their nearest constellation points (decision directed), for Q_m
+/// bits per symbol (2, 4, 6, 8, 10). Empty or non-QAM input gives 0.
+pub fn evm_percent(symbols: &[Complex32], qm: usize) -> f32 {
+    if symbols.is_empty() || qm < 2 || qm % 2 != 0 {
+        return 0.0;
+    }
+    let side = 1i32 << (qm / 2);
+    let norm = (2.0 * ((side * side) as f64 - 1.0) / 3.0).sqrt() as f32;
+    let slice = |x: f32| {
+        let s = (((x * norm) + (side - 1) as f32) / 2.0).round();
+        let s = s.clamp(0.0, (side - 1) as f32);
+        (2.0 * s - (side - 1) as f32) / norm
+    };
+    let mut err = 0.0f64;
+    for z in symbols {
+        let e = Complex32::new(z.re - slice(z.re), z.im - slice(z.im));
+        let e2 = e.norm_sqr() as f64;
+        err += if e2.is_finite() { e2 } else { 1.0 };
+    }
+    (100.0 * (err / symbols.len() as f64).sqrt()) as f32
+}
