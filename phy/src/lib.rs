@@ -16,6 +16,7 @@ pub mod numerology;
 pub mod ofdm;
 pub mod pdu;
 pub mod pipeline;
+pub mod piot;
 pub mod refsig;
 pub mod sch;
 pub mod simd;
