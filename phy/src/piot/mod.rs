@@ -11,3 +11,5 @@
 
 pub mod conv;
 pub mod linecode;
+pub mod r2d;
+pub mod tag;
