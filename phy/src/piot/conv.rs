@@ -88,7 +88,11 @@ pub fn encode_into(info: &[u8], rate: CodeRate, coded: &mut [u8]) {
     let mut state = 0u32;
     let n = rate.outputs();
     for (i, out) in coded.chunks_exact_mut(n).enumerate() {
-        let u = if i < info.len() { (info[i] & 1) as u32 } else { 0 };
+        let u = if i < info.len() {
+            (info[i] & 1) as u32
+        } else {
+            0
+        };
         let reg = (u << 6) | state;
         out.copy_from_slice(&outputs(reg)[..n]);
         state = reg >> 1;
@@ -129,7 +133,12 @@ impl Viterbi {
     /// Decodes `llr` (the punctured block, `rate.coded_len(out.len())` values)
     /// into `out`. Returns the winning path metric (sum of ±LLR agreements), so
     /// callers can compare decoders. All-zero LLRs decode to all zeros.
-    pub fn decode(&mut self, llr: &[f32], rate: CodeRate, out: &mut [u8]) -> Result<f32, ConvError> {
+    pub fn decode(
+        &mut self,
+        llr: &[f32],
+        rate: CodeRate,
+        out: &mut [u8],
+    ) -> Result<f32, ConvError> {
         let info = out.len();
         if info > self.max_info {
             return Err(ConvError::TooLong {
@@ -289,7 +298,11 @@ mod tests {
                 let info: Vec<u8> = (0..120).map(|_| rng.gen_range(0..2)).collect();
                 let mut rx = encode(&info, rate);
                 // t errors anywhere; also clustered inside a short window half the time.
-                let span = if trial % 2 == 0 { rx.len() } else { 3 * K * rate.outputs() };
+                let span = if trial % 2 == 0 {
+                    rx.len()
+                } else {
+                    3 * K * rate.outputs()
+                };
                 let start = rng.gen_range(0..=rx.len() - span);
                 let mut pos: Vec<usize> = Vec::new();
                 while pos.len() < t {
@@ -301,7 +314,10 @@ mod tests {
                 for &p in &pos {
                     rx[p] ^= 1;
                 }
-                let llr: Vec<f32> = rx.iter().map(|&b| if b == 0 { 1.0 } else { -1.0 }).collect();
+                let llr: Vec<f32> = rx
+                    .iter()
+                    .map(|&b| if b == 0 { 1.0 } else { -1.0 })
+                    .collect();
                 let mut out = vec![0; info.len()];
                 dec.decode(&llr, rate, &mut out).unwrap();
                 assert_eq!(out, info, "{rate:?} with {t} errors at {pos:?}");
@@ -325,7 +341,10 @@ mod tests {
                         *b ^= 1;
                     }
                 }
-                let llr: Vec<f32> = rx.iter().map(|&b| if b == 0 { 1.0 } else { -1.0 }).collect();
+                let llr: Vec<f32> = rx
+                    .iter()
+                    .map(|&b| if b == 0 { 1.0 } else { -1.0 })
+                    .collect();
                 let mut out = vec![0; info.len()];
                 let metric = dec.decode(&llr, rate, &mut out).unwrap();
                 let r = hard_reference(&rx, rate, info.len());
@@ -356,7 +375,10 @@ mod tests {
                     (1.0 - 2.0 * b as f64) + sigma * g
                 })
                 .collect();
-            let soft: Vec<f32> = y.iter().map(|&v| (2.0 * v / (sigma * sigma)) as f32).collect();
+            let soft: Vec<f32> = y
+                .iter()
+                .map(|&v| (2.0 * v / (sigma * sigma)) as f32)
+                .collect();
             let hard: Vec<f32> = y.iter().map(|&v| v.signum() as f32).collect();
             let mut o = vec![0; 100];
             dec.decode(&soft, CodeRate::R1_3, &mut o).unwrap();
@@ -364,7 +386,10 @@ mod tests {
             dec.decode(&hard, CodeRate::R1_3, &mut o).unwrap();
             hard_err += hamming(&o, &info);
         }
-        assert!(soft_err * 3 < hard_err, "soft {soft_err} vs hard {hard_err}");
+        assert!(
+            soft_err * 3 < hard_err,
+            "soft {soft_err} vs hard {hard_err}"
+        );
     }
 
     #[test]
@@ -378,7 +403,10 @@ mod tests {
         let mut out = vec![0; 4];
         assert_eq!(
             dec.decode(&[0.0; 5], CodeRate::R1_3, &mut out),
-            Err(ConvError::Length { got: 5, expected: 30 })
+            Err(ConvError::Length {
+                got: 5,
+                expected: 30
+            })
         );
         assert_eq!(dec.decode(&[0.0; 30], CodeRate::R1_3, &mut out), Ok(0.0));
         assert_eq!(out, vec![0; 4]);

@@ -10,6 +10,7 @@
 //!   joint reception over several sites).
 
 pub mod conv;
+pub mod d2r;
 pub mod linecode;
 pub mod r2d;
 pub mod tag;

@@ -101,7 +101,11 @@ impl OfdmOok {
 
     /// Peak-to-average power ratio of the ON symbol, dB.
     pub fn on_papr_db(&self) -> f32 {
-        let peak = self.on_symbol.iter().map(|c| c.norm_sqr()).fold(0.0, f32::max);
+        let peak = self
+            .on_symbol
+            .iter()
+            .map(|c| c.norm_sqr())
+            .fold(0.0, f32::max);
         10.0 * peak.log10()
     }
 }
@@ -229,7 +233,9 @@ mod tests {
         }
         // Nothing sent: a clean error, not garbage.
         let silent = vec![Complex32::new(1e-3, 0.0); 10 * n];
-        assert!(det.decode_manchester(&silent, n as f64, 4, &mut bits).is_err());
+        assert!(det
+            .decode_manchester(&silent, n as f64, 4, &mut bits)
+            .is_err());
     }
 
     #[test]
