@@ -114,6 +114,17 @@ pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
             "ldpc_encode",
             format!("{level} XOR gather over doubled column blocks"),
         ),
+        (
+            "ldpc_decode",
+            format!(
+                "{level} layered min-sum, 8-bit, {} lanes per instruction",
+                match level {
+                    SimdLevel::Scalar => 1,
+                    SimdLevel::Avx2 => 32,
+                    SimdLevel::Avx512 => 64,
+                }
+            ),
+        ),
     ];
     v.push((
         "mimo",

@@ -96,7 +96,7 @@ pub const LIFTING_SIZES: [u16; 51] = [
 /// The set index i_LS of Table 5.3.2-1 holding `z`, or `None` when `z` is not a
 /// lifting size. Set i_LS holds a * 2^j for a = 2, 3, 5, 7, 9, 11, 13, 15.
 pub fn lifting_set_index(z: u16) -> Option<u8> {
-    if z < 2 || z > 384 {
+    if !(2..=384).contains(&z) {
         return None;
     }
     let a = z >> z.trailing_zeros();

@@ -234,12 +234,12 @@ impl LdpcEncoder {
         }
         double(scratch, sys, &codeword[sys * z..(sys + 1) * z]);
         // Rows 0..2 give p_1..p_3 in turn (the solved column has shift 0).
-        for i in 0..3 {
+        for (i, lam_i) in lam.iter().take(3).enumerate() {
             let col = sys + i + 1;
             let mut t = [0u8; ZMAX];
             self.gather(&mut t[..z], scratch, 4 + i);
             let pc = &mut codeword[col * z..(col + 1) * z];
-            for ((o, &a), &b) in pc.iter_mut().zip(&lam[i][..z]).zip(&t[..z]) {
+            for ((o, &a), &b) in pc.iter_mut().zip(&lam_i[..z]).zip(&t[..z]) {
                 *o = a ^ b;
             }
             double(scratch, col, &codeword[col * z..(col + 1) * z]);

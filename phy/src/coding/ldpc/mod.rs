@@ -10,10 +10,14 @@
 //!   the fast decoder is tested against.
 
 pub mod base_graph;
+pub mod bp_reference;
+pub mod decoder;
 pub mod encoder;
 mod tables;
 
 pub use base_graph::{lifting_set_index, select_lifting, BaseGraph, LiftedGraph, LIFTING_SIZES};
+pub use bp_reference::BpDecoder;
+pub use decoder::{active_rows, quantize_llrs, DecodeOutcome, DecoderConfig, LdpcDecoder, MinSum};
 pub use encoder::LdpcEncoder;
 
 use crate::simd::SimdLevel;

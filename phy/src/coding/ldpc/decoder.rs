@@ -1,0 +1,476 @@
+//! Fast LDPC decoder: layered min-sum on 8-bit fixed-point LLRs, TS 38.212 §5.3.2 codes.
+//!
+//! Input: the circular-buffer domain d (the codeword without its 2Z punctured bits,
+//! N = 66Z or 50Z values, §5.4.2.1), as `i8` LLRs with positive meaning bit 0 and 0
+//! meaning erased. Only the first `n_filled` positions can have been received; the
+//! decoder keeps just the parity rows those positions reach (the core rows 0..3 and
+//! one extension row per received parity block), so short, high-rate blocks decode
+//! much faster. Positions [K'-2Z, K-2Z) of d are filler bits, known to be 0.
+//! Output: the K systematic bits (punctured ones included, fillers 0), the number of
+//! iterations, the parity-check and optional CRC result, and the final soft values.
+//!
+//! Schedule: one pass over the active base rows per iteration (layered decoding). A
+//! base row is Z independent check nodes, handled a whole vector at a time: every
+//! variable-node column is stored twice in a row, so the block shift P_ij of H is an
+//! unaligned load at offset P_ij. The per-row kernel (`kernel::layer_update`, with
+//! scalar, AVX2 and AVX-512 implementations in `simd::*::ldpc`) computes
+//!
+//! * Q = APP - R_old (variable-to-check), min1, min2, the index of min1 and the sign
+//!   product over the row;
+//! * R_new = sign * f(min1 or min2), f the normalized or offset correction;
+//! * APP = Q + R_new,
+//!
+//! with 8-bit saturating arithmetic: finite values live in [-126, 126] and +-127 means
+//! "certain" (used for the filler bits), which arithmetic never moves. Early
+//! termination: after each iteration, when every active check is satisfied, or when
+//! the code-block CRC (given) of the hard decisions passes.
+//!
+//! Edge cases: all-zero input yields a failed or trivial decode (the all-zero word
+//! satisfies every check, so `parity_ok` is true and the output is zeros); saturated
+//! input (-128..127) is clamped to the finite range; length mismatches are errors.
+
+use super::base_graph::{BaseGraph, LiftedGraph};
+use super::LdpcError;
+use crate::coding::crc::{Crc, CrcPoly};
+use crate::simd::SimdLevel;
+
+/// The check-node correction of min-sum, in fixed point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinSum {
+    /// Normalized min-sum: |R| = floor(min * alpha_16 / 16), alpha_16 in 1..=16.
+    Normalized {
+        /// The scaling factor in sixteenths (12 = 0.75).
+        alpha_16: u8,
+    },
+    /// Offset min-sum: |R| = max(min - beta, 0), beta in LLR units (0..=32).
+    Offset {
+        /// The offset.
+        beta: u8,
+    },
+}
+
+impl Default for MinSum {
+    fn default() -> Self {
+        MinSum::Normalized { alpha_16: 12 }
+    }
+}
+
+impl MinSum {
+    /// The corrected magnitude for a minimum `m` (0..=127); never above 126.
+    #[inline(always)]
+    pub fn apply(self, m: u8) -> u8 {
+        let v = match self {
+            MinSum::Normalized { alpha_16 } => ((m as u16 * alpha_16 as u16) >> 4) as u8,
+            MinSum::Offset { beta } => m.saturating_sub(beta),
+        };
+        v.min(kernel::VMAX as u8)
+    }
+
+    fn validate(self) -> Result<(), LdpcError> {
+        match self {
+            MinSum::Normalized { alpha_16 } if !(1..=16).contains(&alpha_16) => {
+                Err(LdpcError::Algorithm("alpha_16 must be in 1..=16"))
+            }
+            MinSum::Offset { beta } if beta > 32 => {
+                Err(LdpcError::Algorithm("beta must be in 0..=32"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// Iteration cap (1..=100). One iteration visits every active row once.
+    pub max_iterations: u32,
+    /// Min-sum correction.
+    pub algorithm: MinSum,
+    /// Instruction set; must be supported by this CPU ([`SimdLevel::detect`] for the best).
+    pub level: SimdLevel,
+    /// Stop as soon as the parity checks (or the CRC, when given) pass.
+    pub early_stop: bool,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            max_iterations: 10,
+            algorithm: MinSum::default(),
+            level: SimdLevel::detect(),
+            early_stop: true,
+        }
+    }
+}
+
+/// What a decode produced. A failed decode still reports its iterations; its soft
+/// values stay readable through [`LdpcDecoder::soft_output`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOutcome {
+    /// Iterations run.
+    pub iterations: u32,
+    /// Whether the hard decisions satisfy every active parity check.
+    pub parity_ok: bool,
+    /// The code-block CRC result over the first K' output bits, when a CRC was given.
+    pub crc_ok: Option<bool>,
+}
+
+/// Quantises float LLRs to the decoder's `i8`: round(x * scale), clamped to
+/// [-127, 127]; NaN becomes 0 (erased). `out` must be as long as `input`
+/// (extra entries on either side are left alone / ignored).
+pub fn quantize_llrs(input: &[f32], scale: f32, out: &mut [i8]) {
+    for (o, &x) in out.iter_mut().zip(input) {
+        let v = (x * scale).round();
+        *o = if v.is_nan() {
+            0
+        } else {
+            v.clamp(-127.0, 127.0) as i8
+        };
+    }
+}
+
+/// The number of base rows a decoder needs when the first `n_filled` positions of d
+/// were received: the 4 core rows plus one row per (partly) received extension
+/// parity block.
+pub fn active_rows(bg: BaseGraph, z: usize, n_filled: usize) -> usize {
+    let cols = (2 + n_filled.div_ceil(z.max(1))).clamp(bg.sys_cols() + 4, bg.cols());
+    cols - bg.sys_cols()
+}
+
+/// The kernel contract shared by the scalar, AVX2 and AVX-512 layer updates.
+pub mod kernel {
+    pub use super::MinSum;
+
+    /// "Certain" LLR magnitude: never changed by the arithmetic.
+    pub const INF: i8 = 127;
+    /// Largest finite LLR magnitude.
+    pub const VMAX: i8 = 126;
+    /// Largest Z.
+    pub const MAX_LANES: usize = 384;
+
+    /// Buffers of one layer (base row) update.
+    ///
+    /// For each edge e of the row, lane l (l < `lanes`):
+    /// * `v = app[offs[e] + l]` (the column stored twice, so this is the shifted view);
+    /// * `Q = v` if |v| = 127, else clamp(v - r[e*stride + l], +-126);
+    /// * over e: min1 (first occurrence), min2, sign parity of Q (Q < 0 is negative);
+    /// * `R = ±rule.apply(e == argmin ? min2 : min1)`, negative when the sign parity of
+    ///   the other edges is odd; stored in `r[e*stride + l]`;
+    /// * `work[e*stride + l] = Q` if |Q| = 127 else clamp(Q + R, +-126).
+    ///
+    /// Vector kernels may also process lanes up to `lanes` rounded up to their width
+    /// (at most `stride`); the caller ignores those lanes.
+    pub struct LayerArgs<'a> {
+        /// All columns, each stored twice (read only).
+        pub app: &'a [i8],
+        /// Per edge, the offset of its shifted view in `app`.
+        pub offs: &'a [usize],
+        /// Per edge, `stride` check-to-variable messages (updated).
+        pub r: &'a mut [i8],
+        /// Per edge, `stride` bytes of output: the new APP values in shifted order.
+        pub work: &'a mut [i8],
+        /// Lanes per edge in `r` and `work` (a multiple of 64, >= lanes).
+        pub stride: usize,
+        /// Valid lanes (Z).
+        pub lanes: usize,
+        /// Min-sum correction.
+        pub rule: MinSum,
+    }
+}
+
+/// Layered min-sum decoder for one base graph and lifting size. Built once (all
+/// buffers allocated here); `decode` allocates nothing.
+pub struct LdpcDecoder {
+    graph: LiftedGraph,
+    cfg: DecoderConfig,
+    z: usize,
+    /// Lanes per edge message block: Z rounded up to 64.
+    zp: usize,
+    /// Bytes per doubled column: 2Z + 64.
+    stride: usize,
+    /// cols * stride doubled APP columns.
+    app: Vec<i8>,
+    /// edges * zp check-to-variable messages.
+    r: Vec<i8>,
+    /// max_row_degree * zp.
+    work: Vec<i8>,
+    /// Per edge (flat, row-major): col * stride + shift.
+    offs: Vec<usize>,
+    crc: Option<Crc>,
+    last_cols: usize,
+}
+
+impl std::fmt::Debug for LdpcDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdpcDecoder")
+            .field("bg", &self.graph.base_graph())
+            .field("z", &self.z)
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}
+
+impl LdpcDecoder {
+    /// A decoder for `bg` lifted to `z` with `cfg`.
+    pub fn new(bg: BaseGraph, z: u16, cfg: DecoderConfig) -> Result<Self, LdpcError> {
+        if !cfg.level.is_supported() {
+            return Err(LdpcError::Simd(cfg.level));
+        }
+        if !(1..=100).contains(&cfg.max_iterations) {
+            return Err(LdpcError::Iterations(cfg.max_iterations));
+        }
+        cfg.algorithm.validate()?;
+        let graph = LiftedGraph::new(bg, z)?;
+        let z = z as usize;
+        let zp = z.div_ceil(64) * 64;
+        let stride = 2 * z + 64;
+        let mut offs = Vec::with_capacity(bg.num_entries());
+        let mut max_deg = 0;
+        for i in 0..bg.rows() {
+            let row = graph.row(i);
+            max_deg = max_deg.max(row.len());
+            offs.extend(
+                row.iter()
+                    .map(|e| e.col as usize * stride + e.shift as usize),
+            );
+        }
+        Ok(LdpcDecoder {
+            app: vec![0; bg.cols() * stride],
+            r: vec![0; offs.len() * zp],
+            work: vec![0; max_deg * zp],
+            offs,
+            graph,
+            cfg,
+            z,
+            zp,
+            stride,
+            crc: None,
+            last_cols: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.cfg
+    }
+
+    /// The base graph.
+    pub fn base_graph(&self) -> BaseGraph {
+        self.graph.base_graph()
+    }
+
+    /// The lifting size Z.
+    pub fn z(&self) -> usize {
+        self.z
+    }
+
+    /// N: the LLR input length.
+    pub fn buffer_len(&self) -> usize {
+        self.base_graph().buffer_len(self.z)
+    }
+
+    /// K: the output length.
+    pub fn info_len(&self) -> usize {
+        self.base_graph().info_len(self.z)
+    }
+
+    /// Decodes one code block. See the module documentation for the conventions.
+    ///
+    /// `llrs`: N values of d; `n_filled`: how many leading positions of d were
+    /// received (the rest are ignored); `k_prime`: K', the filler bits being
+    /// [K', K) of the codeword; `crc`: the code-block CRC covering the first K'
+    /// bits, for early termination and `crc_ok`; `out_bits`: K bits.
+    pub fn decode(
+        &mut self,
+        llrs: &[i8],
+        n_filled: usize,
+        k_prime: usize,
+        crc: Option<CrcPoly>,
+        out_bits: &mut [u8],
+    ) -> Result<DecodeOutcome, LdpcError> {
+        let bg = self.base_graph();
+        let (z, stride, zp) = (self.z, self.stride, self.zp);
+        let n = self.buffer_len();
+        let k = self.info_len();
+        let sys = bg.sys_cols();
+        if llrs.len() != n {
+            return Err(LdpcError::LlrLength {
+                expected: n,
+                got: llrs.len(),
+            });
+        }
+        if out_bits.len() != k {
+            return Err(LdpcError::OutputLength {
+                expected: k,
+                got: out_bits.len(),
+            });
+        }
+        if n_filled > n {
+            return Err(LdpcError::FilledLength { n_filled, n });
+        }
+        if k_prime == 0 || k_prime > k {
+            return Err(LdpcError::KPrime { k_prime, k });
+        }
+        if let Some(p) = crc {
+            if p.len() > k_prime {
+                return Err(LdpcError::CrcLength {
+                    crc_len: p.len(),
+                    k_prime,
+                });
+            }
+            if self.crc.as_ref().map(|c| c.poly()) != Some(p) {
+                self.crc = Some(Crc::new(p));
+            }
+        }
+
+        let rows = active_rows(bg, z, n_filled);
+        let cols = sys + rows;
+        self.last_cols = cols;
+
+        // APP initialisation: punctured columns erased, received part clamped to the
+        // finite range, fillers certain 0.
+        for c in 0..cols {
+            let col = &mut self.app[c * stride..c * stride + 2 * z];
+            let (first, second) = col.split_at_mut(z);
+            for (l, v) in first.iter_mut().enumerate() {
+                let pos = c * z + l; // codeword position
+                *v = if pos >= k_prime && pos < k {
+                    kernel::INF
+                } else if pos < 2 * z || pos - 2 * z >= n_filled {
+                    0
+                } else {
+                    llrs[pos - 2 * z].clamp(-kernel::VMAX, kernel::VMAX)
+                };
+            }
+            second.copy_from_slice(first);
+        }
+        let edges = self.graph.row_offset(rows);
+        self.r[..edges * zp].fill(0);
+
+        let mut iterations = 0;
+        let mut parity_ok = false;
+        let mut crc_ok = None;
+        let mut decided = false;
+        while iterations < self.cfg.max_iterations {
+            for i in 0..rows {
+                self.layer(i);
+            }
+            iterations += 1;
+            if self.cfg.early_stop {
+                parity_ok = self.parity_ok(rows);
+                if parity_ok {
+                    break;
+                }
+                if crc.is_some() {
+                    self.hard_decide(k_prime, out_bits);
+                    decided = true;
+                    if self.crc_check(k_prime, out_bits) {
+                        crc_ok = Some(true);
+                        break;
+                    }
+                }
+            }
+        }
+        if !self.cfg.early_stop {
+            parity_ok = self.parity_ok(rows);
+        }
+        if !(decided && crc_ok.is_some()) {
+            self.hard_decide(k_prime, out_bits);
+        }
+        if crc.is_some() && crc_ok.is_none() {
+            crc_ok = Some(self.crc_check(k_prime, out_bits));
+        }
+        Ok(DecodeOutcome {
+            iterations,
+            parity_ok,
+            crc_ok,
+        })
+    }
+
+    fn crc_check(&self, k_prime: usize, bits: &[u8]) -> bool {
+        self.crc.as_ref().is_some_and(|c| c.check(&bits[..k_prime]))
+    }
+
+    fn hard_decide(&self, k_prime: usize, out: &mut [u8]) {
+        let z = self.z;
+        for (c, chunk) in out.chunks_exact_mut(z).enumerate() {
+            let col = &self.app[c * self.stride..c * self.stride + z];
+            for (o, &v) in chunk.iter_mut().zip(col) {
+                *o = (v < 0) as u8;
+            }
+        }
+        out[k_prime..].fill(0);
+    }
+
+    /// Writes the a-posteriori LLRs of the last decode in codeword order (c_0 first,
+    /// the 2Z punctured bits included), as many as fit in `out` up to N_ldpc; columns
+    /// the last decode did not reach read 0, filler bits 127. Returns the count.
+    pub fn soft_output(&self, out: &mut [i8]) -> usize {
+        let z = self.z;
+        let n = out.len().min(self.base_graph().codeword_len(z));
+        for (c, chunk) in out[..n].chunks_mut(z).enumerate() {
+            if c < self.last_cols {
+                chunk.copy_from_slice(&self.app[c * self.stride..c * self.stride + chunk.len()]);
+            } else {
+                chunk.fill(0);
+            }
+        }
+        n
+    }
+
+    fn layer(&mut self, i: usize) {
+        let (z, zp, stride) = (self.z, self.zp, self.stride);
+        let e0 = self.graph.row_offset(i);
+        let e1 = self.graph.row_offset(i + 1);
+        let d = e1 - e0;
+        let args = kernel::LayerArgs {
+            app: &self.app,
+            offs: &self.offs[e0..e1],
+            r: &mut self.r[e0 * zp..e1 * zp],
+            work: &mut self.work[..d * zp],
+            stride: zp,
+            lanes: z,
+            rule: self.cfg.algorithm,
+        };
+        match self.cfg.level {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => unsafe {
+                // SAFETY: AVX-512 support was checked in `new`; every offset is
+                // col * stride + shift with shift < Z, so offset + zp <= (col + 1) * stride
+                // <= app.len(), and r/work hold d * zp lanes.
+                crate::simd::avx512::ldpc::layer_update(args)
+            },
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => unsafe {
+                // SAFETY: as above, for AVX2.
+                crate::simd::avx2::ldpc::layer_update(args)
+            },
+            _ => crate::simd::scalar::ldpc::layer_update(args),
+        }
+        // Write the shifted results back into both copies of each column.
+        for (e, &off) in self.offs[e0..e1].iter().enumerate() {
+            let col = off / stride;
+            let p = off - col * stride;
+            let w = &self.work[e * zp..e * zp + z];
+            let dst = &mut self.app[col * stride..col * stride + 2 * z];
+            dst[p..p + z].copy_from_slice(w);
+            dst[..p].copy_from_slice(&w[z - p..]);
+            dst[z + p..].copy_from_slice(&w[..z - p]);
+        }
+    }
+
+    fn parity_ok(&self, rows: usize) -> bool {
+        (0..rows).all(|i| {
+            let offs = &self.offs[self.graph.row_offset(i)..self.graph.row_offset(i + 1)];
+            match self.cfg.level {
+                #[cfg(target_arch = "x86_64")]
+                SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe {
+                    // SAFETY: AVX2 is implied by both levels (checked in `new`);
+                    // offsets as in `layer`.
+                    crate::simd::avx2::ldpc::parity_ok(&self.app, offs, self.z)
+                },
+                _ => crate::simd::scalar::ldpc::parity_ok(&self.app, offs, self.z),
+            }
+        })
+    }
+}
