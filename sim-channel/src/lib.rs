@@ -36,6 +36,7 @@ pub mod math;
 pub mod model;
 pub mod multilink;
 pub mod pathloss;
+pub mod piot;
 pub mod rng;
 pub mod sos;
 pub mod tables;
