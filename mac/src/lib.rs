@@ -13,6 +13,7 @@ pub mod harq;
 pub mod la;
 pub mod mac;
 pub mod mcs;
+pub mod piot;
 pub mod qos;
 pub mod timing;
 pub mod traffic;
