@@ -9,7 +9,11 @@
 
 pub mod convert;
 pub mod radio;
+pub mod sigmf;
 pub mod sim;
+#[cfg(feature = "soapy")]
+pub mod soapy;
 pub mod timeline;
+pub mod validate;
 
 pub use radio::{Radio, RadioConfig, RadioError, RadioEvents, RadioInfo, RxMetadata, TxTime};

@@ -1,0 +1,855 @@
+//! SoapySDR hardware backend (feature `soapy`): USRP (UHD), LimeSDR and any
+//! other SoapySDR device behind the [`Radio`] trait.
+//!
+//! - Device selection by SoapySDR args (`driver=uhd,type=b200`, `driver=lime`).
+//! - [`Radio::configure`] checks every setting against the ranges the device
+//!   reports before anything is applied (sample rate also against the NR rule
+//!   of [`crate::validate`]), then applies master clock, clock and time
+//!   source (waiting for `ref_locked` / `gps_locked` where the device has the
+//!   sensor), rate, frequency, gain, bandwidth and antennas, and reads the
+//!   rate back: a device that rounds it is refused.
+//! - Timed mode (the default) needs hardware time; TX bursts go out at device
+//!   times, `TxTime::Now` meaning "the RX head plus the look-ahead". Untimed
+//!   mode exists for RX-only use without hardware time.
+//! - CS16 on the wire; a dedicated RX thread per device fills a fixed pool of
+//!   buffers ([`rx`]); `receive` converts to `Complex32` with the SIMD kernel.
+//! - Overflow, underflow, late and time errors are counted into
+//!   [`RadioEvents`], logged once per burst ([`events`]); after a gap the
+//!   receive side resumes at the next slot boundary from the timestamps.
+//!
+//! The project's loopback device (`driver=ranlab_loopback`, built from
+//! `sdr/soapy-loopback/loopback.cpp`) lets all of this run in CI; see
+//! [`load_loopback_module`].
+
+pub mod device;
+pub mod events;
+pub mod probe;
+pub mod rx;
+
+use crate::convert::{cf32_to_cs16, cs16_to_cf32};
+use crate::radio::{
+    check_shape, EventCounts, Radio, RadioConfig, RadioError, RadioEvents, RadioInfo, RxMetadata,
+    Ticks, TxTime,
+};
+use crate::validate::{check_in_ranges, check_sample_rate, nr_rate_step_hz};
+use device::{code, flag, Device, Dir, SoapyError, Stream};
+use events::{EventKind, EventLog};
+use num_complex::Complex32;
+use rx::{RxBlock, RxWorker};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Timing mode of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Timestamped streams and timed TX (needs hardware time).
+    Timed {
+        /// How far ahead of the RX head `TxTime::Now` bursts are scheduled, in slots.
+        lookahead_slots: u32,
+    },
+    /// No timestamps: RX only, or TX "as soon as possible".
+    Untimed,
+}
+
+/// Device-level options beside the per-stream [`RadioConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoapyOptions {
+    /// Device RX channels used, in order (empty: no RX stream).
+    pub rx_channels: Vec<usize>,
+    /// Device TX channels used, in order (empty: no TX stream).
+    pub tx_channels: Vec<usize>,
+    /// Timed (default, 4 slots look-ahead) or untimed.
+    pub timing: Timing,
+    /// NR subcarrier spacing the sample rate must suit, kHz (15 by default).
+    pub scs_khz: u32,
+    /// Master clock rate, Hz (the driver's choice when absent).
+    pub master_clock_hz: Option<f64>,
+    /// Reference clock source (`internal`, `external`, `gpsdo`).
+    pub clock_source: Option<String>,
+    /// Time source (`internal`, `external`, `gpsdo`).
+    pub time_source: Option<String>,
+    /// Analog filter bandwidth of every channel, Hz (the driver's choice when absent).
+    pub bandwidth_hz: Option<f64>,
+    /// Set device time to 0 when configuring (at the next PPS edge with an
+    /// external or GPSDO time source), so slot boundaries fall on multiples
+    /// of the slot length.
+    pub reset_time: bool,
+    /// Samples per RX pool buffer (the stream MTU when absent).
+    pub rx_block: Option<usize>,
+    /// RX pool depth in buffers.
+    pub rx_buffers: usize,
+    /// How long to wait for a reference or GPS lock.
+    pub lock_timeout: Duration,
+}
+
+impl Default for SoapyOptions {
+    fn default() -> Self {
+        SoapyOptions {
+            rx_channels: vec![0],
+            tx_channels: vec![0],
+            timing: Timing::Timed { lookahead_slots: 4 },
+            scs_khz: 15,
+            master_clock_hz: None,
+            clock_source: None,
+            time_source: None,
+            bandwidth_hz: None,
+            reset_time: true,
+            rx_block: None,
+            rx_buffers: 32,
+            lock_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Path of the loopback device plugin built with this crate.
+pub fn loopback_module_path() -> &'static str {
+    env!("RANLAB_SOAPY_LOOPBACK")
+}
+
+/// Loads the project's loopback device (`driver=ranlab_loopback`) into
+/// libSoapySDR, once per process. [`SoapyRadio::open`] and the probe call it,
+/// so the device is available wherever this crate was built; the module can
+/// also be installed by putting its directory on `SOAPY_SDR_PLUGIN_PATH`
+/// (then this call finds it already registered and does nothing).
+pub fn load_loopback_module() -> Result<(), String> {
+    static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let path = loopback_module_path();
+            let dir = std::path::Path::new(path).parent();
+            let on_plugin_path = std::env::var_os("SOAPY_SDR_PLUGIN_PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| Some(d.as_path()) == dir));
+            if on_plugin_path {
+                return Ok(());
+            }
+            if !std::path::Path::new(path).exists() {
+                return Err(format!(
+                    "loopback module {path} is missing (rebuild ranlab-sdr with the soapy feature)"
+                ));
+            }
+            let c = std::ffi::CString::new(path).map_err(|e| e.to_string())?;
+            // SAFETY: c outlives the call; the returned message is ours to free.
+            let msg = unsafe {
+                let p = soapysdr_sys::SoapySDR_loadModule(c.as_ptr());
+                if p.is_null() {
+                    String::new()
+                } else {
+                    let s = std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+                    soapysdr_sys::SoapySDR_free(p as *mut std::ffi::c_void);
+                    s
+                }
+            };
+            if msg.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("loading {path}: {msg}"))
+            }
+        })
+        .clone()
+}
+
+fn dev_err(what: &str) -> impl Fn(SoapyError) -> RadioError + '_ {
+    move |e| RadioError::Device(format!("{what}: {e}"))
+}
+
+/// `round(a / b)` for `b > 0`, exact in integers.
+fn div_round(a: i128, b: i128) -> i128 {
+    (2 * a + b).div_euclid(2 * b)
+}
+
+/// Converts between device nanoseconds and sample ticks at an integral rate.
+#[derive(Debug, Clone, Copy)]
+struct TickClock {
+    rate: i128,
+}
+
+impl TickClock {
+    fn to_ns(self, t: Ticks) -> i64 {
+        div_round(t as i128 * 1_000_000_000, self.rate) as i64
+    }
+    fn to_ticks(self, ns: i64) -> Ticks {
+        div_round(ns as i128 * self.rate, 1_000_000_000) as Ticks
+    }
+}
+
+/// Receive-side state between calls.
+#[derive(Default)]
+struct RxState {
+    /// The block being consumed and how far.
+    cur: Option<(RxBlock, usize)>,
+    /// Time expected for the next sample (continuity check).
+    expect: Option<Ticks>,
+    /// A gap was seen: skip to the next slot boundary, then flag overflow.
+    gap: bool,
+}
+
+/// A SoapySDR device as a [`Radio`].
+pub struct SoapyRadio {
+    dev: Arc<Device>,
+    args: String,
+    opts: SoapyOptions,
+    driver: String,
+    hardware: String,
+    has_time: bool,
+    clock: Option<TickClock>,
+    rate_hz: f64,
+    started: bool,
+    slot: Ticks,
+    events: Arc<RadioEvents>,
+    log: Arc<EventLog>,
+    rx_stream: Option<Stream>,
+    tx_stream: Option<Stream>,
+    rx_block: usize,
+    tx_mtu: usize,
+    worker: Option<RxWorker>,
+    rx: RxState,
+    tx_scratch: Vec<Vec<i16>>,
+    tx_in_burst: bool,
+    tx_dropping: bool,
+    burst_acks: u64,
+}
+
+impl SoapyRadio {
+    /// Opens the device matching SoapySDR `args` (`driver=uhd,serial=...`,
+    /// `driver=lime`, `driver=ranlab_loopback`). Refuses a device without
+    /// hardware time in timed mode, and channels the device does not have.
+    pub fn open(args: &str, opts: SoapyOptions) -> Result<Self, RadioError> {
+        // The loopback device is optional: hardware works without it.
+        let _ = load_loopback_module();
+        let cfg = |setting: &str, message: String| RadioError::Config {
+            setting: setting.into(),
+            message,
+        };
+        if opts.rx_channels.is_empty() && opts.tx_channels.is_empty() {
+            return Err(cfg("channels", "no RX and no TX channel selected".into()));
+        }
+        if opts.rx_buffers < 2 {
+            return Err(cfg(
+                "rx_buffers",
+                format!("{} buffers: at least 2 are needed", opts.rx_buffers),
+            ));
+        }
+        nr_rate_step_hz(opts.scs_khz)?;
+        let dev = Device::open(args).map_err(|e| {
+            RadioError::Device(format!(
+                "no SoapySDR device matches {args:?}: {e} (`ranlab sdr probe` lists the devices found)"
+            ))
+        })?;
+        let driver = dev.driver_key().map_err(dev_err("driver key"))?;
+        let hardware = dev.hardware_key().map_err(dev_err("hardware key"))?;
+        for (dir, chans) in [(Dir::Rx, &opts.rx_channels), (Dir::Tx, &opts.tx_channels)] {
+            let have = dev.num_channels(dir).map_err(dev_err("channel count"))?;
+            if let Some(&c) = chans.iter().find(|&&c| c >= have) {
+                return Err(cfg(
+                    &format!("{}_channels", dir.name()),
+                    format!(
+                        "channel {c} does not exist: {driver} {hardware} has {have} {} channels",
+                        dir.name()
+                    ),
+                ));
+            }
+        }
+        let has_time = dev.has_hardware_time("");
+        if matches!(opts.timing, Timing::Timed { .. }) && !has_time {
+            return Err(cfg(
+                "timing",
+                format!(
+                    "{driver} {hardware} has no hardware time, so timed TX and timestamped RX are impossible; \
+                     use untimed mode for RX-only work"
+                ),
+            ));
+        }
+        let log = Arc::new(EventLog::new(&format!("{driver}:{hardware}")));
+        Ok(SoapyRadio {
+            dev: Arc::new(dev),
+            args: args.into(),
+            tx_scratch: Vec::new(),
+            opts,
+            driver,
+            hardware,
+            has_time,
+            clock: None,
+            rate_hz: 0.0,
+            started: false,
+            slot: 0,
+            events: Arc::new(RadioEvents::default()),
+            log,
+            rx_stream: None,
+            tx_stream: None,
+            rx_block: 0,
+            tx_mtu: 0,
+            worker: None,
+            rx: RxState::default(),
+            tx_in_burst: false,
+            tx_dropping: false,
+            burst_acks: 0,
+        })
+    }
+
+    /// Bursts whose end the device acknowledged (`SOAPY_SDR_END_BURST` status).
+    pub fn burst_acks(&self) -> u64 {
+        self.burst_acks
+    }
+
+    /// Samples per slot at the configured rate (the re-alignment grid).
+    pub fn slot_samples(&self) -> Ticks {
+        self.slot
+    }
+
+    /// Sets a driver setting (`writeSetting`), e.g. test hooks of the loopback device.
+    pub fn write_setting(&self, key: &str, value: &str) -> Result<(), RadioError> {
+        self.dev.write_setting(key, value).map_err(dev_err(key))
+    }
+
+    fn cfg_err(setting: &str, message: String) -> RadioError {
+        RadioError::Config {
+            setting: setting.into(),
+            message,
+        }
+    }
+
+    /// Checks every setting against what the device reports; applies nothing.
+    fn validate(&self, c: &RadioConfig) -> Result<(), RadioError> {
+        let d = &self.dev;
+        let o = &self.opts;
+        let lists = [
+            (Dir::Rx, &o.rx_channels, &c.rx_gain_db, &c.rx_antennas),
+            (Dir::Tx, &o.tx_channels, &c.tx_gain_db, &c.tx_antennas),
+        ];
+        if let Some(m) = o.master_clock_hz {
+            let ranges = d
+                .master_clock_ranges()
+                .map_err(dev_err("master clock rates"))?;
+            check_in_ranges("master_clock_hz", m, &ranges, "Hz")?;
+            if m < c.sample_rate_hz {
+                return Err(Self::cfg_err(
+                    "master_clock_hz",
+                    format!("{m} Hz is below the sample rate {} Hz", c.sample_rate_hz),
+                ));
+            }
+        }
+        for (setting, want, list) in [
+            ("clock_source", &o.clock_source, d.clock_sources()),
+            ("time_source", &o.time_source, d.time_sources()),
+        ] {
+            if let Some(src) = want {
+                let list = list.map_err(dev_err(setting))?;
+                if !list.iter().any(|s| s == src) {
+                    return Err(Self::cfg_err(
+                        setting,
+                        format!("{src:?} is not offered (available: {})", list.join(", ")),
+                    ));
+                }
+            }
+        }
+        for (dir, chans, gains, antennas) in lists {
+            let n = dir.name();
+            if !gains.is_empty() && gains.len() != chans.len() {
+                return Err(Self::cfg_err(
+                    &format!("{n}_gain_db"),
+                    format!("{} gains for {} channels", gains.len(), chans.len()),
+                ));
+            }
+            if !antennas.is_empty() && antennas.len() != chans.len() {
+                return Err(Self::cfg_err(
+                    &format!("{n}_antennas"),
+                    format!("{} antennas for {} channels", antennas.len(), chans.len()),
+                ));
+            }
+            for (i, &ch) in chans.iter().enumerate() {
+                let at = |e: RadioError| match e {
+                    RadioError::Config { setting, message } => RadioError::Config {
+                        setting,
+                        message: format!("{n} channel {ch}: {message}"),
+                    },
+                    e => e,
+                };
+                let rates = d
+                    .sample_rate_ranges(dir, ch)
+                    .map_err(dev_err("sample rates"))?;
+                check_sample_rate(c.sample_rate_hz, o.scs_khz, &rates).map_err(at)?;
+                let freqs = d
+                    .frequency_ranges(dir, ch)
+                    .map_err(dev_err("frequency ranges"))?;
+                check_in_ranges("center_frequency_hz", c.center_frequency_hz, &freqs, "Hz")
+                    .map_err(at)?;
+                if let Some(&g) = gains.get(i) {
+                    let r = d.gain_range(dir, ch).map_err(dev_err("gain range"))?;
+                    check_in_ranges(&format!("{n}_gain_db[{i}]"), g, &[r], "dB").map_err(at)?;
+                }
+                if let Some(bw) = o.bandwidth_hz {
+                    let r = d.bandwidth_ranges(dir, ch).map_err(dev_err("bandwidths"))?;
+                    check_in_ranges("bandwidth_hz", bw, &r, "Hz").map_err(at)?;
+                }
+                if let Some(a) = antennas.get(i).filter(|a| !a.is_empty()) {
+                    let list = d.antennas(dir, ch).map_err(dev_err("antennas"))?;
+                    if !list.contains(a) {
+                        return Err(Self::cfg_err(
+                            &format!("{n}_antennas[{i}]"),
+                            format!(
+                                "{n} channel {ch}: no antenna {a:?} (available: {})",
+                                list.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until `sensor` reads true, when the device has it.
+    fn wait_lock(&self, setting: &str, source: &str, sensor: &str) -> Result<(), RadioError> {
+        let sensors = self.dev.sensors().map_err(dev_err("sensors"))?;
+        if !sensors.iter().any(|s| s == sensor) {
+            return Ok(()); // nothing to check on this device
+        }
+        let start = Instant::now();
+        loop {
+            let v = self.dev.read_sensor(sensor).map_err(dev_err(sensor))?;
+            if v.trim().eq_ignore_ascii_case("true") {
+                return Ok(());
+            }
+            if start.elapsed() >= self.opts.lock_timeout {
+                return Err(Self::cfg_err(
+                    setting,
+                    format!(
+                        "{source}: not locked (sensor {sensor} = {v} after {:?}); check the reference cable or antenna",
+                        self.opts.lock_timeout
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn apply(&mut self, c: &RadioConfig) -> Result<(), RadioError> {
+        let d = Arc::clone(&self.dev);
+        let o = self.opts.clone();
+        if let Some(m) = o.master_clock_hz {
+            d.set_master_clock_rate(m)
+                .map_err(dev_err("master_clock_hz"))?;
+        }
+        if let Some(src) = &o.clock_source {
+            d.set_clock_source(src).map_err(dev_err("clock_source"))?;
+            if src != "internal" {
+                self.wait_lock("clock_source", src, "ref_locked")?;
+            }
+        }
+        if let Some(src) = &o.time_source {
+            d.set_time_source(src).map_err(dev_err("time_source"))?;
+            if src == "gpsdo" {
+                self.wait_lock("time_source", src, "gps_locked")?;
+            }
+        }
+        for (dir, chans, gains, antennas) in [
+            (Dir::Rx, &o.rx_channels, &c.rx_gain_db, &c.rx_antennas),
+            (Dir::Tx, &o.tx_channels, &c.tx_gain_db, &c.tx_antennas),
+        ] {
+            for (i, &ch) in chans.iter().enumerate() {
+                d.set_sample_rate(dir, ch, c.sample_rate_hz)
+                    .map_err(dev_err("sample_rate_hz"))?;
+                let got = d.sample_rate(dir, ch).map_err(dev_err("sample_rate_hz"))?;
+                if (got - c.sample_rate_hz).abs() > 1e-3 {
+                    return Err(Self::cfg_err(
+                        "sample_rate_hz",
+                        format!(
+                            "{} channel {ch}: asked for {} Hz, the device runs at {got} Hz \
+                             (choose a master clock that the rate divides)",
+                            dir.name(),
+                            c.sample_rate_hz
+                        ),
+                    ));
+                }
+                d.set_frequency(dir, ch, c.center_frequency_hz)
+                    .map_err(dev_err("center_frequency_hz"))?;
+                if let Some(&g) = gains.get(i) {
+                    d.set_gain(dir, ch, g).map_err(dev_err("gain"))?;
+                }
+                if let Some(bw) = o.bandwidth_hz {
+                    d.set_bandwidth(dir, ch, bw)
+                        .map_err(dev_err("bandwidth_hz"))?;
+                }
+                if let Some(a) = antennas.get(i).filter(|a| !a.is_empty()) {
+                    d.set_antenna(dir, ch, a).map_err(dev_err("antenna"))?;
+                }
+            }
+        }
+        if self.has_time && o.reset_time {
+            let pps = matches!(o.time_source.as_deref(), Some("external" | "gpsdo"));
+            d.set_hardware_time_ns(0, if pps { "PPS" } else { "" })
+                .map_err(dev_err("set time"))?;
+            if pps {
+                // The time is taken at the next PPS edge.
+                std::thread::sleep(Duration::from_millis(1100));
+            }
+        }
+        Ok(())
+    }
+
+    /// Device time of the newest received sample, or the device's clock.
+    fn now_ticks(&self) -> Option<Ticks> {
+        let clock = self.clock?;
+        if let Some(w) = &self.worker {
+            let h = w.head_ns.load(Ordering::Relaxed);
+            if h != i64::MIN {
+                return Some(clock.to_ticks(h));
+            }
+        }
+        self.dev
+            .hardware_time_ns()
+            .ok()
+            .map(|ns| clock.to_ticks(ns))
+    }
+
+    /// Counts the TX status events the device has queued.
+    fn drain_tx_status(&mut self) {
+        let Some(tx) = self.tx_stream.as_mut() else {
+            return;
+        };
+        while let Some(st) = tx.read_status(0) {
+            let at = format!("device time {} ns", st.time_ns);
+            match st.code {
+                0 if st.flags & flag::END_BURST != 0 => self.burst_acks += 1,
+                0 => {}
+                code::UNDERFLOW => {
+                    RadioEvents::count(&self.events.underflows);
+                    self.log.note(EventKind::Underflow, &at);
+                }
+                code::TIME_ERROR => {
+                    RadioEvents::count(&self.events.late);
+                    self.log.note(EventKind::Late, &at);
+                }
+                _ => {
+                    RadioEvents::count(&self.events.time_errors);
+                    self.log.note(
+                        EventKind::TimeError,
+                        &format!("TX status {}", device::code_name(st.code)),
+                    );
+                }
+            }
+        }
+    }
+
+    fn give_back(&mut self, blk: RxBlock) {
+        if let Some(w) = &self.worker {
+            let _ = w.free.send(blk);
+        }
+    }
+}
+
+impl Radio for SoapyRadio {
+    fn info(&self) -> RadioInfo {
+        RadioInfo {
+            driver: self.driver.clone(),
+            hardware: format!("{} ({})", self.hardware, self.args),
+            rx_channels: self.opts.rx_channels.len(),
+            tx_channels: self.opts.tx_channels.len(),
+            has_hardware_time: self.has_time,
+            mtu: self.rx_block,
+        }
+    }
+
+    fn configure(&mut self, config: &RadioConfig) -> Result<(), RadioError> {
+        if self.started {
+            return Err(Self::cfg_err(
+                "configure",
+                "stop the stream before reconfiguring".into(),
+            ));
+        }
+        self.validate(config)?;
+        self.apply(config)?;
+        let rate = config.sample_rate_hz.round() as i128;
+        self.clock = self.has_time.then_some(TickClock { rate });
+        self.rate_hz = config.sample_rate_hz;
+        // Slot of the configured numerology: 1 ms / 2^μ (TS 38.211 §4.3.2).
+        let mu_slots = (self.opts.scs_khz / 15) as i128;
+        self.slot = (rate / (1000 * mu_slots)) as Ticks;
+        self.rx_stream = None;
+        self.tx_stream = None;
+        if !self.opts.rx_channels.is_empty() {
+            let s = self
+                .dev
+                .stream_cs16(Dir::Rx, &self.opts.rx_channels)
+                .map_err(dev_err("RX stream"))?;
+            self.rx_block = self.opts.rx_block.unwrap_or_else(|| s.mtu()).max(1);
+            self.rx_stream = Some(s);
+        }
+        if !self.opts.tx_channels.is_empty() {
+            let s = self
+                .dev
+                .stream_cs16(Dir::Tx, &self.opts.tx_channels)
+                .map_err(dev_err("TX stream"))?;
+            self.tx_mtu = s.mtu().max(1);
+            self.tx_scratch = vec![vec![0i16; 2 * self.tx_mtu]; self.opts.tx_channels.len()];
+            self.tx_stream = Some(s);
+        }
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<(), RadioError> {
+        if self.started {
+            return Ok(());
+        }
+        if self.rx_stream.is_none() && self.tx_stream.is_none() {
+            return Err(Self::cfg_err(
+                "start",
+                "configure the radio before starting it".into(),
+            ));
+        }
+        if let Some(tx) = self.tx_stream.as_mut() {
+            tx.activate(None).map_err(dev_err("activate TX"))?;
+        }
+        if let Some(mut s) = self.rx_stream.take() {
+            s.activate(None).map_err(dev_err("activate RX"))?;
+            let w = RxWorker::spawn(
+                s,
+                self.opts.rx_channels.len(),
+                self.rx_block,
+                self.opts.rx_buffers,
+                self.rate_hz,
+                Arc::clone(&self.events),
+                Arc::clone(&self.log),
+            )
+            .map_err(|e| RadioError::Device(format!("RX thread: {e}")))?;
+            self.worker = Some(w);
+        }
+        self.rx = RxState::default();
+        self.tx_in_burst = false;
+        self.tx_dropping = false;
+        self.started = true;
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), RadioError> {
+        self.started = false;
+        if let Some(w) = self.worker.take() {
+            if let Some(mut s) = w.join() {
+                s.deactivate().map_err(dev_err("deactivate RX"))?;
+                self.rx_stream = Some(s);
+            }
+        }
+        self.drain_tx_status();
+        if let Some(tx) = self.tx_stream.as_mut() {
+            tx.deactivate().map_err(dev_err("deactivate TX"))?;
+        }
+        self.rx = RxState::default();
+        self.log.flush();
+        Ok(())
+    }
+
+    fn hardware_time(&self) -> Option<Ticks> {
+        let clock = self.clock?;
+        self.dev
+            .hardware_time_ns()
+            .ok()
+            .map(|ns| clock.to_ticks(ns))
+    }
+
+    fn receive(
+        &mut self,
+        buffers: &mut [&mut [Complex32]],
+        timeout: Duration,
+    ) -> Result<RxMetadata, RadioError> {
+        let want = check_shape(buffers, self.opts.rx_channels.len(), |b| b.len())?;
+        if self.worker.is_none() {
+            return Err(RadioError::NotStreaming);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut meta = RxMetadata::default();
+        while meta.samples < want {
+            let (blk, off) = match self.rx.cur.take() {
+                Some(x) => x,
+                None => {
+                    let w = self.worker.as_ref().expect("checked above");
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match w.filled.recv_timeout(left) {
+                        Ok(b) => (b, 0),
+                        Err(_) if meta.samples > 0 => break,
+                        Err(_) => return Err(RadioError::Timeout(timeout)),
+                    }
+                }
+            };
+            if let Some(e) = &blk.error {
+                let e = RadioError::Device(format!("receive: {e}"));
+                self.give_back(blk);
+                return Err(e);
+            }
+            let t_blk = match (self.clock, blk.time_ns) {
+                (Some(c), Some(ns)) => Some(c.to_ticks(ns)),
+                (Some(_), None) => self.rx.expect, // a driver that skips a stamp: assume continuity
+                (None, _) => None,
+            };
+            let t = t_blk.map(|t| t + off as Ticks);
+            if off == 0 {
+                let jump = matches!((self.rx.expect, t), (Some(e), Some(t)) if e != t);
+                if jump && !blk.overflow {
+                    // A gap the device did not announce.
+                    RadioEvents::count(&self.events.time_errors);
+                    self.log.note(
+                        EventKind::TimeError,
+                        &format!("timestamp jump from {:?} to {:?}", self.rx.expect, t),
+                    );
+                }
+                if blk.overflow || jump {
+                    self.rx.gap = true;
+                }
+            }
+            if self.rx.gap && meta.samples > 0 {
+                // Hand out what is contiguous; the gap is reported next call.
+                self.rx.cur = Some((blk, off));
+                break;
+            }
+            let mut off = off;
+            if self.rx.gap {
+                // Re-align to the next slot boundary (device time multiple of the slot).
+                if let (Some(t), true) = (t, self.slot > 0) {
+                    let skip = ((self.slot - t.rem_euclid(self.slot)) % self.slot) as usize;
+                    let avail = blk.samples - off;
+                    if skip >= avail {
+                        self.rx.expect = t_blk.map(|tb| tb + blk.samples as Ticks);
+                        self.give_back(blk);
+                        continue;
+                    }
+                    off += skip;
+                }
+                self.rx.gap = false;
+                meta.overflow = true;
+            }
+            let t = t_blk.map(|tb| tb + off as Ticks);
+            if meta.samples == 0 {
+                meta.time = t;
+            }
+            let n = (blk.samples - off).min(want - meta.samples);
+            for (dst, src) in buffers.iter_mut().zip(&blk.data) {
+                cs16_to_cf32(
+                    &src[2 * off..2 * (off + n)],
+                    &mut dst[meta.samples..meta.samples + n],
+                );
+            }
+            meta.samples += n;
+            self.rx.expect = t.map(|t| t + n as Ticks);
+            let done = off + n == blk.samples;
+            if done {
+                let eob = blk.end_of_burst;
+                self.give_back(blk);
+                if eob {
+                    meta.end_of_burst = true;
+                    break;
+                }
+            } else {
+                // Offset 0 marks a fresh block; keep the partly read one with its offset.
+                self.rx.cur = Some((blk, off + n));
+            }
+        }
+        Ok(meta)
+    }
+
+    fn transmit(
+        &mut self,
+        buffers: &[&[Complex32]],
+        time: TxTime,
+        end_of_burst: bool,
+    ) -> Result<usize, RadioError> {
+        let n = check_shape(buffers, self.opts.tx_channels.len(), |b| b.len())?;
+        if !self.started || self.tx_stream.is_none() {
+            return Err(RadioError::NotStreaming);
+        }
+        let timed = matches!(self.opts.timing, Timing::Timed { .. });
+        let at: Option<Ticks> = match (time, self.opts.timing) {
+            (TxTime::At(_), Timing::Untimed) => {
+                return Err(Self::cfg_err(
+                    "timing",
+                    "a timed burst needs timed mode (hardware time)".into(),
+                ))
+            }
+            (TxTime::At(t), _) => Some(t),
+            (TxTime::Now, Timing::Timed { lookahead_slots }) if !self.tx_in_burst => {
+                let now = self.now_ticks().ok_or(RadioError::NotStreaming)?;
+                Some(now + lookahead_slots as Ticks * self.slot)
+            }
+            (TxTime::Now, _) => None,
+        };
+        if at.is_some() {
+            self.tx_dropping = false;
+        }
+        if let (Some(t), true) = (at, timed) {
+            if let Some(now) = self.now_ticks() {
+                if t < now {
+                    // Already past on the RX side: it cannot land. Drop the burst.
+                    RadioEvents::count(&self.events.late);
+                    self.log
+                        .note(EventKind::Late, &format!("burst for {t}, device at {now}"));
+                    self.tx_dropping = !end_of_burst;
+                    self.tx_in_burst = false;
+                    return Ok(n);
+                }
+            }
+        }
+        if self.tx_dropping {
+            self.tx_dropping = !end_of_burst;
+            return Ok(n);
+        }
+        let clock = self.clock;
+        let mut time_ns = at.and_then(|t| clock.map(|c| c.to_ns(t)));
+        let mut sent = 0;
+        let chans = buffers.len();
+        while sent < n || (n == 0 && sent == 0 && end_of_burst) {
+            let len = (n - sent).min(self.tx_mtu);
+            for (scratch, src) in self.tx_scratch.iter_mut().zip(buffers) {
+                cf32_to_cs16(&src[sent..sent + len], &mut scratch[..2 * len]);
+            }
+            let bufs: Vec<&[i16]> = self.tx_scratch[..chans]
+                .iter()
+                .map(|s| &s[..2 * len])
+                .collect();
+            let last = sent + len == n;
+            let tx = self.tx_stream.as_mut().expect("checked above");
+            match tx.write(&bufs, time_ns, end_of_burst && last, 1_000_000) {
+                Ok(k) => {
+                    sent += k;
+                    if k > 0 {
+                        time_ns = None; // only the first block of a burst carries the time
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+                Err(e) if e.code == code::TIME_ERROR => {
+                    RadioEvents::count(&self.events.late);
+                    self.log.note(EventKind::Late, "write");
+                    self.tx_dropping = !end_of_burst;
+                    self.tx_in_burst = false;
+                    return Ok(n);
+                }
+                Err(e) if e.code == code::UNDERFLOW => {
+                    RadioEvents::count(&self.events.underflows);
+                    self.log.note(EventKind::Underflow, "write");
+                }
+                Err(e) if e.code == code::TIMEOUT => {
+                    self.drain_tx_status();
+                    return if sent > 0 {
+                        Ok(sent)
+                    } else {
+                        Err(RadioError::Timeout(Duration::from_secs(1)))
+                    };
+                }
+                Err(e) => return Err(RadioError::Device(format!("transmit: {e}"))),
+            }
+        }
+        self.tx_in_burst = !end_of_burst;
+        self.drain_tx_status();
+        Ok(sent)
+    }
+
+    fn events(&self) -> EventCounts {
+        self.events.snapshot()
+    }
+}
+
+impl Drop for SoapyRadio {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
