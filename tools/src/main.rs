@@ -5,7 +5,10 @@ mod conform;
 mod info;
 mod link;
 mod loopback;
+mod record;
+mod replay;
 mod scenario;
+mod sdr;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +40,12 @@ enum Command {
     Bench(bench::Args),
     /// Show the CPU, the SIMD level detected at run time and the kernel each block uses.
     Info(info::Args),
+    /// SoapySDR devices: `ranlab sdr probe [--args ARGS]`.
+    Sdr(sdr::Args),
+    /// Record what a radio receives as SigMF (BASE.sigmf-data + BASE.sigmf-meta).
+    Record(record::Args),
+    /// Run the receive side over a SigMF recording and report what it holds.
+    Replay(replay::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +55,9 @@ fn main() -> ExitCode {
         Command::Conform(a) => conform::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Info(a) => info::run(a),
+        Command::Sdr(a) => sdr::run(a),
+        Command::Record(a) => record::run(a),
+        Command::Replay(a) => replay::run(a),
     };
     match result {
         Ok(code) => code,

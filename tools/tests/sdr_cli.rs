@@ -1,0 +1,149 @@
+//! `ranlab sdr probe`, `ranlab record` and `ranlab replay` end to end, over
+//! the project's SoapySDR loopback device (built with the `soapy` feature).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ranlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ranlab"))
+        .args(args)
+        .output()
+        .expect("ranlab runs")
+}
+
+#[track_caller]
+fn ok(o: &Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "ranlab failed: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("ranlab-cli-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn replay_refuses_a_missing_or_broken_recording_cleanly() {
+    let o = ranlab(&["replay", "/nonexistent/rec.sigmf-meta"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rec.sigmf-meta") && !err.contains("panicked"),
+        "{err}"
+    );
+    let base = tmp("broken");
+    std::fs::write(
+        base.with_extension("sigmf-meta"),
+        r#"{"global":{"core:version":"1.2.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(base.with_extension("sigmf-data"), []).unwrap();
+    let o = ranlab(&[
+        "replay",
+        base.with_extension("sigmf-meta").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("core:datatype is missing"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "soapy")]
+#[test]
+fn probe_lists_and_describes_the_loopback_device() {
+    let out = ok(&ranlab(&[
+        "sdr",
+        "probe",
+        "--args",
+        "driver=ranlab_loopback,serial=probe,channels=2",
+    ]));
+    for want in [
+        "driver=ranlab_loopback",
+        "device: ranlab_loopback ranlab-loopback",
+        "RX channels: 2",
+        "RX1: rate 960 kHz..61.44 MHz",
+        "gain 0 dB..76 dB step 1 dB",
+        "antennas LOOP",
+        "clock sources: internal, external",
+        "ref_locked = true",
+        "hardware time: yes",
+    ] {
+        assert!(out.contains(want), "probe output lacks {want:?}:\n{out}");
+    }
+}
+
+#[cfg(feature = "soapy")]
+#[test]
+fn record_from_the_loopback_device_then_replay_it() {
+    let base = tmp("rec");
+    let b = base.to_str().unwrap();
+    let out = ok(&ranlab(&[
+        "record",
+        "--radio",
+        "soapy",
+        "--args",
+        "driver=ranlab_loopback,serial=rec,channels=2",
+        "--channels",
+        "2",
+        "--rate",
+        "3.84e6",
+        "--slots",
+        "6",
+        "--out",
+        b,
+    ]));
+    // 30 kHz SCS (built-in scenario): 0.5 ms slots of 1920 samples at 3.84 MS/s.
+    assert!(
+        out.contains("recorded 11520 samples x 2 channels (6 slots"),
+        "{out}"
+    );
+    assert!(out.contains("radio.overflows 0"), "{out}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.with_extension("sigmf-meta")).unwrap())
+            .unwrap();
+    assert_eq!(meta["global"]["core:datatype"], "ci16_le");
+    assert_eq!(meta["global"]["core:num_channels"], 2);
+    assert_eq!(meta["captures"][0]["core:frequency"], 3.5e9);
+    assert_eq!(meta["annotations"][1]["core:label"], "slot 1");
+    let json = tmp("replay.json");
+    let out = ok(&ranlab(&[
+        "replay",
+        &format!("{b}.sigmf-meta"),
+        "--json",
+        json.to_str().unwrap(),
+    ]));
+    assert!(
+        out.contains("11520 x 2 channels of ci16_le at 3.84 MS/s"),
+        "{out}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        (
+            r["samples"].as_u64(),
+            r["slots"].as_u64(),
+            r["gaps"].as_u64()
+        ),
+        (Some(11520), Some(6), Some(0))
+    );
+    // A rate NR cannot use is refused before streaming, naming the neighbours.
+    let o = ranlab(&[
+        "record",
+        "--args",
+        "driver=ranlab_loopback,serial=rec2",
+        "--rate",
+        "5e6",
+        "--out",
+        b,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("3.84 MHz or 7.68 MHz"),
+        "{err}"
+    );
+}
