@@ -381,3 +381,36 @@ fn loopback_device_reports_a_past_burst_as_a_time_error_status() {
     assert_eq!((st.code, st.flags & flag::END_BURST), (0, flag::END_BURST));
     assert!(tx.read_status(0).is_none());
 }
+
+#[test]
+fn a_stalled_reader_in_realtime_overflows_and_recovers_on_a_slot_boundary() {
+    // 16384 samples of device buffer (8.5 ms at 1.92 MS/s) and a pool of 4 x 1024.
+    let mut r = open("stall", ",mode=realtime,capacity=16384", 1);
+    let mut buf = vec![Complex32::default(); 960];
+    let m = r.receive(&mut [&mut buf], T).unwrap();
+    assert!(!m.overflow);
+    // The host stalls for 60 ms: the pool fills, the device buffer overruns.
+    std::thread::sleep(Duration::from_millis(60));
+    let meta = loop {
+        let m = r.receive(&mut [&mut buf], T).unwrap();
+        if m.overflow {
+            break m;
+        }
+    };
+    assert_eq!(
+        meta.time.unwrap() % r.slot_samples(),
+        0,
+        "resumes on a slot boundary"
+    );
+    assert!(r.events().overflows >= 1);
+    // And streams on contiguously afterwards (on a loaded host another stall
+    // may overflow again: then it too resumes on a slot boundary).
+    let next = meta.time.unwrap() + meta.samples as i64;
+    let m = r.receive(&mut [&mut buf], T).unwrap();
+    if m.overflow {
+        assert_eq!(m.time.unwrap() % r.slot_samples(), 0);
+    } else {
+        assert_eq!(m.time, Some(next));
+    }
+    r.stop().unwrap();
+}
