@@ -366,6 +366,12 @@ impl TapSource for Cdl {
     fn sample_rate_hz(&self) -> f64 {
         self.fs
     }
+    fn tap_powers(&self) -> Vec<f64> {
+        self.cluster_rays
+            .iter()
+            .map(|&(a, b)| self.coef[a..b].iter().map(|c| c.norm_sqr() as f64).sum())
+            .collect()
+    }
 
     fn taps_at(&mut self, n: u64, out: &mut [Complex32]) {
         let (n_rx, n_tx) = (self.n_rx, self.n_tx);

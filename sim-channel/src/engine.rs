@@ -32,6 +32,8 @@ pub trait TapSource: Send {
     fn max_doppler_hz(&self) -> f64;
     /// Sample rate the sample index refers to, Hz.
     fn sample_rate_hz(&self) -> f64;
+    /// Mean power of each tap per antenna pair (linear; sums to 1 for the standard models).
+    fn tap_powers(&self) -> Vec<f64>;
     /// Tap matrices at sample index `n` (time `n / f_s`), layout
     /// `out[(tap · n_rx + rx) · n_tx + tx]`, `out.len() == taps · n_rx · n_tx`.
     fn taps_at(&mut self, n: u64, out: &mut [Complex32]);
@@ -153,6 +155,10 @@ impl FadingChannel {
     /// Tap delays of the model, seconds (exact, before rounding to samples).
     pub fn delays_s(&self) -> &[f64] {
         self.src.delays_s()
+    }
+    /// Mean power of each tap per antenna pair (linear).
+    pub fn tap_powers(&self) -> Vec<f64> {
+        self.src.tap_powers()
     }
     /// Largest Doppler of the model, Hz.
     pub fn max_doppler_hz(&self) -> f64 {

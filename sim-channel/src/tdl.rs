@@ -361,6 +361,9 @@ impl TapSource for Tdl {
     fn sample_rate_hz(&self) -> f64 {
         self.fs
     }
+    fn tap_powers(&self) -> Vec<f64> {
+        self.powers.clone()
+    }
 
     fn taps_at(&mut self, n: u64, out: &mut [Complex32]) {
         let links = self.n_rx * self.n_tx;

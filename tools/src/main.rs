@@ -1,6 +1,7 @@
 //! `ranlab`: the command-line front end of the ranlab RAN data plane.
 
 mod bench;
+mod channel;
 mod conform;
 mod info;
 mod link;
@@ -38,6 +39,8 @@ enum Command {
     Conform(conform::Args),
     /// Measure PHY block throughput per core (median and p99 per call).
     Bench(bench::Args),
+    /// Write channel realisations (tap gains over time) as a NumPy .npy file plus JSON.
+    Channel(channel::Args),
     /// Show the CPU, the SIMD level detected at run time and the kernel each block uses.
     Info(info::Args),
     /// SoapySDR devices: `ranlab sdr probe [--args ARGS]`.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Sdr(a) => sdr::run(a),
         Command::Record(a) => record::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Channel(a) => channel::run(a),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@
 //! throughput at the median. Criterion benches in `benches/` measure the same
 //! blocks with statistics; this table is for quick comparison by script.
 
+mod channel;
 mod coding;
 
 use crate::CliResult;
@@ -72,6 +73,7 @@ pub struct Measurement {
 fn cases(level: SimdLevel) -> Vec<Case> {
     let mut v = Vec::new();
     v.extend(coding::cases(level));
+    v.extend(channel::cases(level));
     v
 }
 
