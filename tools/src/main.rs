@@ -10,6 +10,7 @@ mod record;
 mod replay;
 mod scenario;
 mod sdr;
+mod system;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Bench(bench::Args),
     /// Write channel realisations (tap gains over time) as a NumPy .npy file plus JSON.
     Channel(channel::Args),
+    /// System-level study: many UEs, TR 38.901 path loss, the MAC/scheduler and a link abstraction.
+    System(system::Args),
     /// Show the CPU, the SIMD level detected at run time and the kernel each block uses.
     Info(info::Args),
     /// SoapySDR devices: `ranlab sdr probe [--args ARGS]`.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Record(a) => record::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Channel(a) => channel::run(a),
+        Command::System(a) => system::run(a),
     };
     match result {
         Ok(code) => code,

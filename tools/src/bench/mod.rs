@@ -8,6 +8,7 @@
 
 mod channel;
 mod coding;
+mod sched;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
@@ -74,6 +75,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     let mut v = Vec::new();
     v.extend(coding::cases(level));
     v.extend(channel::cases(level));
+    v.extend(sched::cases(level));
     v
 }
 

@@ -1,0 +1,604 @@
+//! The system-level configuration (`ranlab system --config FILE`).
+//!
+//! A TOML file of its own, because a system study needs more than a link
+//! (layout, scheduler, pairing, SUL), but it reuses the loopback scenario's
+//! vocabulary: carriers with `duplex = "tdd" | "fdd" | "sul"`, the NR
+//! bandwidth table, `traffic` and `qos_class` names. Unknown keys are
+//! rejected; every error is one line naming the field and the allowed values.
+
+use crate::scenario::{allowed_bandwidths, Duplex, QosClass, Traffic};
+use serde::Deserialize;
+
+/// A system-level study.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    /// Label for reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Slots to simulate (of the finest numerology).
+    #[serde(default = "default_slots")]
+    pub slots: u64,
+    /// Seed of every random stream.
+    #[serde(default = "one_u64")]
+    pub seed: u64,
+    /// Scheduling policy: rr, pf, qos.
+    #[serde(default = "default_sched")]
+    pub scheduler: String,
+    /// Target BLER of first transmissions.
+    #[serde(default = "default_bler")]
+    pub target_bler: f64,
+    /// Maximum HARQ transmissions per transport block.
+    #[serde(default = "default_harq")]
+    pub max_harq_tx: u8,
+    /// Most UEs per carrier per slot.
+    #[serde(default = "default_ues_per_slot")]
+    pub ues_per_slot: usize,
+    /// Simulate each UE alone in its own copy of the cell (single-user studies).
+    #[serde(default)]
+    pub isolated_ues: bool,
+    /// Layout and propagation.
+    #[serde(default)]
+    pub layout: Layout,
+    /// Link abstraction.
+    #[serde(default)]
+    pub link: Link,
+    /// MU-MIMO pairing (absent: single-user MIMO only).
+    #[serde(default)]
+    pub mu_mimo: Option<MuMimo>,
+    /// Supplementary uplink selection (needs a carrier with `duplex = "sul"`).
+    #[serde(default)]
+    pub sul: Option<Sul>,
+    /// Carriers; the first is the primary (it carries the SSB for RSRP).
+    #[serde(rename = "carrier")]
+    pub carriers: Vec<SysCarrier>,
+    /// UE groups.
+    #[serde(rename = "ue")]
+    pub ues: Vec<SysUe>,
+}
+
+fn default_name() -> String {
+    "system".into()
+}
+fn default_slots() -> u64 {
+    2000
+}
+fn one_u64() -> u64 {
+    1
+}
+fn default_sched() -> String {
+    "pf".into()
+}
+fn default_bler() -> f64 {
+    0.1
+}
+fn default_harq() -> u8 {
+    4
+}
+fn default_ues_per_slot() -> usize {
+    16
+}
+
+/// Cell layout and propagation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    /// TR 38.901 scenario: uma, umi.
+    #[serde(default = "default_scenario")]
+    pub scenario: String,
+    /// LOS state: random (Table 7.4.2-1), los, nlos.
+    #[serde(default = "default_los")]
+    pub los: String,
+    /// Log-normal shadowing.
+    #[serde(default = "yes")]
+    pub shadowing: bool,
+    /// RMS delay spread for frequency-selective fading, ns (0: flat).
+    #[serde(default = "default_ds")]
+    pub delay_spread_ns: f64,
+    /// UE speed, km/h (time variation of the fading).
+    #[serde(default = "default_speed")]
+    pub speed_kmh: f64,
+    /// Angular spread around each UE's direction, degrees (MU-MIMO correlation).
+    #[serde(default = "default_as")]
+    pub angular_spread_deg: f64,
+    /// Sector half-width: UEs are placed at azimuths within +-this, degrees.
+    #[serde(default = "default_sector")]
+    pub sector_deg: f64,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            scenario: default_scenario(),
+            los: default_los(),
+            shadowing: true,
+            delay_spread_ns: default_ds(),
+            speed_kmh: default_speed(),
+            angular_spread_deg: default_as(),
+            sector_deg: default_sector(),
+        }
+    }
+}
+fn default_scenario() -> String {
+    "uma".into()
+}
+fn default_los() -> String {
+    "random".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_ds() -> f64 {
+    300.0
+}
+fn default_speed() -> f64 {
+    3.0
+}
+fn default_as() -> f64 {
+    5.0
+}
+fn default_sector() -> f64 {
+    60.0
+}
+
+/// Link abstraction settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// A BLER table file (the format of `ranlab bler-table`); default: the shipped one.
+    #[serde(default)]
+    pub bler_table: Option<String>,
+}
+
+/// MU-MIMO pairing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MuMimo {
+    /// Largest correlation between co-scheduled UEs, 0..=1.
+    #[serde(default = "default_corr")]
+    pub corr_threshold: f32,
+    /// Most layers per PRB group.
+    #[serde(default = "default_cap")]
+    pub layer_cap: u8,
+    /// PRB groups per carrier.
+    #[serde(default = "default_groups")]
+    pub prb_groups: u16,
+}
+fn default_corr() -> f32 {
+    0.3
+}
+fn default_cap() -> u8 {
+    8
+}
+fn default_groups() -> u16 {
+    4
+}
+
+/// SUL selection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sul {
+    /// rsrp-ThresholdSSB-SUL, dBm (TS 38.321 §5.1.1).
+    pub threshold_dbm: f32,
+    /// Relative throughput margin to switch.
+    #[serde(default = "default_hyst")]
+    pub hysteresis: f32,
+}
+fn default_hyst() -> f32 {
+    0.2
+}
+
+/// A carrier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SysCarrier {
+    /// Name in reports (`sul` for a supplementary uplink is customary).
+    pub name: String,
+    /// tdd, fdd or sul.
+    pub duplex: Duplex,
+    /// Centre frequency, MHz.
+    pub center_frequency_mhz: f64,
+    /// Channel bandwidth, MHz.
+    pub bandwidth_mhz: u32,
+    /// Subcarrier spacing, kHz (15 or 30).
+    pub scs_khz: u32,
+    /// TDD pattern (D, U, S per slot).
+    #[serde(default)]
+    pub tdd_pattern: Option<String>,
+    /// gNB receive antennas.
+    pub antennas: u16,
+    /// gNB transmit power, dBm (RSRP of the primary carrier).
+    #[serde(default = "default_gnb_power")]
+    pub tx_power_dbm: f64,
+    /// gNB noise figure, dB.
+    #[serde(default = "default_nf")]
+    pub noise_figure_db: f64,
+    /// Open-loop power control P0 per PRB, dBm.
+    #[serde(default = "default_p0")]
+    pub p0_dbm: f32,
+    /// Path-loss compensation alpha.
+    #[serde(default = "default_alpha")]
+    pub alpha: f32,
+}
+fn default_gnb_power() -> f64 {
+    46.0
+}
+fn default_nf() -> f64 {
+    5.0
+}
+fn default_p0() -> f32 {
+    -90.0
+}
+fn default_alpha() -> f32 {
+    0.8
+}
+
+/// A group of UEs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SysUe {
+    /// UEs per distance.
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    /// A fixed distance, m.
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    /// One set of `count` UEs at each of these distances, m.
+    #[serde(default)]
+    pub distances_m: Option<Vec<f64>>,
+    /// Uniformly over the area between these distances, m.
+    #[serde(default)]
+    pub distance_range_m: Option<[f64; 2]>,
+    /// Maximum transmit power, dBm.
+    #[serde(default = "default_ue_power")]
+    pub max_tx_power_dbm: f32,
+    /// Traffic model.
+    #[serde(default = "default_traffic")]
+    pub traffic: Traffic,
+    /// Mean rate for ai-uplink and video, Mbit/s; report size in bytes x 8 / period for IoT.
+    #[serde(default)]
+    pub rate_mbps: Option<f64>,
+    /// QoS class.
+    #[serde(default = "default_qos")]
+    pub qos_class: QosClass,
+    /// Carriers the UE may use (names); default all.
+    #[serde(default)]
+    pub carriers: Option<Vec<String>>,
+}
+fn one_u32() -> u32 {
+    1
+}
+fn default_ue_power() -> f32 {
+    23.0
+}
+fn default_traffic() -> Traffic {
+    Traffic::FullBuffer
+}
+fn default_qos() -> QosClass {
+    QosClass::BestEffort
+}
+
+impl SystemConfig {
+    /// Parses and validates; errors are one line naming the field.
+    pub fn parse(text: &str, origin: &str) -> Result<SystemConfig, String> {
+        let de = toml::Deserializer::new(text);
+        let c: SystemConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.message().replace('\n', " ");
+            if path == "." || path.is_empty() {
+                format!("{origin}: {msg}")
+            } else {
+                format!("{origin}: {path}: {msg}")
+            }
+        })?;
+        c.validate().map_err(|e| format!("{origin}: {e}"))?;
+        Ok(c)
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=10_000_000).contains(&self.slots) {
+            return Err(format!("slots: {} (allowed: 1..=10000000)", self.slots));
+        }
+        if !["rr", "pf", "qos"].contains(&self.scheduler.as_str()) {
+            return Err(format!(
+                "scheduler: `{}` (allowed: rr, pf, qos)",
+                self.scheduler
+            ));
+        }
+        if !(0.001..=0.5).contains(&self.target_bler) {
+            return Err(format!(
+                "target_bler: {} (allowed: 0.001..=0.5)",
+                self.target_bler
+            ));
+        }
+        if !(1..=8).contains(&self.max_harq_tx) {
+            return Err(format!(
+                "max_harq_tx: {} (allowed: 1..=8)",
+                self.max_harq_tx
+            ));
+        }
+        if !(1..=64).contains(&self.ues_per_slot) {
+            return Err(format!(
+                "ues_per_slot: {} (allowed: 1..=64)",
+                self.ues_per_slot
+            ));
+        }
+        let l = &self.layout;
+        if !["uma", "umi"].contains(&l.scenario.as_str()) {
+            return Err(format!(
+                "layout.scenario: `{}` (allowed: uma, umi)",
+                l.scenario
+            ));
+        }
+        if !["random", "los", "nlos"].contains(&l.los.as_str()) {
+            return Err(format!(
+                "layout.los: `{}` (allowed: random, los, nlos)",
+                l.los
+            ));
+        }
+        if !(0.0..=5000.0).contains(&l.delay_spread_ns) {
+            return Err(format!(
+                "layout.delay_spread_ns: {} (allowed: 0..=5000)",
+                l.delay_spread_ns
+            ));
+        }
+        if !(0.0..=500.0).contains(&l.speed_kmh) {
+            return Err(format!(
+                "layout.speed_kmh: {} (allowed: 0..=500)",
+                l.speed_kmh
+            ));
+        }
+        if !(0.0..=60.0).contains(&l.angular_spread_deg) {
+            return Err(format!(
+                "layout.angular_spread_deg: {} (allowed: 0..=60)",
+                l.angular_spread_deg
+            ));
+        }
+        if !(0.0..=180.0).contains(&l.sector_deg) {
+            return Err(format!(
+                "layout.sector_deg: {} (allowed: 0..=180)",
+                l.sector_deg
+            ));
+        }
+        if let Some(m) = &self.mu_mimo {
+            if !(0.0..=1.0).contains(&m.corr_threshold) {
+                return Err(format!(
+                    "mu_mimo.corr_threshold: {} (allowed: 0..=1)",
+                    m.corr_threshold
+                ));
+            }
+            if !(1..=12).contains(&m.layer_cap) {
+                return Err(format!(
+                    "mu_mimo.layer_cap: {} (allowed: 1..=12)",
+                    m.layer_cap
+                ));
+            }
+            if !(1..=64).contains(&m.prb_groups) {
+                return Err(format!(
+                    "mu_mimo.prb_groups: {} (allowed: 1..=64)",
+                    m.prb_groups
+                ));
+            }
+        }
+        if self.carriers.is_empty() {
+            return Err("carrier: at least one [[carrier]] is required".into());
+        }
+        if self.carriers.len() > 8 {
+            return Err("carrier: at most 8 carriers".into());
+        }
+        for (i, c) in self.carriers.iter().enumerate() {
+            let f = |n: &str| format!("carrier[{i}].{n}");
+            if self.carriers[..i].iter().any(|o| o.name == c.name) {
+                return Err(format!(
+                    "{}: `{}` is used twice (names must be unique)",
+                    f("name"),
+                    c.name
+                ));
+            }
+            if ![15, 30].contains(&c.scs_khz) {
+                return Err(format!(
+                    "{}: {} kHz (allowed: 15, 30)",
+                    f("scs_khz"),
+                    c.scs_khz
+                ));
+            }
+            let bws = allowed_bandwidths(c.scs_khz);
+            if !bws.contains(&c.bandwidth_mhz) {
+                let list: Vec<String> = bws.iter().map(|b| b.to_string()).collect();
+                return Err(format!(
+                    "{}: {} MHz is not allowed at {} kHz (allowed: {})",
+                    f("bandwidth_mhz"),
+                    c.bandwidth_mhz,
+                    c.scs_khz,
+                    list.join(", ")
+                ));
+            }
+            if !(500.0..=7125.0).contains(&c.center_frequency_mhz) {
+                return Err(format!(
+                    "{}: {} MHz (allowed: 500..=7125, FR1 above the path-loss model's 0.5 GHz)",
+                    f("center_frequency_mhz"),
+                    c.center_frequency_mhz
+                ));
+            }
+            if !(1..=64).contains(&c.antennas) {
+                return Err(format!(
+                    "{}: {} (allowed: 1..=64)",
+                    f("antennas"),
+                    c.antennas
+                ));
+            }
+            match (c.duplex, &c.tdd_pattern) {
+                (Duplex::Tdd, None) => {
+                    return Err(format!(
+                        "{}: required for a TDD carrier (e.g. \"DDDSU\")",
+                        f("tdd_pattern")
+                    ))
+                }
+                (Duplex::Tdd, Some(p)) => {
+                    if p.is_empty()
+                        || p.len() > 80
+                        || !p.chars().all(|ch| matches!(ch, 'D' | 'U' | 'S'))
+                        || !p.contains('U')
+                    {
+                        return Err(format!(
+                            "{}: `{p}` (allowed: 1 to 80 of D, U, S with at least one U)",
+                            f("tdd_pattern")
+                        ));
+                    }
+                }
+                (_, Some(_)) => {
+                    return Err(format!(
+                        "{}: only a TDD carrier has a TDD pattern",
+                        f("tdd_pattern")
+                    ))
+                }
+                _ => {}
+            }
+            if !(0.0..=30.0).contains(&c.noise_figure_db) {
+                return Err(format!(
+                    "{}: {} dB (allowed: 0..=30)",
+                    f("noise_figure_db"),
+                    c.noise_figure_db
+                ));
+            }
+            if !(-130.0..=0.0).contains(&c.p0_dbm) {
+                return Err(format!(
+                    "{}: {} dBm (allowed: -130..=0)",
+                    f("p0_dbm"),
+                    c.p0_dbm
+                ));
+            }
+            if !(0.0..=1.0).contains(&c.alpha) {
+                return Err(format!("{}: {} (allowed: 0..=1)", f("alpha"), c.alpha));
+            }
+        }
+        if self.carriers[0].duplex == Duplex::Sul {
+            return Err("carrier[0].duplex: the primary carrier cannot be a supplementary uplink (allowed: tdd, fdd)".into());
+        }
+        let n_sul = self
+            .carriers
+            .iter()
+            .filter(|c| c.duplex == Duplex::Sul)
+            .count();
+        if n_sul > 1 {
+            return Err("carrier: at most one carrier with duplex = \"sul\"".into());
+        }
+        if self.ues.is_empty() {
+            return Err("ue: at least one [[ue]] is required".into());
+        }
+        for (i, u) in self.ues.iter().enumerate() {
+            let f = |n: &str| format!("ue[{i}].{n}");
+            if !(1..=2000).contains(&u.count) {
+                return Err(format!("{}: {} (allowed: 1..=2000)", f("count"), u.count));
+            }
+            let given = u.distance_m.is_some() as u8
+                + u.distances_m.is_some() as u8
+                + u.distance_range_m.is_some() as u8;
+            if given != 1 {
+                return Err(format!(
+                    "ue[{i}]: give exactly one of distance_m, distances_m, distance_range_m"
+                ));
+            }
+            let ok = |d: f64| (10.0..=5000.0).contains(&d);
+            let ds: Vec<f64> = u
+                .distance_m
+                .into_iter()
+                .chain(u.distances_m.clone().unwrap_or_default())
+                .chain(u.distance_range_m.map(|r| r.to_vec()).unwrap_or_default())
+                .collect();
+            if ds.is_empty() || !ds.iter().all(|&d| ok(d)) {
+                return Err(format!(
+                    "{}: {ds:?} m (allowed: 10..=5000, the TR 38.901 UMa/UMi range)",
+                    f("distance_m")
+                ));
+            }
+            if let Some([a, b]) = u.distance_range_m {
+                if a >= b {
+                    return Err(format!(
+                        "{}: [{a}, {b}] (allowed: [min, max] with min < max)",
+                        f("distance_range_m")
+                    ));
+                }
+            }
+            if !(-40.0..=33.0).contains(&u.max_tx_power_dbm) {
+                return Err(format!(
+                    "{}: {} dBm (allowed: -40..=33)",
+                    f("max_tx_power_dbm"),
+                    u.max_tx_power_dbm
+                ));
+            }
+            if let Some(r) = u.rate_mbps {
+                if !(0.001..=10_000.0).contains(&r) {
+                    return Err(format!("{}: {r} (allowed: 0.001..=10000)", f("rate_mbps")));
+                }
+            }
+            if let Some(cs) = &u.carriers {
+                for n in cs {
+                    if !self.carriers.iter().any(|c| &c.name == n) {
+                        let names: Vec<&str> =
+                            self.carriers.iter().map(|c| c.name.as_str()).collect();
+                        return Err(format!(
+                            "{}: `{n}` (allowed: {})",
+                            f("carriers"),
+                            names.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        if self.sul.is_some() && n_sul == 0 {
+            return Err("sul: needs a [[carrier]] with duplex = \"sul\"".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = r#"
+[[carrier]]
+name = "n78"
+duplex = "tdd"
+center_frequency_mhz = 3500.0
+bandwidth_mhz = 100
+scs_khz = 30
+tdd_pattern = "DDDSU"
+antennas = 4
+
+[[ue]]
+distance_m = 200.0
+"#;
+
+    #[test]
+    fn minimal_parses_and_errors_name_fields() {
+        SystemConfig::parse(MIN, "x.toml").unwrap();
+        for (from, to, needle) in [
+            (
+                "bandwidth_mhz = 100",
+                "bandwidth_mhz = 101",
+                "carrier[0].bandwidth_mhz",
+            ),
+            ("duplex = \"tdd\"", "duplex = \"xdd\"", "carrier[0].duplex"),
+            ("distance_m = 200.0", "distance_m = 2.0", "ue[0].distance_m"),
+            (
+                "distance_m = 200.0",
+                "distance_m = 200.0\nwarp = 1",
+                "unknown field `warp`",
+            ),
+            ("[[ue]]", "scheduler = \"edf\"\n[[ue]]", "scheduler"),
+        ] {
+            let e = SystemConfig::parse(&MIN.replace(from, to), "x.toml").unwrap_err();
+            assert!(e.contains(needle), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let e = SystemConfig::parse(&format!("scheduler = \"edf\"\n{MIN}"), "x.toml").unwrap_err();
+        assert!(
+            e.contains("scheduler") && e.contains("allowed: rr, pf, qos"),
+            "{e}"
+        );
+    }
+}

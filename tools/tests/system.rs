@@ -1,0 +1,199 @@
+//! End-to-end tests of `ranlab system` with the shipped example configs
+//! (few slots, so they stay fast): JSON keys, accounting, errors.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ranlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ranlab"))
+        .args(args)
+        .output()
+        .expect("ranlab runs")
+}
+
+fn example(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run_json(args: &[&str], tag: &str) -> serde_json::Value {
+    let j = std::env::temp_dir().join(format!("ranlab-system-{tag}-{}.json", std::process::id()));
+    let mut a: Vec<&str> = args.to_vec();
+    let js = j.display().to_string();
+    a.extend(["--json", &js]);
+    let o = ranlab(&a);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    std::fs::remove_file(&j).ok();
+    v
+}
+
+#[test]
+fn every_example_runs_and_accounts_for_every_packet() {
+    for (name, slots) in [
+        ("ul-ca.toml", "200"),
+        ("sul.toml", "200"),
+        ("mu-mimo.toml", "200"),
+        ("qos.toml", "200"),
+    ] {
+        let v = run_json(
+            &[
+                "system",
+                "--config",
+                &example(name),
+                "--slots",
+                slots,
+                "--seed",
+                "3",
+            ],
+            name,
+        );
+        assert_eq!(v["slots"], 200, "{name}");
+        for key in ["ul_goodput_mbps", "dl_goodput_mbps", "bler"] {
+            assert!(v["cell"][key].is_number(), "{name}: cell.{key}");
+        }
+        let ues = v["ues"].as_array().unwrap();
+        assert!(!ues.is_empty());
+        let classes = ["premium", "streaming", "best_effort", "ai_uplink", "iot"];
+        for u in ues {
+            for key in [
+                "id",
+                "ul_goodput_mbps",
+                "bler",
+                "tb_ok",
+                "tb_failed",
+                "tb_dropped",
+                "rsrp_dbm",
+            ] {
+                assert!(u[key].is_number(), "{name}: ues[].{key} in {u}");
+            }
+            assert!(u["ul_carriers"].is_array());
+            assert!(u.get("latency_p99_ms").is_some());
+            assert!(classes.contains(&u["qos_class"].as_str().unwrap()));
+            let n = |k: &str| u[k].as_u64().unwrap();
+            assert_eq!(
+                n("packets_in"),
+                n("delivered") + n("dropped_harq") + n("dropped_expired") + n("queued"),
+                "{name}: accounting of UE {}",
+                u["id"]
+            );
+            assert!(n("tb_dropped") <= n("tb_failed"));
+        }
+        assert_eq!(v["scheduler_stats"]["rejected_grants"], 0, "{name}");
+        assert!(
+            v["cell"]["ul_goodput_mbps"].as_f64().unwrap() > 0.0,
+            "{name}: nothing delivered"
+        );
+    }
+}
+
+#[test]
+fn sul_and_pairing_show_up_in_the_results() {
+    let v = run_json(
+        &["system", "--config", &example("sul.toml"), "--slots", "400"],
+        "sul",
+    );
+    let on_sul = v["ues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| {
+            u["ul_carriers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "sul")
+        })
+        .count();
+    assert!(on_sul > 0, "no UE used the SUL");
+    let v = run_json(
+        &[
+            "system",
+            "--config",
+            &example("sul.toml"),
+            "--slots",
+            "400",
+            "--carriers",
+            "n78",
+        ],
+        "nosul",
+    );
+    assert!(v["ues"].as_array().unwrap().iter().all(|u| u["ul_carriers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c == "n78")));
+    let v = run_json(
+        &[
+            "system",
+            "--config",
+            &example("mu-mimo.toml"),
+            "--slots",
+            "200",
+        ],
+        "mu",
+    );
+    assert!(
+        v["pairing"]["groups"].as_u64().unwrap() > 0,
+        "no MU-MIMO groups"
+    );
+    assert!(v["pairing"]["max_pair_corr"].as_f64().unwrap() <= 0.3 + 1e-6);
+    assert!(v["pairing"]["max_group_layers"].as_u64().unwrap() <= 8);
+}
+
+#[test]
+fn bad_system_configs_give_one_line_errors() {
+    let text = std::fs::read_to_string(example("ul-ca.toml")).unwrap();
+    for (i, (from, to, needle)) in [
+        (
+            "bandwidth_mhz = 20",
+            "bandwidth_mhz = 21",
+            "carrier[1].bandwidth_mhz",
+        ),
+        (
+            "scheduler = \"pf\"",
+            "scheduler = \"edf\"",
+            "allowed: rr, pf, qos",
+        ),
+        (
+            "isolated_ues = true",
+            "isolated_ues = true\nwarp = 1",
+            "unknown field `warp`",
+        ),
+        (
+            "qos_class = \"best_effort\"",
+            "qos_class = \"gold\"",
+            "ue[0].qos_class",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(text.contains(from), "example lacks `{from}`");
+        let f = std::env::temp_dir().join(format!("ranlab-sys-{}-{i}.toml", std::process::id()));
+        std::fs::write(&f, text.replace(from, to)).unwrap();
+        let o = ranlab(&["system", "--config", f.to_str().unwrap()]);
+        std::fs::remove_file(&f).ok();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(err.contains(needle), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"));
+    }
+    let o = ranlab(&[
+        "system",
+        "--config",
+        &example("ul-ca.toml"),
+        "--carriers",
+        "n99",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--carriers: `n99` (allowed: n78, n1)"));
+}
