@@ -130,16 +130,27 @@ fn late_burst_is_counted_dropped_and_the_next_one_lands() {
     let (s, _) = receive_until(&mut r, 1, 20_000);
     assert_eq!(s, 0);
     let b = burst(500, 2);
-    r.transmit(&[&b], TxTime::At(100), true).unwrap();
+    // A late burst in two blocks: the second block must not go out either.
+    r.transmit(&[&b], TxTime::At(100), false).unwrap();
+    r.transmit(&[&b], TxTime::Now, true).unwrap();
     assert_eq!(r.events().late, 1);
     // Recovery: a burst for a future slot lands normally.
     let at = r.hardware_time().unwrap() + 8_000;
     r.transmit(&[&b], TxTime::At(at), true).unwrap();
     let (s, rx) = receive_until(&mut r, 1, at + 1_000);
     let i = (at - s) as usize;
+    assert!(
+        rx[0][..i].iter().all(|x| x.norm() == 0.0),
+        "nothing of the late burst"
+    );
     assert_same(&rx[0][i..i + b.len()], &b);
     r.stop().unwrap();
     assert_eq!(r.events().late, 1);
+    assert_eq!(
+        r.burst_acks(),
+        1,
+        "only the on-time burst reached the device"
+    );
 }
 
 #[test]

@@ -682,7 +682,7 @@ impl Radio for SoapyRadio {
                 (None, _) => None,
             };
             let t = t_blk.map(|t| t + off as Ticks);
-            if off == 0 {
+            if off == 0 && !self.rx.gap {
                 let jump = matches!((self.rx.expect, t), (Some(e), Some(t)) if e != t);
                 if jump && !blk.overflow {
                     // A gap the device did not announce.
@@ -756,6 +756,11 @@ impl Radio for SoapyRadio {
         if !self.started || self.tx_stream.is_none() {
             return Err(RadioError::NotStreaming);
         }
+        if self.tx_dropping && time == TxTime::Now {
+            // The rest of a burst that was dropped as late.
+            self.tx_dropping = !end_of_burst;
+            return Ok(n);
+        }
         let timed = matches!(self.opts.timing, Timing::Timed { .. });
         let at: Option<Ticks> = match (time, self.opts.timing) {
             (TxTime::At(_), Timing::Untimed) => {
@@ -786,10 +791,6 @@ impl Radio for SoapyRadio {
                     return Ok(n);
                 }
             }
-        }
-        if self.tx_dropping {
-            self.tx_dropping = !end_of_burst;
-            return Ok(n);
         }
         let clock = self.clock;
         let mut time_ns = at.and_then(|t| clock.map(|c| c.to_ns(t)));
