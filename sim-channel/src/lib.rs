@@ -32,6 +32,7 @@ pub mod awgn;
 pub mod cdl;
 pub mod engine;
 pub mod impairments;
+pub mod kernels;
 pub mod math;
 pub mod model;
 pub mod multilink;

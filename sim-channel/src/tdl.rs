@@ -345,6 +345,44 @@ impl Tdl {
     }
 }
 
+impl Tdl {
+    /// Scales and correlates the unit processes in `self.g` (already evaluated at sample
+    /// `n`) into tap matrices, and adds the specular tap.
+    fn combine(&self, n: u64, out: &mut [Complex32]) {
+        let links = self.n_rx * self.n_tx;
+        if self.static_unit {
+            out.iter_mut().for_each(|x| *x = Complex32::new(1.0, 0.0));
+            return;
+        }
+        let mut o = 0;
+        if let Some((amp, f, ph)) = self.los {
+            let v = cis_turns(f * n as f64 + ph) * amp;
+            out[..links].iter_mut().for_each(|x| *x = v);
+            o = links;
+        }
+        for (l, &amp) in self.amps.iter().enumerate() {
+            let g = &self.g[l * links..(l + 1) * links];
+            let dst = &mut out[o + l * links..o + (l + 1) * links];
+            match &self.chol {
+                None => {
+                    for (d, &v) in dst.iter_mut().zip(g) {
+                        *d = v * amp;
+                    }
+                }
+                Some(lm) => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        let mut acc = Complex32::new(0.0, 0.0);
+                        for (j, &v) in g.iter().enumerate().take(i + 1) {
+                            acc += v * lm[i * links + j];
+                        }
+                        *d = acc * amp;
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl TapSource for Tdl {
     fn n_rx(&self) -> usize {
         self.n_rx
@@ -366,37 +404,16 @@ impl TapSource for Tdl {
     }
 
     fn taps_at(&mut self, n: u64, out: &mut [Complex32]) {
-        let links = self.n_rx * self.n_tx;
-        if self.static_unit {
-            out.iter_mut().for_each(|x| *x = Complex32::new(1.0, 0.0));
-            return;
+        if !self.static_unit {
+            self.sos.eval(n, &mut self.g);
         }
-        let mut o = 0;
-        if let Some((amp, f, ph)) = self.los {
-            let v = cis_turns(f * n as f64 + ph) * amp;
-            out[..links].iter_mut().for_each(|x| *x = v);
-            o = links;
+        self.combine(n, out);
+    }
+
+    fn taps_on_grid(&mut self, u: u64, k: u64, out: &mut [Complex32]) {
+        if !self.static_unit {
+            self.sos.eval_grid(u, k, &mut self.g);
         }
-        self.sos.eval(n, &mut self.g);
-        for (l, &amp) in self.amps.iter().enumerate() {
-            let g = &self.g[l * links..(l + 1) * links];
-            let dst = &mut out[o + l * links..o + (l + 1) * links];
-            match &self.chol {
-                None => {
-                    for (d, &v) in dst.iter_mut().zip(g) {
-                        *d = v * amp;
-                    }
-                }
-                Some(lm) => {
-                    for (i, d) in dst.iter_mut().enumerate() {
-                        let mut acc = Complex32::new(0.0, 0.0);
-                        for (j, &v) in g.iter().enumerate().take(i + 1) {
-                            acc += v * lm[i * links + j];
-                        }
-                        *d = acc * amp;
-                    }
-                }
-            }
-        }
+        self.combine(u * k, out);
     }
 }
