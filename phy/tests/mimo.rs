@@ -799,3 +799,49 @@ fn precoded_layers_arrive_separated_and_kernels_agree() {
         }
     }
 }
+
+/// Not a test: prints the best-call throughput per size for tuning
+/// (`cargo test --release -p ranlab-phy --test mimo -- --ignored --nocapture`).
+/// Speed is reported by `ranlab bench` and the criterion bench.
+#[test]
+#[ignore]
+fn cpu_time_probe() {
+    let n_re = 106 * 12 * 14;
+    let sizes = [
+        (Equalizer::Zf, 1, 1),
+        (Equalizer::Zf, 2, 2),
+        (Equalizer::Zf, 4, 2),
+        (Equalizer::Mmse, 4, 1),
+        (Equalizer::Mmse, 2, 2),
+        (Equalizer::Mmse, 4, 2),
+        (Equalizer::Mmse, 4, 4),
+        (Equalizer::Mmse, 8, 4),
+        (Equalizer::Mmse, 64, 16),
+    ];
+    for level in SimdLevel::supported() {
+        for &(eq, n, l) in &sizes {
+            let case = make_case(1, n, l, n_re, 0.05);
+            let det = Detector::with_level(n, l, eq, level).unwrap();
+            let mut x = vec![Complex32::new(0.0, 0.0); l * n_re];
+            let mut v = vec![0.0; l * n_re];
+            // The fastest of many single calls: on a shared machine the
+            // minimum is the call that was not preempted.
+            let mut best = f64::MAX;
+            let t_all = std::time::Instant::now();
+            let mut calls = 0;
+            while calls < 20 || (t_all.elapsed().as_millis() < 300 && calls < 5000) {
+                let t = std::time::Instant::now();
+                det.detect(&case.y, &case.h, 0.05, &mut x, &mut v).unwrap();
+                best = best.min(t.elapsed().as_nanos() as f64);
+                calls += 1;
+            }
+            let mres = n_re as f64 / best * 1e3;
+            let gflops = det.flops_per_re() * n_re as f64 / best;
+            println!(
+                "{level:<6} {eq:?} {l}x{n}: {:.1} us/slot, {mres:.1} MRE/s, {:.0} flop/RE, {gflops:.1} GFLOP/s",
+                best / 1e3,
+                det.flops_per_re()
+            );
+        }
+    }
+}

@@ -15,7 +15,7 @@
 //! `x_l = s_l + e` with `E|e|² = nvar_l`.
 //!
 //! Edges: the Gram matrix is factored as `L D L^H` with pivots clamped to a
-//! floor of 1e-6 of its mean diagonal (plus 1e-30), so singular, rank
+//! floor of 1e-6 of its mean diagonal (plus 1e-18), so singular, rank
 //! deficient and all-zero channels give finite outputs; a layer the channel
 //! cannot resolve (ZF: its gain is at the floor; MMSE: `β_l < 1e-4`) gets
 //! [`ZERO_CONFIDENCE_NOISE_VAR`], i.e. LLRs of zero confidence. A noise
@@ -130,6 +130,13 @@ impl Detector {
     /// The instruction set in use.
     pub fn level(&self) -> SimdLevel {
         self.level
+    }
+
+    /// Real floating-point operations per RE of the detection kernel (an
+    /// FMA counts two), for reporting the fraction of peak FLOP rate.
+    /// MMSE-IRC's whitening pass is not included.
+    pub fn flops_per_re(&self) -> f64 {
+        lanes::detect_flops(self.n_rx, self.n_layers, self.equalizer == Equalizer::Zf)
     }
 
     /// Detects `n_re = y.len() / n_rx` REs, each with its own channel (ZF or

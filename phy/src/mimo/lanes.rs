@@ -126,8 +126,9 @@ pub(crate) const MAX_LAYERS: usize = 16;
 /// keeps the factorisation finite for singular and zero channels. At 1e-6 it
 /// is below f32 resolution for any channel the Gram matrix can resolve.
 pub(crate) const REL_FLOOR: f32 = 1e-6;
-/// Absolute floor added to the relative one (an all-zero channel).
-pub(crate) const ABS_FLOOR: f32 = 1e-30;
+/// Absolute floor added to the relative one (an all-zero channel); large
+/// enough that its square (the 2-layer determinant) is a normal f32.
+pub(crate) const ABS_FLOOR: f32 = 1e-18;
 /// Noise variance reported for a layer that carries no information.
 pub(crate) const ZERO_CONFIDENCE: f32 = 1e20;
 /// MMSE: bias `beta` below this means the layer is unresolvable.
@@ -392,30 +393,130 @@ pub(crate) unsafe fn detect_block<V: Lanes, const M: usize>(
         solve(l, &g, &r, &mut z);
         let mut ginv = [V::splat(0.0); M];
         inv_diag(l, &g, &r, &mut ginv);
-        let big = V::splat(ZERO_CONFIDENCE);
-        let zero = V::splat(0.0);
         for k in 0..l {
-            let (xk, nk) = if p.zf {
-                // nvar = sigma [A^-1]_kk; on the floor: no information.
-                let nvk = sigma.mul(ginv[k]).min(big);
-                let deg = ginv[k].mul(floor);
-                let nvk = deg.select_gt(V::splat(ZF_DEGENERATE), big, nvk);
-                (z[k], nvk)
-            } else {
-                // Unbiased MMSE: x / beta, nvar = (1 - beta) / beta,
-                // beta = 1 - sigma [A^-1]_kk.
-                let one_m_beta = sigma.mul(ginv[k]);
-                let beta = V::splat(1.0).sub(one_m_beta);
-                let good = beta;
-                let rb = beta.max(V::splat(MIN_BETA)).recip();
-                let rb = good.select_gt(V::splat(MIN_BETA), rb, zero);
-                let nvk = one_m_beta.mul(rb).min(big);
-                let nvk = good.select_gt(V::splat(MIN_BETA), nvk, big);
-                (cscale(z[k], rb), nvk)
-            };
+            let (xk, nk) = finish(p.zf, z[k], ginv[k], sigma, floor);
             V::store_c(x.add(k * s + re), xk);
             V::store_f(nv.add(k * s + re), nk);
         }
+    }
+}
+
+/// The output of one layer from the solution `z`, `[A^-1]_kk`, the noise
+/// (raised to the floor) and the floor: ZF `nvar = σ [A^-1]_kk` (no
+/// information when the layer's gain sits at the floor); MMSE unbiased
+/// `x / β`, `nvar = (1 - β) / β`, `β = 1 - σ [A^-1]_kk`.
+#[inline(always)]
+unsafe fn finish<V: Lanes>(zf: bool, z: C<V>, ginv: V, sigma: V, floor: V) -> (C<V>, V) {
+    unsafe {
+        let big = V::splat(ZERO_CONFIDENCE);
+        if zf {
+            let nvk = sigma.mul(ginv).min(big);
+            let deg = ginv.mul(floor);
+            (z, deg.select_gt(V::splat(ZF_DEGENERATE), big, nvk))
+        } else {
+            let one_m_beta = sigma.mul(ginv);
+            let beta = V::splat(1.0).sub(one_m_beta);
+            let rb = beta.max(V::splat(MIN_BETA)).recip();
+            let rb = beta.select_gt(V::splat(MIN_BETA), rb, V::splat(0.0));
+            let nvk = one_m_beta.mul(rb).min(big);
+            let nvk = beta.select_gt(V::splat(MIN_BETA), nvk, big);
+            (cscale(z, rb), nvk)
+        }
+    }
+}
+
+/// One layer, any antenna count: `A = g + reg` is a scalar per RE, so the
+/// solve is one reciprocal. Same results as [`detect_block`] with `l = 1`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn detect_block_l1<V: Lanes>(
+    p: &DetectParams,
+    n: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    re: usize,
+) {
+    unsafe {
+        let s = p.stride;
+        let h0 = V::load_c(h.add(re));
+        let y0 = V::load_c(y.add(re));
+        let mut g = cnorm(h0);
+        let mut z = cmac_conj(czero(), h0, y0);
+        for a in 1..n {
+            let ha = V::load_c(h.add(a * s + re));
+            let ya = V::load_c(y.add(a * s + re));
+            g = ha.re.mul_add(ha.re, g);
+            g = ha.im.mul_add(ha.im, g);
+            z = cmac_conj(z, ha, ya);
+        }
+        let floor = g.mul_add(V::splat(REL_FLOOR), V::splat(ABS_FLOOR));
+        let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+        let d = g.add(if p.zf { floor } else { sigma }).max(floor);
+        let r = d.recip();
+        let (xk, nk) = finish(p.zf, cscale(z, r), r, sigma, floor);
+        V::store_c(x.add(re), xk);
+        V::store_f(nv.add(re), nk);
+    }
+}
+
+/// Two layers, any antenna count: the 2x2 Gram matrix inverted in closed
+/// form, `det` clamped to at least `floor max(a00, a11)` against rounding
+/// (so the smaller eigenvalue stays at least half the floor, as with the
+/// clamped LDL pivots; exact for the all-zero channel).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn detect_block_l2<V: Lanes>(
+    p: &DetectParams,
+    n: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    re: usize,
+) {
+    unsafe {
+        let s = p.stride;
+        let zero = V::splat(0.0);
+        let (mut g00, mut g11) = (zero, zero);
+        let mut g10 = czero::<V>();
+        let (mut z0, mut z1) = (czero::<V>(), czero::<V>());
+        for a in 0..n {
+            let h0 = V::load_c(h.add(2 * a * s + re));
+            let h1 = V::load_c(h.add((2 * a + 1) * s + re));
+            let ya = V::load_c(y.add(a * s + re));
+            g00 = h0.re.mul_add(h0.re, g00);
+            g00 = h0.im.mul_add(h0.im, g00);
+            g11 = h1.re.mul_add(h1.re, g11);
+            g11 = h1.im.mul_add(h1.im, g11);
+            g10 = cmac_conj(g10, h1, h0);
+            z0 = cmac_conj(z0, h0, ya);
+            z1 = cmac_conj(z1, h1, ya);
+        }
+        let floor = g00
+            .add(g11)
+            .mul_add(V::splat(REL_FLOOR / 2.0), V::splat(ABS_FLOOR));
+        let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+        let reg = if p.zf { floor } else { sigma };
+        let a00 = g00.add(reg);
+        let a11 = g11.add(reg);
+        let det = a00.mul(a11);
+        let det = g10.re.neg_mul_add(g10.re, det);
+        let det = g10.im.neg_mul_add(g10.im, det);
+        let det = det.max(floor.mul(a00.max(a11)));
+        let rd = det.recip();
+        // A^-1 = [[a11, -conj(g10)], [-g10, a00]] / det.
+        let x0 = cmsub_conj_left(cscale(z0, a11), g10, z1);
+        let x1 = cmsub(cscale(z1, a00), g10, z0);
+        let x0 = cscale(x0, rd);
+        let x1 = cscale(x1, rd);
+        let (xa, na) = finish(p.zf, x0, a11.mul(rd), sigma, floor);
+        let (xb, nb) = finish(p.zf, x1, a00.mul(rd), sigma, floor);
+        V::store_c(x.add(re), xa);
+        V::store_f(nv.add(re), na);
+        V::store_c(x.add(s + re), xb);
+        V::store_f(nv.add(s + re), nb);
     }
 }
 
@@ -444,14 +545,23 @@ pub(crate) unsafe fn detect_range<V: Lanes>(
             }
         }};
     }
+    macro_rules! run_l {
+        ($f:ident, $n:expr) => {{
+            let mut re = start;
+            while re < end {
+                unsafe { $f::<V>(p, $n, y, h, x, nv, re) };
+                re += V::W;
+            }
+        }};
+    }
     match (p.n_layers, p.n_rx) {
-        (1, 1) => run!(1, 1, 1),
-        (1, 2) => run!(1, 2, 1),
-        (1, 4) => run!(1, 4, 1),
-        (1, n) => run!(1, n, 1),
-        (2, 2) => run!(2, 2, 2),
-        (2, 4) => run!(2, 4, 2),
-        (2, n) => run!(2, n, 2),
+        (1, 1) => run_l!(detect_block_l1, 1),
+        (1, 2) => run_l!(detect_block_l1, 2),
+        (1, 4) => run_l!(detect_block_l1, 4),
+        (1, n) => run_l!(detect_block_l1, n),
+        (2, 2) => run_l!(detect_block_l2, 2),
+        (2, 4) => run_l!(detect_block_l2, 4),
+        (2, n) => run_l!(detect_block_l2, n),
         (4, 4) => run!(4, 4, 4),
         (4, 8) => run!(4, 8, 4),
         (3, n) => run!(3, n, 3),
@@ -652,4 +762,68 @@ pub(crate) unsafe fn apply_precoder<V: Lanes>(
             }
         }
     }
+}
+
+// ---- operation counts ----------------------------------------------------
+
+/// Real floating-point operations per RE of [`detect_block`] (an FMA counts
+/// two, a reciprocal estimate plus its Newton step four), as executed.
+pub(crate) fn detect_flops(n: usize, l: usize, zf: bool) -> f64 {
+    let fin = if zf { 4.0 } else { 12.0 };
+    match l {
+        // detect_block_l1: |h|^2 and h^H y per antenna, then one reciprocal.
+        1 => return 12.0 * n as f64 + 11.0 + fin,
+        // detect_block_l2: Gram (2 real + 1 complex) and h^H y per antenna,
+        // closed-form 2x2 inverse.
+        2 => return 32.0 * n as f64 + 45.0 + 2.0 * fin,
+        _ => {}
+    }
+    let (n, l) = (n as f64, l as f64);
+    // Gram lower triangle + matched filter, per antenna.
+    let gram = n * (8.0 * l + 4.0 * l + 8.0 * l * (l - 1.0) / 2.0);
+    // Trace, floor, noise floor.
+    let setup = l + 4.0;
+    (gram + setup + ldl_flops(l) + solve_flops(l) + inv_diag_flops(l))
+        + l * if zf { 4.0 } else { 12.0 }
+}
+
+fn ldl_flops(l: f64) -> f64 {
+    let mut f = 0.0;
+    let li = l as usize;
+    for j in 0..li {
+        let j = j as f64;
+        // d_j (2 FMA per k), add, max, reciprocal; then per row below:
+        // j complex multiply-subtracts (4 FMA) and a complex scale (2 mul).
+        f += 4.0 * j + 2.0 + 4.0 + (l - 1.0 - j) * (8.0 * j + 2.0);
+    }
+    f
+}
+
+fn solve_flops(l: f64) -> f64 {
+    8.0 * l * (l - 1.0) / 2.0 * 2.0 + 2.0 * l
+}
+
+fn inv_diag_flops(l: f64) -> f64 {
+    let li = l as usize;
+    let mut f = 0.0;
+    for j in 0..li {
+        for i in j + 1..li {
+            // (i - j - 1) complex MACs, negate (2), |m|^2 (3), accumulate (2).
+            f += 8.0 * (i - j - 1) as f64 + 7.0;
+        }
+    }
+    f
+}
+
+/// Real floating-point operations per PRB group of [`precode_block`]
+/// (ZF/RZF; MRT when `mrt`).
+pub(crate) fn precode_flops(n: usize, k: usize, mrt: bool) -> f64 {
+    let (nf, kf) = (n as f64, k as f64);
+    let scale = nf * kf * 2.0 + kf * 8.0;
+    if mrt {
+        return nf * kf * 4.0 + scale;
+    }
+    let gram = nf * (4.0 * kf + 8.0 * kf * (kf - 1.0) / 2.0);
+    let solves = nf * (solve_flops(kf) + 3.0 * kf);
+    gram + kf + 4.0 + ldl_flops(kf) + solves + scale
 }

@@ -97,6 +97,11 @@ impl Precoder {
         self.level
     }
 
+    /// Real floating-point operations per PRB group (an FMA counts two).
+    pub fn flops_per_group(&self) -> f64 {
+        lanes::precode_flops(self.n_tx, self.n_users, self.kind == PrecoderKind::Mrt)
+    }
+
     /// Computes `W` for every PRB group: `n_groups = h.len() / (n_tx n_users)`.
     /// Allocates nothing.
     pub fn compute(&self, h: &[Complex32], w: &mut [Complex32]) -> Result<(), MimoError> {

@@ -8,6 +8,7 @@
 
 mod channel;
 mod coding;
+mod mimo;
 mod sched;
 
 use crate::CliResult;
@@ -76,6 +77,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(coding::cases(level));
     v.extend(channel::cases(level));
     v.extend(sched::cases(level));
+    v.extend(mimo::cases(level));
     v
 }
 
