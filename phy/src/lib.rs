@@ -12,6 +12,7 @@ pub mod chest;
 pub mod coding;
 pub mod grid;
 pub mod mimo;
+pub mod modulation;
 pub mod numerology;
 pub mod ofdm;
 pub mod pdu;

@@ -6,6 +6,8 @@
 //! work is never hidden by the count.
 
 mod crc;
+mod qam_map;
+mod scrambling;
 mod util;
 
 use crate::CliResult;
@@ -77,6 +79,8 @@ pub type CaseResult = Result<(), Failure>;
 pub fn check(v: &Vector) -> CaseResult {
     match v.block.as_str() {
         "crc" => crc::check(v),
+        "qam_map" => qam_map::check(v),
+        "scrambling" => scrambling::check(v),
         _ => Err(Failure::Unsupported),
     }
 }

@@ -2,3 +2,4 @@
 
 pub mod ldpc;
 pub(crate) mod mimo;
+pub mod demap;
