@@ -131,9 +131,17 @@ mod tests {
             let mut f: Vec<f32> = orig.iter().map(|&x| x as f32 + 0.5).collect();
             descramble_llrs_f32(0x1234567, &mut f);
             for i in 0..len {
-                let want = if c[i] == 1 { orig[i].saturating_neg() } else { orig[i] };
+                let want = if c[i] == 1 {
+                    orig[i].saturating_neg()
+                } else {
+                    orig[i]
+                };
                 assert_eq!(l[i], want, "len {len} llr {i}");
-                let wf = if c[i] == 1 { -(orig[i] as f32 + 0.5) } else { orig[i] as f32 + 0.5 };
+                let wf = if c[i] == 1 {
+                    -(orig[i] as f32 + 0.5)
+                } else {
+                    orig[i] as f32 + 0.5
+                };
                 assert_eq!(f[i], wf);
             }
         }

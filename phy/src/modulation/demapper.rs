@@ -73,7 +73,13 @@ impl Demapper {
         check_len("LLRs", llrs.len(), symbols.len() * self.modulation.qm())?;
         let flat: &[f32] = bytemuck::cast_slice(symbols);
         match self.qam {
-            None => demap_bpsk(self.modulation == Modulation::Pi2Bpsk, first, symbols, noise_var, llrs),
+            None => demap_bpsk(
+                self.modulation == Modulation::Pi2Bpsk,
+                first,
+                symbols,
+                noise_var,
+                llrs,
+            ),
             Some(p) => match self.level {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the level was clamped to what the CPU supports.
@@ -82,7 +88,9 @@ impl Demapper {
                 },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                SimdLevel::Avx2 => unsafe { crate::simd::avx2::demap::demap_qam(p, flat, noise_var, llrs) },
+                SimdLevel::Avx2 => unsafe {
+                    crate::simd::avx2::demap::demap_qam(p, flat, noise_var, llrs)
+                },
                 _ => scalar::demap_qam(p, flat, noise_var, llrs),
             },
         }
@@ -94,7 +102,11 @@ fn demap_bpsk(pi2: bool, first: usize, symbols: &[Complex32], nv: &[f32], llrs: 
     // 4·Re(r·p*)/σ² with p = (1 + j)/√2, or (−1 + j)/√2 on odd π/2-BPSK indices.
     let k = 4.0 * std::f32::consts::FRAC_1_SQRT_2;
     for (i, ((r, &n), l)) in symbols.iter().zip(nv).zip(llrs.iter_mut()).enumerate() {
-        let re = if pi2 && (first + i) % 2 == 1 { -r.re } else { r.re };
+        let re = if pi2 && (first + i) % 2 == 1 {
+            -r.re
+        } else {
+            r.re
+        };
         *l = k * (re + r.im) / n.max(MIN_NOISE_VAR);
     }
 }
@@ -120,14 +132,21 @@ pub fn demap_exact(
         let n = n.max(MIN_NOISE_VAR) as f64;
         let mut metrics = Vec::with_capacity(1 << qm);
         for label in 0..1usize << qm {
-            let bits: Vec<u8> = (0..qm).map(|k| ((label >> (qm - 1 - k)) & 1) as u8).collect();
+            let bits: Vec<u8> = (0..qm)
+                .map(|k| ((label >> (qm - 1 - k)) & 1) as u8)
+                .collect();
             let mut x = [Complex32::default()];
-            mapper.map_from(first + i, &bits, &mut x).expect("lengths match");
+            mapper
+                .map_from(first + i, &bits, &mut x)
+                .expect("lengths match");
             let d = (r.re as f64 - x[0].re as f64).powi(2) + (r.im as f64 - x[0].im as f64).powi(2);
             metrics.push((bits, -d / n));
         }
         let lse = |b: u8, k: usize| {
-            let it = metrics.iter().filter(|(bits, _)| bits[k] == b).map(|(_, m)| *m);
+            let it = metrics
+                .iter()
+                .filter(|(bits, _)| bits[k] == b)
+                .map(|(_, m)| *m);
             let mx = it.clone().fold(f64::NEG_INFINITY, f64::max);
             mx + it.map(|m| (m - mx).exp()).sum::<f64>().ln()
         };
@@ -153,10 +172,13 @@ mod tests {
             let n = n.max(MIN_NOISE_VAR) as f64;
             let mut best = vec![[f64::INFINITY; 2]; qm];
             for label in 0..1usize << qm {
-                let bits: Vec<u8> = (0..qm).map(|k| ((label >> (qm - 1 - k)) & 1) as u8).collect();
+                let bits: Vec<u8> = (0..qm)
+                    .map(|k| ((label >> (qm - 1 - k)) & 1) as u8)
+                    .collect();
                 let mut x = [Complex32::default()];
                 mapper.map_from(first + i, &bits, &mut x).unwrap();
-                let d = (s.re as f64 - x[0].re as f64).powi(2) + (s.im as f64 - x[0].im as f64).powi(2);
+                let d =
+                    (s.re as f64 - x[0].re as f64).powi(2) + (s.im as f64 - x[0].im as f64).powi(2);
                 for k in 0..qm {
                     let b = bits[k] as usize;
                     best[k][b] = best[k][b].min(d);
@@ -174,12 +196,16 @@ mod tests {
         let bits: Vec<u8> = (0..n * m.qm()).map(|_| rng.gen_range(0..2)).collect();
         let mut x = vec![Complex32::default(); n];
         Mapper::new(m).map(&bits, &mut x).unwrap();
-        let nv: Vec<f32> = (0..n).map(|_| sigma * sigma * rng.gen_range(0.5..2.0)).collect();
+        let nv: Vec<f32> = (0..n)
+            .map(|_| sigma * sigma * rng.gen_range(0.5..2.0))
+            .collect();
         let y = x
             .iter()
             .map(|p| {
                 // Uniform noise is enough to visit every decision region; includes far-out points.
-                *p + Complex32::new(rng.gen_range(-1.5..1.5), rng.gen_range(-1.5..1.5)) * sigma * 2.0
+                *p + Complex32::new(rng.gen_range(-1.5..1.5), rng.gen_range(-1.5..1.5))
+                    * sigma
+                    * 2.0
             })
             .collect();
         (y, nv)
@@ -213,12 +239,19 @@ mod tests {
             for n in [0usize, 1, 3, 4, 5, 8, 15, 16, 17, 1000] {
                 let (y, nv) = noisy(m, n, 11 + n as u64, 0.5);
                 let mut want = vec![0f32; n * m.qm()];
-                Demapper::with_level(m, SimdLevel::Scalar).demap(&y, &nv, &mut want).unwrap();
+                Demapper::with_level(m, SimdLevel::Scalar)
+                    .demap(&y, &nv, &mut want)
+                    .unwrap();
                 for level in SimdLevel::supported() {
                     let mut got = vec![f32::NAN; n * m.qm()];
-                    Demapper::with_level(m, level).demap(&y, &nv, &mut got).unwrap();
+                    Demapper::with_level(m, level)
+                        .demap(&y, &nv, &mut got)
+                        .unwrap();
                     for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
-                        assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{m:?} {level} n {n} i {i}: {g} vs {w}");
+                        assert!(
+                            (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                            "{m:?} {level} n {n} i {i}: {g} vs {w}"
+                        );
                     }
                 }
             }
@@ -236,7 +269,10 @@ mod tests {
             demap_exact(m, 0, &y, &nv, &mut exact);
             let bound = ((m.qm() - 1) as f64) * std::f64::consts::LN_2 + 1e-3;
             for (i, (&f, &e)) in fast.iter().zip(&exact).enumerate() {
-                assert!((f as f64 - e).abs() <= bound * (1.0 + 1e-4 * e.abs()), "{m:?} {i}: {f} vs {e}");
+                assert!(
+                    (f as f64 - e).abs() <= bound * (1.0 + 1e-4 * e.abs()),
+                    "{m:?} {i}: {f} vs {e}"
+                );
                 if e.abs() > 2.0 * bound {
                     assert_eq!(f > 0.0, e > 0.0, "{m:?} {i}");
                 }
@@ -248,7 +284,9 @@ mod tests {
     fn noiseless_points_decide_their_own_bits_and_zero_noise_stays_finite() {
         for m in Modulation::ALL {
             let qm = m.qm();
-            let bits: Vec<u8> = (0..(1usize << qm) * qm).map(|i| ((i / qm) >> (qm - 1 - i % qm)) as u8 & 1).collect();
+            let bits: Vec<u8> = (0..(1usize << qm) * qm)
+                .map(|i| ((i / qm) >> (qm - 1 - i % qm)) as u8 & 1)
+                .collect();
             let mut x = vec![Complex32::default(); 1 << qm];
             Mapper::new(m).map(&bits, &mut x).unwrap();
             let nv = vec![0.0f32; x.len()];

@@ -44,7 +44,8 @@ impl Mapper {
             let a = 1.0 / qam_norm(m).sqrt();
             (0..1usize << m)
                 .map(|label| {
-                    let bits: Vec<u8> = (0..m).map(|k| ((label >> (m - 1 - k)) & 1) as u8).collect();
+                    let bits: Vec<u8> =
+                        (0..m).map(|k| ((label >> (m - 1 - k)) & 1) as u8).collect();
                     (pam_level(&bits) as f64 * a) as f32
                 })
                 .collect()
@@ -119,7 +120,10 @@ mod tests {
         let s = |k: usize| 1.0 - 2.0 * b[k] as f64;
         match qm {
             2 => (s(0) / 2f64.sqrt(), s(1) / 2f64.sqrt()),
-            4 => (s(0) * (2.0 - s(2)) / 10f64.sqrt(), s(1) * (2.0 - s(3)) / 10f64.sqrt()),
+            4 => (
+                s(0) * (2.0 - s(2)) / 10f64.sqrt(),
+                s(1) * (2.0 - s(3)) / 10f64.sqrt(),
+            ),
             6 => (
                 s(0) * (4.0 - s(2) * (2.0 - s(4))) / 42f64.sqrt(),
                 s(1) * (4.0 - s(3) * (2.0 - s(5))) / 42f64.sqrt(),

@@ -107,7 +107,11 @@ pub enum ModulationError {
     },
 }
 
-pub(crate) fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), ModulationError> {
+pub(crate) fn check_len(
+    what: &'static str,
+    got: usize,
+    expected: usize,
+) -> Result<(), ModulationError> {
     if got == expected {
         Ok(())
     } else {

@@ -111,7 +111,10 @@ pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("crc", "byte table (portable)".to_string()),
         ("demap", format!("max-log per-dimension PAM, {level}")),
-        ("scrambling", "Gold words, 8 bits per u64 (portable)".to_string()),
+        (
+            "scrambling",
+            "Gold words, 8 bits per u64 (portable)".to_string(),
+        ),
         (
             "ldpc_encode",
             format!("{level} XOR gather over doubled column blocks"),

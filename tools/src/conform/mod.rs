@@ -6,8 +6,10 @@
 //! work is never hidden by the count.
 
 mod crc;
+mod ldpc_encode;
 mod qam_map;
 mod scrambling;
+mod tb_size;
 mod util;
 
 use crate::CliResult;
@@ -79,6 +81,8 @@ pub type CaseResult = Result<(), Failure>;
 pub fn check(v: &Vector) -> CaseResult {
     match v.block.as_str() {
         "crc" => crc::check(v),
+        "ldpc_encode" => ldpc_encode::check(v),
+        "tb_size" => tb_size::check(v),
         "qam_map" => qam_map::check(v),
         "scrambling" => scrambling::check(v),
         _ => Err(Failure::Unsupported),

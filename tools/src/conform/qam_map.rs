@@ -13,8 +13,13 @@ pub fn check(v: &Vector) -> CaseResult {
         return Err(format!("input length {} is not a multiple of qm {qm}", input.len()).into());
     }
     let mut out = vec![Complex32::default(); input.len() / qm];
-    Mapper::new(m).map(&input, &mut out).map_err(|e| e.to_string())?;
-    let got: Vec<Complex64> = out.iter().map(|c| Complex64::new(c.re as f64, c.im as f64)).collect();
+    Mapper::new(m)
+        .map(&input, &mut out)
+        .map_err(|e| e.to_string())?;
+    let got: Vec<Complex64> = out
+        .iter()
+        .map(|c| Complex64::new(c.re as f64, c.im as f64))
+        .collect();
     let want = super::util::complex_list(&v.expected, "expected")?;
     compare_complex("symbols", &got, &want, 1e-6)?;
     Ok(())

@@ -115,7 +115,10 @@ pub(crate) fn store_bit_order(m: usize, d: &[__m256; 5], out: &mut [f32]) {
             _ => {
                 let mut lv = [[0u64; 4]; 5];
                 for k in 0..m {
-                    _mm256_storeu_si256(lv[k].as_mut_ptr() as *mut __m256i, _mm256_castps_si256(d[k]));
+                    _mm256_storeu_si256(
+                        lv[k].as_mut_ptr() as *mut __m256i,
+                        _mm256_castps_si256(d[k]),
+                    );
                 }
                 let q = p as *mut u64;
                 for s in 0..4 {
@@ -160,5 +163,10 @@ pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) 
         store_bit_order(m, &d, &mut out[8 * m * b..8 * m * (b + 1)]);
     }
     let done = blocks * 4;
-    demap_scalar(p, &sym[2 * done..2 * n], &nv[done..n], &mut out[2 * m * done..2 * m * n]);
+    demap_scalar(
+        p,
+        &sym[2 * done..2 * n],
+        &nv[done..n],
+        &mut out[2 * m * done..2 * m * n],
+    );
 }

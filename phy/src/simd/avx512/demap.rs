@@ -17,7 +17,11 @@ fn levels16(y: __m512, m: usize, d: &mut [__m512; 5]) {
     let half = _mm512_set1_ps(0.5);
     // round toward −inf, no exceptions
     let odd = |v: __m512| {
-        _mm512_fmadd_ps(two, _mm512_roundscale_ps::<0x09>(_mm512_mul_ps(v, half)), one)
+        _mm512_fmadd_ps(
+            two,
+            _mm512_roundscale_ps::<0x09>(_mm512_mul_ps(v, half)),
+            one,
+        )
     };
     let top = _mm512_set1_ps(((1u32 << m) - 1) as f32);
     let q = odd(y);
@@ -86,5 +90,10 @@ pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) 
         store_bit_order(m, &hi, o_hi);
     }
     let done = blocks * 8;
-    demap_scalar(p, &sym[2 * done..2 * n], &nv[done..n], &mut out[2 * m * done..2 * m * n]);
+    demap_scalar(
+        p,
+        &sym[2 * done..2 * n],
+        &nv[done..n],
+        &mut out[2 * m * done..2 * m * n],
+    );
 }

@@ -1,4 +1,4 @@
 //! Portable scalar kernels, the reference twins of the SIMD ones.
 
-pub mod ldpc;
 pub mod demap;
+pub mod ldpc;
