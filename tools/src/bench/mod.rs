@@ -10,6 +10,7 @@ mod channel;
 mod coding;
 mod mimo;
 mod sched;
+mod transport;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
@@ -78,6 +79,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(channel::cases(level));
     v.extend(sched::cases(level));
     v.extend(mimo::cases(level));
+    v.extend(transport::cases(level));
     v
 }
 
