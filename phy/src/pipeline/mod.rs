@@ -20,7 +20,7 @@ pub use histogram::LatencyHistogram;
 use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
 use crossbeam::queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -87,6 +87,8 @@ struct SlotControl {
     arrival: Mutex<Option<Instant>>,
     /// Start of the current stage.
     stage_start: Mutex<Option<Instant>>,
+    /// Set when the slot completes; taken by [`Pipeline::take_completed`].
+    done: AtomicBool,
 }
 
 /// Metrics of a pipeline run (decorators around the job).
@@ -163,6 +165,7 @@ impl<J: SlotJob> Pipeline<J> {
                 stage: AtomicUsize::new(0),
                 arrival: Mutex::new(None),
                 stage_start: Mutex::new(None),
+                done: AtomicBool::new(false),
             })
             .collect();
         let metrics = PipelineMetrics {
@@ -192,22 +195,29 @@ impl<J: SlotJob> Pipeline<J> {
         } else {
             Vec::new()
         };
+        let startup = Arc::new(Barrier::new(config.workers));
+        let ready = Arc::new(AtomicUsize::new(0));
         let workers = (0..config.workers)
             .map(|w| {
                 let shared = Arc::clone(&shared);
                 let rx = tasks_rx.clone();
                 let core = (!cores.is_empty()).then(|| cores[w % cores.len()]);
+                let startup = Arc::clone(&startup);
+                let ready = Arc::clone(&ready);
                 std::thread::Builder::new()
                     .name(format!("ranlab-worker-{w}"))
                     .spawn(move || {
                         if let Some(c) = core {
                             core_affinity::set_for_current(c);
                         }
-                        worker_loop(&shared, &rx)
+                        worker_loop(&shared, &rx, &startup, &ready)
                     })
                     .expect("spawning a worker thread")
             })
             .collect();
+        while ready.load(Ordering::Acquire) < config.workers {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let free = ArrayQueue::new(pool);
         for i in 0..pool as u32 {
             let _ = free.push(i);
@@ -244,6 +254,7 @@ impl<J: SlotJob> Pipeline<J> {
     pub fn start(&self, index: usize, arrival: Instant) {
         let sh = &self.shared;
         let c = &sh.control[index];
+        c.done.store(false, Ordering::Release);
         *c.arrival.lock().unwrap_or_else(|e| e.into_inner()) = Some(arrival);
         let n = sh.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
         sh.metrics.max_in_flight.fetch_max(n, Ordering::Relaxed);
@@ -253,11 +264,41 @@ impl<J: SlotJob> Pipeline<J> {
     /// Waits up to `timeout` for a completed slot.
     pub fn next_completed(&self, timeout: Duration) -> Option<Completed> {
         let (index, latency) = self.done_rx.recv_timeout(timeout).ok()?;
+        self.shared.control[index as usize]
+            .done
+            .store(false, Ordering::Release);
         Some(Completed {
             index: index as usize,
             latency,
             missed_deadline: latency > self.shared.deadline,
         })
+    }
+
+    /// True (once) when slot `index` has completed since it was started.
+    pub fn take_completed(&self, index: usize) -> bool {
+        self.shared.control[index]
+            .done
+            .swap(false, Ordering::AcqRel)
+    }
+
+    /// Waits up to `timeout` for slot `index` to complete: lets a driver take
+    /// results in the order it started slots, whatever order they finish in.
+    /// Use either this or [`Pipeline::next_completed`] in one program.
+    pub fn wait_completed(&self, index: usize, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        loop {
+            if self.take_completed(index) {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Any completion wakes us; the flag says whose.
+            let _ = self
+                .done_rx
+                .recv_timeout(left.min(Duration::from_millis(5)));
+        }
     }
 
     /// Returns a completed slot's state to the pool.
@@ -306,6 +347,7 @@ fn begin_stage<J: SlotJob>(sh: &Shared<J>, slot: u32, mut stage: usize) {
                 sh.metrics.deadline_misses.fetch_add(1, Ordering::Relaxed);
             }
             sh.in_flight.fetch_sub(1, Ordering::AcqRel);
+            c.done.store(true, Ordering::Release);
             // Capacity equals the pool size, so this cannot block for long.
             let _ = sh.done_tx.send((slot, latency));
             return;
@@ -356,7 +398,18 @@ fn run_one<J: SlotJob>(sh: &Shared<J>, t: Task) {
     }
 }
 
-fn worker_loop<J: SlotJob>(sh: &Shared<J>, rx: &Receiver<Task>) {
+fn worker_loop<J: SlotJob>(
+    sh: &Shared<J>,
+    rx: &Receiver<Task>,
+    startup: &Barrier,
+    ready: &AtomicUsize,
+) {
+    // Start-up: every worker waits on the (still empty) task queue at the same
+    // time once, so crossbeam allocates its per-thread waiting context and
+    // grows the queue's waiter list now, not in the first busy slot.
+    startup.wait();
+    let _ = rx.recv_timeout(Duration::from_millis(20));
+    ready.fetch_add(1, Ordering::AcqRel);
     while !sh.stop.load(Ordering::Acquire) {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(t) => run_one(sh, t),
