@@ -7,7 +7,8 @@
 //! 2. UEs with buffered data (the gNB's estimate), a free HARQ process and
 //!    this carrier allowed (SUL rule) are ranked by the policy metric; the
 //!    best `max_ues_per_carrier` are served;
-//! 3. single-user: each gets contiguous PRBs, as many as its data needs but
+//! 3. single-user: each gets contiguous PRBs, as many as its data needs, at
+//!    most an equal share of the PRBs left among the UEs still to serve, and
 //!    no more than still raise its rate noticeably (a power-limited UE gains
 //!    little from PRBs it cannot fill with power); MU-MIMO: the free PRBs are
 //!    split into groups and each group gets a semi-orthogonal set of UEs.
@@ -479,8 +480,13 @@ impl UlScheduler {
             // PRBs the data needs at the open-loop PSD.
             let s_pc = Self::sinr_at(cc, ue, ci, 1, budget);
             let bpp = self.bytes_per_prb(cc, s_pc, 1).max(1.0);
-            let need =
-                ((self.remaining[i] as f32 / bpp).ceil() as u32).clamp(1, free as u32) as u16;
+            // Frequency-domain sharing: at most an equal share of what is left
+            // among the candidates still to serve (each UE brings its own
+            // power, so splitting the band among power-limited UEs raises
+            // the cell's throughput); UEs needing less leave more to the next.
+            let n_left = (self.cands.len() - k) as u32;
+            let share = (free as u32).div_ceil(n_left).max(1);
+            let need = ((self.remaining[i] as f32 / bpp).ceil() as u32).clamp(1, share) as u16;
             let m = self.best_prbs(cc, ue, ci, need, budget);
             let uc = &ue.carriers[ci];
             let p = open_loop_dbm(cc.p0_dbm, cc.alpha, uc.path_loss_db, m, budget);
