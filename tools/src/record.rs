@@ -38,6 +38,9 @@ pub struct Args {
     /// SoapySDR device args (`driver=uhd,type=b200`, `driver=lime`, `driver=ranlab_loopback`).
     #[arg(long, value_name = "ARGS", default_value = "")]
     args: String,
+    /// Radio options (`master_clock=30.72e6,clock=external,time=gpsdo,bandwidth=20e6,lookahead=4`).
+    #[arg(long, value_name = "K=V,...", default_value = "")]
+    radio_opts: String,
     /// Slots to record.
     #[arg(long, value_name = "N", default_value_t = 100)]
     slots: u64,
@@ -144,12 +147,21 @@ fn open_radio(a: &Args, scs_khz: u32) -> CliResult<Box<dyn Radio>> {
     use ranlab_sdr::soapy::{SoapyOptions, SoapyRadio};
     match a.radio {
         RadioKind::Soapy => {
-            let opts = SoapyOptions {
+            let mut opts = SoapyOptions {
                 rx_channels: (0..a.channels).collect(),
                 tx_channels: vec![],
                 scs_khz,
                 ..SoapyOptions::default()
             };
+            opts.apply(&a.radio_opts)?;
+            if opts.rx_channels.len() != a.channels {
+                return Err(format!(
+                    "--radio-opts rx= names {} channels but --channels is {}",
+                    opts.rx_channels.len(),
+                    a.channels
+                )
+                .into());
+            }
             Ok(Box::new(SoapyRadio::open(&a.args, opts)?))
         }
     }

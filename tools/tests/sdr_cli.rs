@@ -96,6 +96,8 @@ fn record_from_the_loopback_device_then_replay_it() {
         "6",
         "--out",
         b,
+        "--radio-opts",
+        "master_clock=30.72e6,clock=internal,bandwidth=3e6,rx=0:1",
     ]));
     // 30 kHz SCS (built-in scenario): 0.5 ms slots of 1920 samples at 3.84 MS/s.
     assert!(
@@ -144,6 +146,22 @@ fn record_from_the_loopback_device_then_replay_it() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success() && err.contains("3.84 MHz or 7.68 MHz"),
+        "{err}"
+    );
+    let o = ranlab(&[
+        "record",
+        "--args",
+        "driver=ranlab_loopback,serial=rec3",
+        "--radio-opts",
+        "clock=gps",
+        "--rate",
+        "3.84e6",
+        "--out",
+        b,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("clock_source") && err.contains("internal, external"),
         "{err}"
     );
 }
