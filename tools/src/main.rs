@@ -11,6 +11,7 @@ mod replay;
 mod scenario;
 mod sdr;
 mod system;
+mod tags;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     Channel(channel::Args),
     /// System-level study: many UEs, TR 38.901 path loss, the MAC/scheduler and a link abstraction.
     System(system::Args),
+    /// Inventory and locate passive IoT tags in an indoor hall (or --coverage).
+    Tags(tags::Args),
     /// Show the CPU, the SIMD level detected at run time and the kernel each block uses.
     Info(info::Args),
     /// SoapySDR devices: `ranlab sdr probe [--args ARGS]`.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay::run(a),
         Command::Channel(a) => channel::run(a),
         Command::System(a) => system::run(a),
+        Command::Tags(a) => tags::run(a),
     };
     match result {
         Ok(code) => code,

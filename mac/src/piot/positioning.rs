@@ -20,7 +20,10 @@
 //!
 //! Fusion: a weighted mean of the two estimates, weights inversely
 //! proportional to each method's mean squared error measured by
-//! leave-one-out over the survey itself.
+//! leave-one-out over the survey itself; when the two disagree by more than
+//! the fingerprint's RMS error, trilateration is taken to have hit a
+//! shadowed or NLOS link and the fingerprint alone is used (a gate against
+//! its heavy error tail).
 
 /// A 2D point, m.
 pub type Point = (f64, f64);
@@ -256,6 +259,7 @@ impl Fusion {
     /// The fused position (falls back to whichever estimate exists).
     pub fn fuse(&self, tri: Option<Point>, fp: Option<Point>) -> Option<Point> {
         match (tri, fp) {
+            (Some(a), Some(b)) if self.rms_fp.is_finite() && dist(a, b) > self.rms_fp => Some(b),
             (Some(a), Some(b)) => Some((
                 self.w_tri * a.0 + (1.0 - self.w_tri) * b.0,
                 self.w_tri * a.1 + (1.0 - self.w_tri) * b.1,
