@@ -9,6 +9,7 @@
 mod channel;
 mod coding;
 mod mimo;
+mod piot;
 mod sched;
 mod transport;
 
@@ -80,6 +81,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(sched::cases(level));
     v.extend(mimo::cases(level));
     v.extend(transport::cases(level));
+    v.extend(piot::cases(level));
     v
 }
 
