@@ -33,7 +33,7 @@ fn inventory_reads_the_hall_and_writes_the_json_keys() {
     let o = ranlab(&[
         "tags",
         "--tags",
-        "200",
+        "100",
         "--seed",
         "3",
         "--json",
