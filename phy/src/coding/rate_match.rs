@@ -327,9 +327,10 @@ fn deinterleave_n<T: Copy, const Q: usize>(f: &[T], rows: usize, e: &mut [T]) {
             a
         })
     };
-    for (j, sym) in f.chunks_exact(Q).enumerate() {
-        for (i, &v) in sym.iter().enumerate() {
-            outs[i][j] = v;
+    // One strided pass per row: no index arithmetic or bounds checks inside.
+    for (i, out) in outs.into_iter().enumerate() {
+        for (o, sym) in out.iter_mut().zip(f.chunks_exact(Q)) {
+            *o = sym[i];
         }
     }
 }
