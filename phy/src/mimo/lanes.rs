@@ -520,6 +520,49 @@ unsafe fn detect_block_l2<V: Lanes>(
     }
 }
 
+/// ZF with 2 antennas and 2 layers: `x = adj(H) y conj(det H) / d` with
+/// `d = |det H|^2 + floor (g00 + g11) + floor^2`, the determinant of the
+/// floored Gram matrix the 2-layer path inverts, so outputs match it (to the
+/// floor) without forming `H^H H` off the diagonal.
+#[inline(always)]
+unsafe fn detect_block_zf22<V: Lanes>(
+    p: &DetectParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    re: usize,
+) {
+    unsafe {
+        let s = p.stride;
+        let h00 = V::load_c(h.add(re));
+        let h01 = V::load_c(h.add(s + re));
+        let h10 = V::load_c(h.add(2 * s + re));
+        let h11 = V::load_c(h.add(3 * s + re));
+        let y0 = V::load_c(y.add(re));
+        let y1 = V::load_c(y.add(s + re));
+        let g00 = cnorm(h00).add(cnorm(h10));
+        let g11 = cnorm(h01).add(cnorm(h11));
+        let floor = g00
+            .add(g11)
+            .mul_add(V::splat(REL_FLOOR / 2.0), V::splat(ABS_FLOOR));
+        let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+        let det = cmsub(cmac_plain(czero(), h00, h11), h01, h10);
+        let d = g00.add(g11).add(floor).mul_add(floor, cnorm(det));
+        let rd = d.recip();
+        let n0 = cmsub(cmac_plain(czero(), h11, y0), h01, y1);
+        let n1 = cmsub(cmac_plain(czero(), h00, y1), h10, y0);
+        let x0 = cscale(cmac_conj(czero(), det, n0), rd);
+        let x1 = cscale(cmac_conj(czero(), det, n1), rd);
+        let (xa, na) = finish(true, x0, g11.add(floor).mul(rd), sigma, floor);
+        let (xb, nb) = finish(true, x1, g00.add(floor).mul(rd), sigma, floor);
+        V::store_c(x.add(re), xa);
+        V::store_f(nv.add(re), na);
+        V::store_c(x.add(s + re), xb);
+        V::store_f(nv.add(s + re), nb);
+    }
+}
+
 /// Detects REs `start..end` (a multiple of `V::W` long), choosing a fully
 /// unrolled instance for the common small sizes.
 ///
@@ -559,6 +602,13 @@ pub(crate) unsafe fn detect_range<V: Lanes>(
         (1, 2) => run_l!(detect_block_l1, 2),
         (1, 4) => run_l!(detect_block_l1, 4),
         (1, n) => run_l!(detect_block_l1, n),
+        (2, 2) if p.zf => {
+            let mut re = start;
+            while re < end {
+                unsafe { detect_block_zf22::<V>(p, y, h, x, nv, re) };
+                re += V::W;
+            }
+        }
         (2, 2) => run_l!(detect_block_l2, 2),
         (2, 4) => run_l!(detect_block_l2, 4),
         (2, n) => run_l!(detect_block_l2, n),
@@ -775,6 +825,8 @@ pub(crate) fn detect_flops(n: usize, l: usize, zf: bool) -> f64 {
         1 => return 12.0 * n as f64 + 11.0 + fin,
         // detect_block_l2: Gram (2 real + 1 complex) and h^H y per antenna,
         // closed-form 2x2 inverse.
+        // detect_block_zf22: det H and adj(H) y directly.
+        2 if zf && n == 2 => return 16.0 + 6.0 + 4.0 * 6.0 + 16.0 + 13.0 + 2.0 * fin,
         2 => return 32.0 * n as f64 + 45.0 + 2.0 * fin,
         _ => {}
     }
