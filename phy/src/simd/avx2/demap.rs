@@ -138,7 +138,21 @@ pub(crate) fn store_bit_order(m: usize, d: &[__m256; 5], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
-    let m = p.m;
+    // A copy of the loop per order, so the level loop unrolls and stays in registers.
+    match p.m {
+        1 => demap_m::<1>(p, sym, nv, out),
+        2 => demap_m::<2>(p, sym, nv, out),
+        3 => demap_m::<3>(p, sym, nv, out),
+        4 => demap_m::<4>(p, sym, nv, out),
+        _ => demap_m::<5>(p, sym, nv, out),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
+    let m = M;
     let n = nv.len().min(sym.len() / 2).min(out.len() / (2 * m));
     let blocks = n / 4;
     let sn = _mm256_set1_ps(p.sqrt_norm);
