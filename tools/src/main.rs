@@ -1,6 +1,7 @@
 //! `ranlab`: the command-line front end of the ranlab RAN data plane.
 
 mod bench;
+mod blertable;
 mod channel;
 mod conform;
 mod info;
@@ -43,6 +44,8 @@ enum Command {
     Bench(bench::Args),
     /// Write channel realisations (tap gains over time) as a NumPy .npy file plus JSON.
     Channel(channel::Args),
+    /// Measure AWGN BLER curves per MCS with the transport chain (the system mode's link table).
+    BlerTable(blertable::Args),
     /// System-level study: many UEs, TR 38.901 path loss, the MAC/scheduler and a link abstraction.
     System(system::Args),
     /// Inventory and locate passive IoT tags in an indoor hall (or --coverage).
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Channel(a) => channel::run(a),
         Command::System(a) => system::run(a),
         Command::Tags(a) => tags::run(a),
+        Command::BlerTable(a) => blertable::run(a),
     };
     match result {
         Ok(code) => code,

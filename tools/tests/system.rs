@@ -197,3 +197,49 @@ fn bad_system_configs_give_one_line_errors() {
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--carriers: `n99` (allowed: n78, n1)"));
 }
+
+#[test]
+fn bler_table_measures_with_the_transport_chain() {
+    let j = std::env::temp_dir().join(format!("ranlab-bler-{}.json", std::process::id()));
+    let o = ranlab(&[
+        "bler-table",
+        "--mcs",
+        "0,9",
+        "--blocks",
+        "30",
+        "--max-errors",
+        "10",
+        "--step-db",
+        "1",
+        "--out",
+        j.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    std::fs::remove_file(&j).ok();
+    assert!(v["generated_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("ranlab bler-table"));
+    let curves = v["curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 2);
+    for c in curves {
+        let b: Vec<f64> = c["bler"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(b[0], 1.0, "the sweep starts where every block fails");
+        assert_eq!(*b.last().unwrap(), 0.0, "and ends where none does");
+    }
+    // MCS 9 (QPSK 0.6) needs more SNR than MCS 0 (QPSK 0.12).
+    let first_ok = |c: &serde_json::Value| {
+        let s = c["snr_db"].as_array().unwrap();
+        let b = c["bler"].as_array().unwrap();
+        s[b.iter().position(|x| x.as_f64().unwrap() < 0.5).unwrap()]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(first_ok(&curves[1]) > first_ok(&curves[0]) + 5.0);
+}

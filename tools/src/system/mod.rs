@@ -13,7 +13,10 @@ use sim::{percentile, Outcome, Overrides};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The BLER table shipped with ranlab (regenerate with `ranlab bler-table`).
+/// The measured BLER table shipped with ranlab (regenerate with `ranlab bler-table`).
+const SHIPPED_BLER_TABLE: &str = include_str!("../../data/bler-awgn.json");
+
+/// Where the shipped BLER table lives in the source tree.
 pub const DEFAULT_BLER_TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/bler-awgn.json");
 
 /// Arguments of `ranlab system`.
@@ -48,21 +51,15 @@ pub struct Args {
     per_ue: bool,
 }
 
-/// Loads the BLER table: an explicit file, else the shipped one, else the
-/// clearly labelled Shannon-gap stand-in.
+/// Loads the BLER table: an explicit file, else the measured table built
+/// into the binary (`tools/data/bler-awgn.json`).
 pub fn load_table(explicit: Option<&Path>) -> Result<BlerTable, String> {
-    let path = explicit
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BLER_TABLE));
-    match std::fs::read_to_string(&path) {
-        Ok(t) => BlerTable::from_json(&t, &path.display().to_string()),
-        Err(e) if explicit.is_some() => {
-            Err(format!("cannot read BLER table `{}`: {e}", path.display()))
-        }
-        Err(_) => Ok(BlerTable::shannon_gap_approximation(
-            ranlab_mac::mcs::McsTable::Qam256,
-        )),
-    }
+    let Some(path) = explicit else {
+        return BlerTable::from_json(SHIPPED_BLER_TABLE, DEFAULT_BLER_TABLE);
+    };
+    let t = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read BLER table `{}`: {e}", path.display()))?;
+    BlerTable::from_json(&t, &path.display().to_string())
 }
 
 pub fn run(args: Args) -> CliResult<ExitCode> {
