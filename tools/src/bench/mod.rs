@@ -12,6 +12,7 @@ mod mimo;
 mod piot;
 mod sched;
 mod transport;
+mod ofdm;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
@@ -82,6 +83,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(mimo::cases(level));
     v.extend(transport::cases(level));
     v.extend(piot::cases(level));
+    v.extend(ofdm::cases(level));
     v
 }
 

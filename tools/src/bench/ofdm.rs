@@ -1,0 +1,111 @@
+//! Bench cases of OFDM demodulation and DM-RS channel estimation.
+
+use super::Case;
+use num_complex::Complex32;
+use ranlab_phy::chest::{ChannelEstimator, ChestOptions};
+use ranlab_phy::grid::ResourceGrid;
+use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
+use ranlab_phy::ofdm::{OfdmDemodulator, OfdmModulator, OfdmOptions};
+use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::refsig::dmrs::{DmrsLink, DmrsParams, MappingType};
+use ranlab_phy::simd::SimdLevel;
+
+fn noise(n: usize, seed: u64) -> Vec<Complex32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let a = ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let b = ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
+            Complex32::new(a, b)
+        })
+        .collect()
+}
+
+/// OFDM and channel-estimation cases (rustfft picks its own SIMD; `level` does not apply).
+pub fn cases(_level: SimdLevel) -> Vec<Case> {
+    let mut v = Vec::new();
+    for (scs, prb, fft) in [(Scs::Khz15, 106u16, 2048usize), (Scs::Khz30, 273, 4096)] {
+        let num = Numerology::new(scs, CyclicPrefix::Normal, prb, Some(fft)).unwrap();
+        // One symbol (l = 1, normal-length CP), one antenna.
+        let input = noise(num.symbol_len(0, 1), 7);
+        let mut out = vec![Complex32::default(); num.n_sc()];
+        let mut d = OfdmDemodulator::new(num, OfdmOptions::default()).unwrap();
+        v.push(Case {
+            block: "ofdm",
+            case: format!("ofdm-demod-{fft}"),
+            info_bits: 0.0,
+            res: fft as f64,
+            run: Box::new(move || {
+                d.demodulate_symbol(0, 1, std::hint::black_box(&input), &mut out)
+                    .unwrap();
+            }),
+        });
+        let freq = noise(num.n_sc(), 9);
+        let mut time = vec![Complex32::default(); num.symbol_len(0, 1)];
+        let mut m = OfdmModulator::new(num, OfdmOptions::default()).unwrap();
+        v.push(Case {
+            block: "ofdm",
+            case: format!("ofdm-mod-{fft}"),
+            info_bits: 0.0,
+            res: fft as f64,
+            run: Box::new(move || {
+                m.modulate_symbol(0, 1, std::hint::black_box(&freq), &mut time)
+                    .unwrap();
+            }),
+        });
+    }
+    for (scs, prb, n_rx, layers, add) in [
+        (Scs::Khz15, 106u16, 1usize, 1usize, 1u8),
+        (Scs::Khz15, 270, 1, 1, 1),
+        (Scs::Khz30, 273, 4, 2, 1),
+    ] {
+        let num = Numerology::new(scs, CyclicPrefix::Normal, prb, None).unwrap();
+        let cfg = DmrsConfig {
+            config_type: DmrsType::Type1,
+            type_a_position: 2,
+            additional_position: add,
+            length: 1,
+            ports: (0..layers as u8).collect(),
+            cdm_groups_without_data: 2,
+            scrambling_id: 1,
+            n_scid: 0,
+        };
+        let p = DmrsParams::new(
+            DmrsLink::Pusch,
+            MappingType::A,
+            &cfg,
+            0,
+            0,
+            14,
+            0,
+            prb as usize,
+        )
+        .unwrap();
+        let mut grid = ResourceGrid::new(n_rx, 14, num.n_sc());
+        grid.as_mut_slice()
+            .copy_from_slice(&noise(n_rx * 14 * num.n_sc(), 3));
+        let mut est = ChannelEstimator::new(n_rx, layers, prb as usize, ChestOptions::default());
+        let mut out = est.new_estimate();
+        let n_dmrs = p.symbols.positions().len();
+        v.push(Case {
+            block: "chest",
+            case: format!(
+                "chest-{prb}prb-{}khz-{n_rx}rx-{layers}l-{n_dmrs}dmrs",
+                scs.khz()
+            ),
+            info_bits: 0.0,
+            res: (num.n_sc() * 14 * n_rx) as f64,
+            run: Box::new(move || {
+                est.estimate(&num, std::hint::black_box(&grid), &p, &mut out)
+                    .unwrap();
+            }),
+        });
+    }
+    v
+}
