@@ -7,6 +7,7 @@
 
 mod crc;
 mod ldpc_encode;
+mod pusch_tx;
 mod qam_map;
 mod scrambling;
 mod tb_size;
@@ -85,6 +86,7 @@ pub fn check(v: &Vector) -> CaseResult {
         "tb_size" => tb_size::check(v),
         "qam_map" => qam_map::check(v),
         "scrambling" => scrambling::check(v),
+        "pusch_tx" => pusch_tx::check(v),
         _ => Err(Failure::Unsupported),
     }
 }

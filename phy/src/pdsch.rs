@@ -1,0 +1,130 @@
+//! The PDSCH processors (TS 38.211 §7.3.1, §7.4.1.1; TS 38.214 §5.1): the
+//! same chain as the PUSCH ([`crate::pusch`]) with the downlink differences —
+//! scrambling c_init = n_RNTI·2^15 + q·2^14 + n_ID (§7.3.1.1, one codeword,
+//! q = 0), the PDSCH DM-RS position tables (Tables 7.4.1.1.2-3/-4) with
+//! mapping type A or B, and the PDSCH MCS tables. One codeword: up to 4
+//! layers. Precoding is identity here (layer j on port j); beamformed
+//! transmission applies `mimo` precoders to the grid afterwards.
+
+use crate::coding::scrambling::c_init_pdsch;
+use crate::coding::tbs::McsTable;
+use crate::pdu::{DmrsConfig, PduError};
+use crate::pusch::{PuschError, ShPlan, ShReceiver, ShRequest, ShTransmitter, SharedChannel};
+use crate::refsig::dmrs::{DmrsLink, MappingType};
+
+pub use crate::pusch::PuschResult as PdschResult;
+
+/// One PDSCH transmission in a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdschPdu {
+    /// RNTI.
+    pub rnti: u16,
+    /// Data scrambling identity n_ID (the cell id when not configured), 0..=1023.
+    pub n_id: u16,
+    /// Slot number within the frame.
+    pub slot: u16,
+    /// First PRB, from CRB 0.
+    pub prb_start: u16,
+    /// Number of PRBs.
+    pub n_prb: u16,
+    /// First OFDM symbol.
+    pub start_symbol: u8,
+    /// Number of OFDM symbols.
+    pub n_symbols: u8,
+    /// Mapping type A (slot) or B (mini-slot).
+    pub mapping_type: MappingType,
+    /// MCS table 1..=3 (TS 38.214 Tables 5.1.3.1-1..3).
+    pub mcs_table: u8,
+    /// MCS index.
+    pub mcs_index: u8,
+    /// Layers, 1..=4 (one codeword).
+    pub num_layers: u8,
+    /// DM-RS configuration.
+    pub dmrs: DmrsConfig,
+    /// Redundancy version.
+    pub rv: u8,
+    /// HARQ process id.
+    pub harq_id: u8,
+    /// New data indicator toggled.
+    pub new_data: bool,
+}
+
+impl PdschPdu {
+    /// Checks the PDU against a carrier of `carrier_prbs` PRBs received on
+    /// `rx_antennas` antennas.
+    pub fn validate(&self, carrier_prbs: u16, rx_antennas: u16) -> Result<(), PduError> {
+        // The fields shared with the PUSCH have the same rules.
+        let as_pusch = crate::pdu::PuschPdu {
+            rnti: self.rnti,
+            n_id: self.n_id,
+            slot: self.slot,
+            prb_start: self.prb_start,
+            n_prb: self.n_prb,
+            start_symbol: if self.mapping_type == MappingType::B {
+                0
+            } else {
+                self.start_symbol
+            },
+            n_symbols: self.n_symbols,
+            mcs_table: self.mcs_table,
+            mcs_index: self.mcs_index,
+            num_layers: self.num_layers,
+            dmrs: self.dmrs.clone(),
+            rv: self.rv,
+            harq_id: self.harq_id,
+            new_data: self.new_data,
+        };
+        as_pusch.validate(carrier_prbs, rx_antennas)?;
+        if self.start_symbol as u32 + self.n_symbols as u32 > 14 {
+            return Err(PduError::SymbolsOutOfRange {
+                start: self.start_symbol as u32,
+                end: self.start_symbol as u32 + self.n_symbols as u32,
+            });
+        }
+        if self.num_layers > 4 {
+            return Err(PduError::TooManyLayers {
+                layers: self.num_layers as u32,
+                limit: 4,
+                what: "one codeword",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The PDSCH.
+#[derive(Debug, Clone, Copy)]
+pub struct Pdsch;
+
+impl SharedChannel for Pdsch {
+    type Pdu = PdschPdu;
+    fn plan(pdu: &PdschPdu, carrier_prbs: u16, antennas: u16) -> Result<ShPlan, PuschError> {
+        pdu.validate(carrier_prbs, antennas)?;
+        ShPlan::from_request(&ShRequest {
+            link: DmrsLink::Pdsch,
+            mapping: pdu.mapping_type,
+            dmrs: &pdu.dmrs,
+            slot: pdu.slot as u32,
+            start_symbol: pdu.start_symbol,
+            n_symbols: pdu.n_symbols,
+            prb_start: pdu.prb_start,
+            n_prb: pdu.n_prb,
+            table: McsTable::pdsch(pdu.mcs_table),
+            mcs_table: pdu.mcs_table,
+            mcs_index: pdu.mcs_index,
+            num_layers: pdu.num_layers,
+            c_init: c_init_pdsch(pdu.rnti, 0, pdu.n_id),
+            rv: pdu.rv,
+            new_data: pdu.new_data,
+            harq_id: pdu.harq_id,
+        })
+    }
+    fn slot(pdu: &PdschPdu) -> u32 {
+        pdu.slot as u32
+    }
+}
+
+/// The PDSCH transmitter (gNB).
+pub type PdschTransmitter = ShTransmitter<Pdsch>;
+/// The PDSCH receiver (UE).
+pub type PdschReceiver = ShReceiver<Pdsch>;

@@ -1,0 +1,142 @@
+//! `pusch_tx` vectors (FORMAT.md): the PUSCH transmitter reproduces the
+//! scrambled coded bits and the grid, and the receiver recovers the TB with a
+//! passing CRC from the noise-free grid (channel estimated from its DM-RS).
+
+use super::util::{bits_of, compare_bits, compare_complex, field, string, uint};
+use super::{CaseResult, Vector};
+use num_complex::{Complex32, Complex64};
+use ranlab_phy::grid::ResourceGrid;
+use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
+use ranlab_phy::ofdm::OfdmOptions;
+use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
+
+fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
+    let d = field(p, "dmrs")?;
+    let n_prb = uint(p, "n_prb")? as u16;
+    let start_bwp = p.get("n_start_bwp").and_then(|x| x.as_u64()).unwrap_or(0) as u16;
+    let scs =
+        Scs::from_khz(uint(p, "subcarrier_spacing_khz")? as u32).map_err(|e| e.to_string())?;
+    let cp = match p
+        .get("cyclic_prefix")
+        .and_then(|x| x.as_str())
+        .unwrap_or("normal")
+    {
+        "normal" => CyclicPrefix::Normal,
+        "extended" => CyclicPrefix::Extended,
+        other => return Err(format!("cyclic_prefix `{other}`")),
+    };
+    if string(p, "mapping_type").unwrap_or("A") != "A" {
+        return Err("only mapping type A is described by the pusch_tx format".into());
+    }
+    if p.get("transform_precoding")
+        .and_then(|x| x.as_bool())
+        .unwrap_or(false)
+    {
+        return Err("transform precoding is not supported".into());
+    }
+    let alloc = field(p, "symbol_allocation")?
+        .as_array()
+        .filter(|a| a.len() == 2)
+        .ok_or("`symbol_allocation` is not [start, length]")?;
+    let num_layers = uint(p, "num_layers")? as u8;
+    let ports: Vec<u8> = field(d, "ports")?
+        .as_array()
+        .ok_or("`dmrs.ports` is not a list")?
+        .iter()
+        .map(|x| x.as_u64().map(|v| v as u8).ok_or("bad port"))
+        .collect::<Result<_, _>>()?;
+    let pdu = PuschPdu {
+        rnti: uint(p, "n_rnti")? as u16,
+        n_id: uint(p, "data_scrambling_n_id").or_else(|_| uint(p, "n_cell_id"))? as u16,
+        slot: uint(p, "slot_number")? as u16,
+        prb_start: start_bwp,
+        n_prb,
+        start_symbol: alloc[0].as_u64().unwrap_or(0) as u8,
+        n_symbols: alloc[1].as_u64().unwrap_or(0) as u8,
+        mcs_table: uint(p, "mcs_table")? as u8,
+        mcs_index: uint(p, "mcs_index")? as u8,
+        num_layers,
+        dmrs: DmrsConfig {
+            config_type: if uint(d, "config_type")? == 2 {
+                DmrsType::Type2
+            } else {
+                DmrsType::Type1
+            },
+            type_a_position: uint(d, "type_a_position")? as u8,
+            additional_position: uint(d, "additional_position")? as u8,
+            length: uint(d, "length")? as u8,
+            ports,
+            cdm_groups_without_data: uint(d, "num_cdm_groups_without_data")? as u8,
+            scrambling_id: uint(d, "n_id")? as u16,
+            n_scid: uint(d, "n_scid")? as u8,
+        },
+        rv: p.get("rv").and_then(|x| x.as_u64()).unwrap_or(0) as u8,
+        harq_id: 0,
+        new_data: true,
+    };
+    let num = Numerology::new(scs, cp, start_bwp + n_prb, None).map_err(|e| e.to_string())?;
+    Ok((pdu, num))
+}
+
+pub fn check(v: &Vector) -> CaseResult {
+    let (pdu, num) = pdu_of(&v.params)?;
+    let tb = bits_of(&v.input, "input")?;
+    let layers = pdu.num_layers as usize;
+    // Transmit direction.
+    let mut tx =
+        PuschTransmitter::new(num, layers, OfdmOptions::default()).map_err(|e| e.to_string())?;
+    let plan = tx.plan(&pdu).map_err(|e| e.to_string())?;
+    let inter = field(&v.expected, "intermediate")?;
+    super::util::compare_int("tbs", plan.tbs as u64, uint(inter, "tbs")?)?;
+    super::util::compare_int("g", plan.g as u64, uint(inter, "g")?)?;
+    tx.transmit(&pdu, &tb).map_err(|e| e.to_string())?;
+    let want_bits = bits_of(field(&v.expected, "coded_bits")?, "coded_bits")?;
+    compare_bits("coded_bits", tx.scrambled_bits(&plan), &want_bits)?;
+    let grid_json = field(&v.expected, "grid")?
+        .as_array()
+        .ok_or("`grid` is not a list")?;
+    if grid_json.len() != layers {
+        return Err(format!("grid has {} ports, expected {layers}", grid_json.len()).into());
+    }
+    let mut rx_grid = ResourceGrid::new(layers, num.symbols_per_slot(), num.n_sc());
+    for (port, pj) in grid_json.iter().enumerate() {
+        let syms = pj.as_array().ok_or("grid port is not a list")?;
+        for (l, sj) in syms.iter().enumerate() {
+            let want = super::util::complex_list(sj, "grid symbol")?;
+            if l >= num.symbols_per_slot() || want.len() != num.n_sc() {
+                return Err(format!(
+                    "grid[{port}][{l}] has {} subcarriers, expected {}",
+                    want.len(),
+                    num.n_sc()
+                )
+                .into());
+            }
+            let got: Vec<Complex64> = tx
+                .grid()
+                .symbol(port, l)
+                .iter()
+                .map(|c| Complex64::new(c.re as f64, c.im as f64))
+                .collect();
+            compare_complex(&format!("grid[{port}][{l}]"), &got, &want, 1e-6)?;
+            for (d, w) in rx_grid.symbol_mut(port, l).iter_mut().zip(&want) {
+                *d = Complex32::new(w.re as f32, w.im as f32);
+            }
+        }
+    }
+    // Receive direction: antenna j sees port j.
+    let mut rx =
+        PuschReceiver::new(num, PuschRxConfig::new(layers, layers)).map_err(|e| e.to_string())?;
+    let res = rx
+        .process_grid(&pdu, Some(&rx_grid))
+        .map_err(|e| e.to_string())?;
+    if !res.crc_ok {
+        return Err(format!(
+            "receiver: TB CRC failed (EVM {:.3} %, SINR {:.1} dB)",
+            res.evm_percent, res.sinr_db
+        )
+        .into());
+    }
+    compare_bits("received TB", rx.transport_block(&plan), &tb)?;
+    Ok(())
+}
