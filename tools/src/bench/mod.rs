@@ -81,6 +81,8 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(channel::cases(level));
     v.extend(sched::cases(level));
     v.extend(mimo::cases(level));
+    v.extend(ofdm::cases(level));
+    v.extend(ofdm::pusch_cases(level));
     v.extend(transport::cases(level));
     v.extend(piot::cases(level));
     v.extend(ofdm::cases(level));

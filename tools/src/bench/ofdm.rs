@@ -109,3 +109,84 @@ pub fn cases(_level: SimdLevel) -> Vec<Case> {
     }
     v
 }
+
+/// Full PUSCH receive of one slot from the received grid (chest, detection,
+/// demapping, descrambling, LDPC decoding with 2 iterations, CRCs).
+pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
+    use ranlab_phy::mimo::Equalizer;
+    use ranlab_phy::pdu::PuschPdu;
+    use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
+    let mut v = Vec::new();
+    // (name, scs, PRBs, rx antennas, layers): 256QAM, MCS table 2 index 27 (R 948/1024 ≈ 0.93),
+    // DM-RS on symbols 2 and 11.
+    for (scs, prb, n_rx, layers) in [
+        (Scs::Khz15, 106u16, 1usize, 1usize),
+        (Scs::Khz15, 270, 1, 1),
+        (Scs::Khz30, 273, 4, 2),
+    ] {
+        let num = Numerology::new(scs, CyclicPrefix::Normal, prb, None).unwrap();
+        let pdu = PuschPdu {
+            rnti: 0x4601,
+            n_id: 1,
+            slot: 0,
+            prb_start: 0,
+            n_prb: prb,
+            start_symbol: 0,
+            n_symbols: 14,
+            mcs_table: 2,
+            mcs_index: 27,
+            num_layers: layers as u8,
+            dmrs: DmrsConfig {
+                config_type: DmrsType::Type1,
+                type_a_position: 2,
+                additional_position: 1,
+                length: 1,
+                ports: (0..layers as u8).collect(),
+                cdm_groups_without_data: 2,
+                scrambling_id: 1,
+                n_scid: 0,
+            },
+            rv: 0,
+            harq_id: 0,
+            new_data: true,
+        };
+        let mut tx = PuschTransmitter::new(num, layers, OfdmOptions::default()).unwrap();
+        let plan = tx.plan(&pdu).unwrap();
+        let tb: Vec<u8> = (0..plan.tbs).map(|i| ((i as u32).wrapping_mul(2654435761) >> 31) as u8).collect();
+        tx.transmit(&pdu, &tb).unwrap();
+        // Received grid: a fixed well-conditioned mix of the layers plus noise 35 dB down.
+        let n = noise(n_rx * 14 * num.n_sc(), 5);
+        let mut grid = ResourceGrid::new(n_rx, 14, num.n_sc());
+        for a in 0..n_rx {
+            for l in 0..14 {
+                for k in 0..num.n_sc() {
+                    let mut y = n[(a * 14 + l) * num.n_sc() + k] * 0.06;
+                    for j in 0..layers {
+                        let h = Complex32::from_polar(if a % layers == j { 1.0 } else { 0.3 }, (a * 3 + j) as f32);
+                        y += h * tx.grid().get(j, l, k);
+                    }
+                    grid.set(a, l, k, y);
+                }
+            }
+        }
+        let mut cfg = PuschRxConfig::new(n_rx, layers);
+        cfg.equalizer = Equalizer::Zf;
+        cfg.ldpc_iterations = 2;
+        cfg.level = level;
+        let mut rx = PuschReceiver::new(num, cfg).unwrap();
+        let res = rx.process_grid(&pdu, Some(&grid)).unwrap();
+        assert!(res.crc_ok, "bench input must decode: {res:?}");
+        let res_count = (num.n_sc() * 14 * n_rx) as f64;
+        v.push(Case {
+            block: "pusch",
+            case: format!("pusch-rx-{prb}prb-{}khz-{n_rx}x{layers}-256qam", scs.khz()),
+            info_bits: plan.tbs as f64,
+            res: res_count,
+            run: Box::new(move || {
+                let r = rx.process_grid(&pdu, Some(std::hint::black_box(&grid))).unwrap();
+                std::hint::black_box(r);
+            }),
+        });
+    }
+    v
+}
