@@ -3,19 +3,23 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use num_complex::Complex32;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use ranlab_phy::grid::ResourceGrid;
 use ranlab_phy::mimo::Equalizer;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn pusch(c: &mut Criterion) {
     let mut g = c.benchmark_group("pusch");
     g.sample_size(20);
-    for (scs, prb, n_rx, layers) in [(Scs::Khz15, 106u16, 1usize, 1usize), (Scs::Khz15, 270, 1, 1), (Scs::Khz30, 273, 4, 2)] {
+    for (scs, prb, n_rx, layers) in [
+        (Scs::Khz15, 106u16, 1usize, 1usize),
+        (Scs::Khz15, 270, 1, 1),
+        (Scs::Khz30, 273, 4, 2),
+    ] {
         let num = Numerology::new(scs, CyclicPrefix::Normal, prb, None).unwrap();
         let pdu = PuschPdu {
             rnti: 0x4601,
@@ -53,7 +57,10 @@ fn pusch(c: &mut Criterion) {
                 for k in 0..num.n_sc() {
                     let mut y = Complex32::new(r.gen::<f32>() - 0.5, r.gen::<f32>() - 0.5) * 0.06;
                     for j in 0..layers {
-                        let h = Complex32::from_polar(if a % layers == j { 1.0 } else { 0.3 }, (a * 3 + j) as f32);
+                        let h = Complex32::from_polar(
+                            if a % layers == j { 1.0 } else { 0.3 },
+                            (a * 3 + j) as f32,
+                        );
                         y += h * tx.grid().get(j, l, k);
                     }
                     grid.set(a, l, k, y);
@@ -66,9 +73,15 @@ fn pusch(c: &mut Criterion) {
         let mut rx = PuschReceiver::new(num, cfg).unwrap();
         assert!(rx.process_grid(&pdu, Some(&grid)).unwrap().crc_ok);
         g.throughput(Throughput::Elements(plan.tbs as u64));
-        g.bench_function(format!("pusch-rx-{prb}prb-{}khz-{n_rx}x{layers}-256qam", scs.khz()), |b| {
-            b.iter(|| rx.process_grid(&pdu, Some(std::hint::black_box(&grid))).unwrap())
-        });
+        g.bench_function(
+            format!("pusch-rx-{prb}prb-{}khz-{n_rx}x{layers}-256qam", scs.khz()),
+            |b| {
+                b.iter(|| {
+                    rx.process_grid(&pdu, Some(std::hint::black_box(&grid)))
+                        .unwrap()
+                })
+            },
+        );
     }
     g.finish();
 }

@@ -831,23 +831,33 @@ mod tbchain {
                 // MSBs: they are kept at magnitude ≥ 3, because the decoder's
                 // normalised min-sum floors messages of 1 to 0 and the punctured
                 // columns of a high-rate block would never be recovered.
-                let mean = l
+                // Mean |LLR| with 8 independent sums (vectorisable).
+                let mut acc = [0.0f32; 8];
+                let mut chunks = l.chunks_exact(8);
+                for c in &mut chunks {
+                    for (a, x) in acc.iter_mut().zip(c) {
+                        *a += if x.is_finite() { x.abs() } else { 0.0 };
+                    }
+                }
+                let rest: f32 = chunks
+                    .remainder()
                     .iter()
                     .map(|x| if x.is_finite() { x.abs() } else { 0.0 })
-                    .sum::<f32>()
-                    / e as f32;
+                    .sum();
+                let mean = (acc.iter().sum::<f32>() + rest) / e as f32;
                 let scale = if mean > 0.0 && mean.is_finite() {
                     (24.0 / mean).min(LLR_SCALE)
                 } else {
                     LLR_SCALE
                 };
-                crate::coding::ldpc::quantize_llrs(l, scale, &mut self.q[..e]);
-                if scale < LLR_SCALE {
-                    for (q, &x) in self.q[..e].iter_mut().zip(l) {
-                        if x != 0.0 && x.is_finite() && q.unsigned_abs() < 3 {
-                            *q = if x > 0.0 { 3 } else { -3 };
-                        }
-                    }
+                let floor = if scale < LLR_SCALE { 3.0 } else { 0.0 };
+                // Round half away from zero by truncation (no libm call); NaN → 0; clamp ±127.
+                for (q, &x) in self.q[..e].iter_mut().zip(l) {
+                    let v = x * scale;
+                    let m = (v.abs() + 0.5).min(127.0);
+                    let m = if x != 0.0 { m.max(floor) } else { 0.0 };
+                    let m = if m.is_nan() { 0.0 } else { m };
+                    *q = (if v < 0.0 { -m } else { m }) as i8;
                 }
                 let soft = &mut self.soft[..sh.n()];
                 soft.fill(0);

@@ -370,9 +370,10 @@ pub fn evm_percent(symbols: &[Complex32], qm: usize) -> f32 {
     }
     let side = 1i32 << (qm / 2);
     let norm = (2.0 * ((side * side) as f64 - 1.0) / 3.0).sqrt() as f32;
+    // Nearest level index by truncation of a non-negative value (no libm round).
     let slice = |x: f32| {
-        let s = (((x * norm) + (side - 1) as f32) / 2.0).round();
-        let s = s.clamp(0.0, (side - 1) as f32);
+        let t = ((x * norm) + (side - 1) as f32) * 0.5 + 0.5;
+        let s = (t.max(0.0) as i32).min(side - 1) as f32;
         (2.0 * s - (side - 1) as f32) / norm
     };
     let mut err = 0.0f64;

@@ -29,7 +29,10 @@ fn delay_and_cfo_survive_the_time_domain() {
     for (l, _, lp) in p.symbols.iter() {
         p.map_layer(0, l, lp, tx.symbol_mut(0, l), &mut seq);
     }
-    let opts = OfdmOptions { half_subcarrier_shift: true, window_len: 0 };
+    let opts = OfdmOptions {
+        half_subcarrier_shift: true,
+        window_len: 0,
+    };
     let mut m = OfdmModulator::new(num, opts).unwrap();
     let len = num.slot_len(0);
     let mut time = vec![Complex32::default(); len];
@@ -47,9 +50,17 @@ fn delay_and_cfo_survive_the_time_domain() {
     let mut out = est.new_estimate();
     est.estimate(&num, &rx, &p, &mut out).unwrap();
     let want = delay as f64 / num.sample_rate_hz();
-    assert!((out.timing_offset_s() - want).abs() < 0.05 * want, "τ {} vs {want}", out.timing_offset_s());
+    assert!(
+        (out.timing_offset_s() - want).abs() < 0.05 * want,
+        "τ {} vs {want}",
+        out.timing_offset_s()
+    );
     // Without ICI removal the DM-RS CFO is still close (the common phase dominates).
-    assert!((out.cfo_hz().unwrap() - cfo).abs() < 15.0, "cfo {:?}", out.cfo_hz());
+    assert!(
+        (out.cfo_hz().unwrap() - cfo).abs() < 15.0,
+        "cfo {:?}",
+        out.cfo_hz()
+    );
     // The estimated channel has unit gain (modulation and demodulation are unitary).
     let h = out.position(0);
     let g = h.iter().map(|v| v.norm()).sum::<f32>() / h.len() as f32;

@@ -10,9 +10,9 @@ mod channel;
 mod coding;
 mod mimo;
 mod piot;
+mod ofdm;
 mod sched;
 mod transport;
-mod ofdm;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;

@@ -152,7 +152,9 @@ pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
         };
         let mut tx = PuschTransmitter::new(num, layers, OfdmOptions::default()).unwrap();
         let plan = tx.plan(&pdu).unwrap();
-        let tb: Vec<u8> = (0..plan.tbs).map(|i| ((i as u32).wrapping_mul(2654435761) >> 31) as u8).collect();
+        let tb: Vec<u8> = (0..plan.tbs)
+            .map(|i| ((i as u32).wrapping_mul(2654435761) >> 31) as u8)
+            .collect();
         tx.transmit(&pdu, &tb).unwrap();
         // Received grid: a fixed well-conditioned mix of the layers plus noise 35 dB down.
         let n = noise(n_rx * 14 * num.n_sc(), 5);
@@ -162,7 +164,10 @@ pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
                 for k in 0..num.n_sc() {
                     let mut y = n[(a * 14 + l) * num.n_sc() + k] * 0.06;
                     for j in 0..layers {
-                        let h = Complex32::from_polar(if a % layers == j { 1.0 } else { 0.3 }, (a * 3 + j) as f32);
+                        let h = Complex32::from_polar(
+                            if a % layers == j { 1.0 } else { 0.3 },
+                            (a * 3 + j) as f32,
+                        );
                         y += h * tx.grid().get(j, l, k);
                     }
                     grid.set(a, l, k, y);
@@ -183,7 +188,9 @@ pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
             info_bits: plan.tbs as f64,
             res: res_count,
             run: Box::new(move || {
-                let r = rx.process_grid(&pdu, Some(std::hint::black_box(&grid))).unwrap();
+                let r = rx
+                    .process_grid(&pdu, Some(std::hint::black_box(&grid)))
+                    .unwrap();
                 std::hint::black_box(r);
             }),
         });
