@@ -85,7 +85,6 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(ofdm::pusch_cases(level));
     v.extend(transport::cases(level));
     v.extend(piot::cases(level));
-    v.extend(ofdm::cases(level));
     v
 }
 
