@@ -345,7 +345,7 @@ fn fast_decoders_match_the_bp_reference_at_moderate_snr() {
                 "{bg:?} Z={z} block {t}: BP failed"
             );
             let mut q = vec![0i8; n];
-            quantize_llrs(&f, 2.0, &mut q);
+            quantize_llrs(&f, 8.0, &mut q);
             for dec in fast.iter_mut() {
                 let o = dec.decode(&q, n_filled, k_prime, None, &mut out).unwrap();
                 assert!(

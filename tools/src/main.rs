@@ -3,6 +3,7 @@
 mod bench;
 mod blertable;
 mod channel;
+mod bler;
 mod conform;
 mod info;
 mod link;
@@ -50,6 +51,8 @@ enum Command {
     System(system::Args),
     /// Inventory and locate passive IoT tags in an indoor hall (or --coverage).
     Tags(tags::Args),
+    /// Block error rate of the LDPC code on AWGN (QPSK, rv 0), with confidence intervals.
+    Bler(bler::Args),
     /// Show the CPU, the SIMD level detected at run time and the kernel each block uses.
     Info(info::Args),
     /// SoapySDR devices: `ranlab sdr probe [--args ARGS]`.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Loopback(a) => loopback::run(a),
         Command::Conform(a) => conform::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Bler(a) => bler::run(a),
         Command::Info(a) => info::run(a),
         Command::Sdr(a) => sdr::run(a),
         Command::Record(a) => record::run(a),

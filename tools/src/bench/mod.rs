@@ -13,6 +13,7 @@ mod piot;
 mod ofdm;
 mod sched;
 mod transport;
+mod ldpc;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
@@ -85,6 +86,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(ofdm::pusch_cases(level));
     v.extend(transport::cases(level));
     v.extend(piot::cases(level));
+    v.extend(ldpc::cases(level));
     v
 }
 

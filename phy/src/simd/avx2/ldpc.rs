@@ -52,7 +52,7 @@ pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
     }
 }
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, INF, VMAX};
+use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, QMAX};
 
 /// |R| = rule(m) on 32 magnitudes (0..=127), as `MinSum::apply`.
 #[inline]
@@ -68,10 +68,22 @@ fn correct(m: __m256i, rule: MinSum) -> __m256i {
         }
         MinSum::Offset { beta } => _mm256_subs_epu8(m, _mm256_set1_epi8(beta as i8)),
     };
-    _mm256_min_epu8(v, _mm256_set1_epi8(VMAX))
+    _mm256_min_epu8(v, _mm256_set1_epi8(QMAX))
 }
 
-/// One layer of layered min-sum, 32 lanes at a time (see `LayerArgs`).
+/// Sign-extends the bytes of `x` in `packs_epi16(a, b)` order back to (a, b) order.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn widen(x: __m256i) -> (__m256i, __m256i) {
+    (
+        _mm256_srai_epi16::<8>(_mm256_unpacklo_epi8(x, x)),
+        _mm256_srai_epi16::<8>(_mm256_unpackhi_epi8(x, x)),
+    )
+}
+
+/// One layer of layered min-sum, 32 lanes at a time (see `LayerArgs`). The 8-bit
+/// state and the messages in `r` are kept in `packs_epi16` lane order, which only
+/// this kernel reads back.
 ///
 /// # Safety
 /// The CPU must support AVX2; for every edge e, `offs[e] + lanes` rounded up to 32
@@ -87,31 +99,35 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
         stride,
         lanes,
         rule,
+        bases,
+        write_back,
     } = a;
-    let ap = app.as_ptr();
+    let ap = app.as_mut_ptr();
     let rp = r.as_mut_ptr();
     let wp = work.as_mut_ptr();
-    let inf = _mm256_set1_epi8(INF);
-    let vmax = _mm256_set1_epi8(VMAX);
-    let vmin = _mm256_set1_epi8(-VMAX);
+    let qmax = _mm256_set1_epi8(QMAX);
+    let qmin = _mm256_set1_epi8(-QMAX);
     let mut c = 0;
     // SAFETY (all loads/stores): c + 32 <= round_up(lanes, 32) <= stride, and the
     // caller's bounds on offs, r and work.
     unsafe {
         while c < lanes {
-            let mut min1 = inf;
-            let mut min2 = inf;
+            let mut min1 = qmax;
+            let mut min2 = qmax;
             let mut idx = _mm256_setzero_si256();
             let mut sgn = _mm256_setzero_si256();
             for (e, &o) in offs.iter().enumerate() {
-                let v = _mm256_loadu_si256(ap.add(o + c) as *const __m256i);
+                let a0 = _mm256_loadu_si256(ap.add(o + c) as *const __m256i);
+                let a1 = _mm256_loadu_si256(ap.add(o + c + 16) as *const __m256i);
                 let rr = _mm256_loadu_si256(rp.add(e * stride + c) as *const __m256i);
-                let t = _mm256_min_epi8(_mm256_max_epi8(_mm256_subs_epi8(v, rr), vmin), vmax);
-                let certain = _mm256_cmpeq_epi8(_mm256_abs_epi8(v), inf);
-                let q = _mm256_blendv_epi8(t, v, certain);
-                _mm256_storeu_si256(wp.add(e * stride + c) as *mut __m256i, q);
-                let m = _mm256_abs_epi8(q);
-                sgn = _mm256_xor_si256(sgn, q);
+                let (r0, r1) = widen(rr);
+                let q0 = _mm256_sub_epi16(a0, r0);
+                let q1 = _mm256_sub_epi16(a1, r1);
+                _mm256_storeu_si256(wp.add(e * stride + c) as *mut __m256i, q0);
+                _mm256_storeu_si256(wp.add(e * stride + c + 16) as *mut __m256i, q1);
+                let q8 = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(q0, q1), qmin), qmax);
+                let m = _mm256_abs_epi8(q8);
+                sgn = _mm256_xor_si256(sgn, q8);
                 let lt = _mm256_cmpgt_epi8(min1, m);
                 min2 = _mm256_min_epi8(min2, _mm256_max_epi8(min1, m));
                 idx = _mm256_blendv_epi8(idx, _mm256_set1_epi8(e as i8), lt);
@@ -120,18 +136,38 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
             let s1 = correct(min1, rule);
             let s2 = correct(min2, rule);
             for e in 0..offs.len() {
-                let q = _mm256_loadu_si256(wp.add(e * stride + c) as *const __m256i);
+                let q0 = _mm256_loadu_si256(wp.add(e * stride + c) as *const __m256i);
+                let q1 = _mm256_loadu_si256(wp.add(e * stride + c + 16) as *const __m256i);
+                let q8 = _mm256_packs_epi16(q0, q1);
                 let use2 = _mm256_cmpeq_epi8(idx, _mm256_set1_epi8(e as i8));
                 let m = _mm256_blendv_epi8(s1, s2, use2);
-                let neg = _mm256_xor_si256(sgn, q);
+                let neg = _mm256_xor_si256(sgn, q8);
                 let rn = _mm256_blendv_epi8(m, _mm256_sub_epi8(_mm256_setzero_si256(), m), neg);
                 _mm256_storeu_si256(rp.add(e * stride + c) as *mut __m256i, rn);
-                let t = _mm256_min_epi8(_mm256_max_epi8(_mm256_adds_epi8(q, rn), vmin), vmax);
-                let certain = _mm256_cmpeq_epi8(_mm256_abs_epi8(q), inf);
-                _mm256_storeu_si256(
-                    wp.add(e * stride + c) as *mut __m256i,
-                    _mm256_blendv_epi8(t, q, certain),
-                );
+                let (r0, r1) = widen(rn);
+                let n0 = _mm256_add_epi16(q0, r0);
+                let n1 = _mm256_add_epi16(q1, r1);
+                let put = |at: *mut i16| {
+                    _mm256_storeu_si256(at as *mut __m256i, n0);
+                    _mm256_storeu_si256(at.add(16) as *mut __m256i, n1);
+                };
+                if write_back {
+                    // Lanes c.. of the shifted view sit at pos.. of the first copy
+                    // or its mirror; write both copies (see `LayerArgs`).
+                    let b = ap.add(bases[e]);
+                    let pos = offs[e] - bases[e] + c;
+                    put(b.add(pos));
+                    if pos + 32 <= lanes {
+                        put(b.add(pos + lanes));
+                    } else if pos >= lanes {
+                        put(b.add(pos - lanes));
+                    } else {
+                        put(b.add(pos + lanes));
+                        put(b.sub(lanes - pos));
+                    }
+                } else {
+                    put(wp.add(e * stride + c));
+                }
             }
             c += 32;
         }
@@ -142,9 +178,9 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
 /// negative values among `app[offs[e] + l]` (see the scalar twin).
 ///
 /// # Safety
-/// The CPU must support AVX2 and `offs[e] + lanes` rounded up to 32 must be within `app`.
+/// The CPU must support AVX2 and `offs[e] + lanes` rounded up to 16 must be within `app`.
 #[target_feature(enable = "avx2")]
-pub unsafe fn parity_ok(app: &[i8], offs: &[usize], lanes: usize) -> bool {
+pub unsafe fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
     let ap = app.as_ptr();
     let mut c = 0;
     // SAFETY: bounds as documented.
@@ -154,14 +190,15 @@ pub unsafe fn parity_ok(app: &[i8], offs: &[usize], lanes: usize) -> bool {
             for &o in offs {
                 acc = _mm256_xor_si256(acc, _mm256_loadu_si256(ap.add(o + c) as *const __m256i));
             }
-            let mut bad = _mm256_movemask_epi8(acc) as u32;
-            if lanes - c < 32 {
-                bad &= (1u32 << (lanes - c)) - 1;
+            // The sign of lane l is bit 2l + 1 of the byte mask.
+            let mut bad = _mm256_movemask_epi8(acc) as u32 & 0xAAAA_AAAA;
+            if lanes - c < 16 {
+                bad &= (1u32 << (2 * (lanes - c))) - 1;
             }
             if bad != 0 {
                 return false;
             }
-            c += 32;
+            c += 16;
         }
     }
     true

@@ -35,7 +35,7 @@ pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
     }
 }
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, INF, VMAX};
+use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, QMAX};
 
 /// |R| = rule(m) on 64 magnitudes (0..=127), as `MinSum::apply`.
 #[inline]
@@ -51,10 +51,21 @@ fn correct(m: __m512i, rule: MinSum) -> __m512i {
         }
         MinSum::Offset { beta } => _mm512_subs_epu8(m, _mm512_set1_epi8(beta as i8)),
     };
-    _mm512_min_epu8(v, _mm512_set1_epi8(VMAX))
+    _mm512_min_epu8(v, _mm512_set1_epi8(QMAX))
 }
 
-/// One layer of layered min-sum, 64 lanes at a time (see `LayerArgs`).
+/// Sign-extends the bytes of `x` in `packs_epi16(a, b)` order back to (a, b) order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn widen(x: __m512i) -> (__m512i, __m512i) {
+    (
+        _mm512_srai_epi16::<8>(_mm512_unpacklo_epi8(x, x)),
+        _mm512_srai_epi16::<8>(_mm512_unpackhi_epi8(x, x)),
+    )
+}
+
+/// One layer of layered min-sum, 64 lanes at a time (see `LayerArgs`); 8-bit
+/// state and messages in `packs_epi16` lane order, as in the AVX2 kernel.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F and BW; for every edge e, `offs[e] + lanes`
@@ -71,32 +82,36 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
         stride,
         lanes,
         rule,
+        bases,
+        write_back,
     } = a;
-    let ap = app.as_ptr();
+    let ap = app.as_mut_ptr();
     let rp = r.as_mut_ptr();
     let wp = work.as_mut_ptr();
-    let inf = _mm512_set1_epi8(INF);
-    let vmax = _mm512_set1_epi8(VMAX);
-    let vmin = _mm512_set1_epi8(-VMAX);
+    let qmax = _mm512_set1_epi8(QMAX);
+    let qmin = _mm512_set1_epi8(-QMAX);
     let zero = _mm512_setzero_si512();
     let mut c = 0;
     // SAFETY (all loads/stores): c + 64 <= round_up(lanes, 64) <= stride, and the
     // caller's bounds on offs, r and work.
     unsafe {
         while c < lanes {
-            let mut min1 = inf;
-            let mut min2 = inf;
+            let mut min1 = qmax;
+            let mut min2 = qmax;
             let mut idx = zero;
             let mut sgn = zero;
             for (e, &o) in offs.iter().enumerate() {
-                let v = _mm512_loadu_si512(ap.add(o + c) as *const _);
+                let a0 = _mm512_loadu_si512(ap.add(o + c) as *const _);
+                let a1 = _mm512_loadu_si512(ap.add(o + c + 32) as *const _);
                 let rr = _mm512_loadu_si512(rp.add(e * stride + c) as *const _);
-                let t = _mm512_min_epi8(_mm512_max_epi8(_mm512_subs_epi8(v, rr), vmin), vmax);
-                let certain = _mm512_cmpeq_epi8_mask(_mm512_abs_epi8(v), inf);
-                let q = _mm512_mask_blend_epi8(certain, t, v);
-                _mm512_storeu_si512(wp.add(e * stride + c) as *mut _, q);
-                let m = _mm512_abs_epi8(q);
-                sgn = _mm512_xor_si512(sgn, q);
+                let (r0, r1) = widen(rr);
+                let q0 = _mm512_sub_epi16(a0, r0);
+                let q1 = _mm512_sub_epi16(a1, r1);
+                _mm512_storeu_si512(wp.add(e * stride + c) as *mut _, q0);
+                _mm512_storeu_si512(wp.add(e * stride + c + 32) as *mut _, q1);
+                let q8 = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(q0, q1), qmin), qmax);
+                let m = _mm512_abs_epi8(q8);
+                sgn = _mm512_xor_si512(sgn, q8);
                 let lt = _mm512_cmpgt_epi8_mask(min1, m);
                 min2 = _mm512_min_epi8(min2, _mm512_max_epi8(min1, m));
                 idx = _mm512_mask_blend_epi8(lt, idx, _mm512_set1_epi8(e as i8));
@@ -105,18 +120,37 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
             let s1 = correct(min1, rule);
             let s2 = correct(min2, rule);
             for e in 0..offs.len() {
-                let q = _mm512_loadu_si512(wp.add(e * stride + c) as *const _);
+                let q0 = _mm512_loadu_si512(wp.add(e * stride + c) as *const _);
+                let q1 = _mm512_loadu_si512(wp.add(e * stride + c + 32) as *const _);
+                let q8 = _mm512_packs_epi16(q0, q1);
                 let use2 = _mm512_cmpeq_epi8_mask(idx, _mm512_set1_epi8(e as i8));
                 let m = _mm512_mask_blend_epi8(use2, s1, s2);
-                let neg = _mm512_movepi8_mask(_mm512_xor_si512(sgn, q));
+                let neg = _mm512_movepi8_mask(_mm512_xor_si512(sgn, q8));
                 let rn = _mm512_mask_blend_epi8(neg, m, _mm512_sub_epi8(zero, m));
                 _mm512_storeu_si512(rp.add(e * stride + c) as *mut _, rn);
-                let t = _mm512_min_epi8(_mm512_max_epi8(_mm512_adds_epi8(q, rn), vmin), vmax);
-                let certain = _mm512_cmpeq_epi8_mask(_mm512_abs_epi8(q), inf);
-                _mm512_storeu_si512(
-                    wp.add(e * stride + c) as *mut _,
-                    _mm512_mask_blend_epi8(certain, t, q),
-                );
+                let (r0, r1) = widen(rn);
+                let n0 = _mm512_add_epi16(q0, r0);
+                let n1 = _mm512_add_epi16(q1, r1);
+                let put = |at: *mut i16| {
+                    _mm512_storeu_si512(at as *mut _, n0);
+                    _mm512_storeu_si512(at.add(32) as *mut _, n1);
+                };
+                if write_back {
+                    // As in the AVX2 kernel.
+                    let b = ap.add(bases[e]);
+                    let pos = offs[e] - bases[e] + c;
+                    put(b.add(pos));
+                    if pos + 64 <= lanes {
+                        put(b.add(pos + lanes));
+                    } else if pos >= lanes {
+                        put(b.add(pos - lanes));
+                    } else {
+                        put(b.add(pos + lanes));
+                        put(b.sub(lanes - pos));
+                    }
+                } else {
+                    put(wp.add(e * stride + c));
+                }
             }
             c += 64;
         }

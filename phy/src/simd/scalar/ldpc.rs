@@ -1,7 +1,7 @@
 //! Scalar LDPC kernels: the encoder's XOR gather and the decoder's layer update,
 //! written lane by lane. The AVX2 and AVX-512 twins must give identical results.
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, INF, VMAX};
+use crate::coding::ldpc::decoder::kernel::{LayerArgs, MAX_LANES, QMAX};
 
 /// `dst[i] = XOR over e of base[offs[e] + i]` for every i < dst.len().
 ///
@@ -14,11 +14,6 @@ pub fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
             *d ^= *s;
         }
     }
-}
-
-#[inline(always)]
-fn clamp(x: i16) -> i8 {
-    x.clamp(-(VMAX as i16), VMAX as i16) as i8
 }
 
 /// One layer (base row) of layered min-sum over the first `a.lanes` lanes.
@@ -34,11 +29,14 @@ pub fn layer_update(a: LayerArgs<'_>) {
         stride,
         lanes,
         rule,
+        bases: _,
+        write_back: _,
     } = a;
-    const MAXL: usize = crate::coding::ldpc::decoder::kernel::MAX_LANES;
+    let app = &*app;
+    const MAXL: usize = MAX_LANES;
     let lanes = lanes.min(MAXL);
-    let mut min1 = [INF as u8; MAXL];
-    let mut min2 = [INF as u8; MAXL];
+    let mut min1 = [QMAX as u8; MAXL];
+    let mut min2 = [QMAX as u8; MAXL];
     let mut idx = [0u8; MAXL];
     let mut sgn = [0u8; MAXL];
     for (e, &o) in offs.iter().enumerate() {
@@ -46,14 +44,9 @@ pub fn layer_update(a: LayerArgs<'_>) {
         let re = &r[e * stride..e * stride + lanes];
         let we = &mut work[e * stride..e * stride + lanes];
         for l in 0..lanes {
-            let v = src[l];
-            let q = if v == INF || v == -INF {
-                v
-            } else {
-                clamp(v as i16 - re[l] as i16)
-            };
+            let q = src[l].wrapping_sub(re[l] as i16);
             we[l] = q;
-            let m = q.unsigned_abs();
+            let m = q.clamp(-(QMAX as i16), QMAX as i16).unsigned_abs() as u8;
             sgn[l] ^= (q < 0) as u8;
             if m < min1[l] {
                 min2[l] = min1[l];
@@ -73,18 +66,14 @@ pub fn layer_update(a: LayerArgs<'_>) {
             let m = rule.apply(m) as i8;
             let rn = if (sgn[l] ^ (q < 0) as u8) != 0 { -m } else { m };
             re[l] = rn;
-            we[l] = if q == INF || q == -INF {
-                q
-            } else {
-                clamp(q as i16 + rn as i16)
-            };
+            we[l] = q.wrapping_add(rn as i16);
         }
     }
 }
 
 /// True when, for every lane l < `lanes`, the hard decisions (sign bits) of
 /// `app[offs[e] + l]` have even parity over e: the check rows are satisfied.
-pub fn parity_ok(app: &[i8], offs: &[usize], lanes: usize) -> bool {
+pub fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
     (0..lanes).all(|l| {
         offs.iter()
             .fold(0u8, |acc, &o| acc ^ (app[o + l] < 0) as u8)
