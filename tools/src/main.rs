@@ -6,7 +6,6 @@ mod channel;
 mod bler;
 mod conform;
 mod info;
-mod link;
 mod loopback;
 mod record;
 mod replay;

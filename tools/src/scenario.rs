@@ -184,6 +184,26 @@ pub enum ChannelModel {
     CdlE,
 }
 
+impl ChannelModel {
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelModel::Awgn => "awgn",
+            ChannelModel::Rayleigh => "rayleigh",
+            ChannelModel::TdlA => "tdl-a",
+            ChannelModel::TdlB => "tdl-b",
+            ChannelModel::TdlC => "tdl-c",
+            ChannelModel::TdlD => "tdl-d",
+            ChannelModel::TdlE => "tdl-e",
+            ChannelModel::CdlA => "cdl-a",
+            ChannelModel::CdlB => "cdl-b",
+            ChannelModel::CdlC => "cdl-c",
+            ChannelModel::CdlD => "cdl-d",
+            ChannelModel::CdlE => "cdl-e",
+        }
+    }
+}
+
 /// The propagation channel.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -213,3 +213,44 @@ fn info_and_version() {
     let v = text(&ranlab(&["--version"])).0;
     assert!(v.starts_with("ranlab "), "{v}");
 }
+
+#[test]
+fn loopback_is_deterministic_across_worker_counts_and_accounts_every_block() {
+    let run = |workers: &str| {
+        let j =
+            std::env::temp_dir().join(format!("ranlab-det-{}-{workers}.json", std::process::id()));
+        let o = ranlab(&[
+            "loopback",
+            "--slots",
+            "30",
+            "--seed",
+            "7",
+            "--workers",
+            workers,
+            "--json",
+            j.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+        std::fs::remove_file(&j).ok();
+        v.as_object_mut().unwrap().remove("timing");
+        v
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"), "same seed, different worker count");
+    let mut transmissions = 0;
+    for u in one["ues"].as_array().unwrap() {
+        let n = |k: &str| u[k].as_u64().unwrap();
+        // Every transmission ends as delivered, failed, dropped, or is still in HARQ.
+        assert!(
+            n("tb_ok") + n("tb_failed") + n("tb_dropped") + n("tb_in_flight") <= n("transmissions")
+        );
+        transmissions += n("transmissions");
+    }
+    assert!(transmissions > 0, "no PUSCH was sent");
+    assert!(
+        one["cell"]["ul_goodput_mbps"].as_f64().unwrap() > 0.0,
+        "nothing was delivered: {one}"
+    );
+}

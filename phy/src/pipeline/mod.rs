@@ -14,6 +14,7 @@
 //! kept here, around it, never inside it.
 
 mod histogram;
+pub mod uplink;
 
 pub use histogram::LatencyHistogram;
 

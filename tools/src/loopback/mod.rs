@@ -1,10 +1,16 @@
 //! `ranlab loopback`: the main job. UEs transmit through the software channel
 //! to the gNB receiver, and the run is summarised per UE and per cell.
 
+mod engine;
+mod report;
+
 use crate::scenario::{Scenario, DEFAULT_SCENARIO};
 use crate::CliResult;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Pacing of the simulated radio clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -62,5 +68,23 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     if args.workers == 0 || args.workers > 256 {
         return Err("--workers: must be between 1 and 256".into());
     }
-    crate::link::run_loopback(&scenario, args.pace, args.workers, args.json.as_deref())
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // Ctrl-C ends the run after the current slot; the summary is still written.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    let opts = engine::RunOptions {
+        pace: args.pace,
+        workers: args.workers,
+        progress: std::io::stderr().is_terminal() && scenario.slots >= 200,
+        stop,
+    };
+    let report = engine::run(&scenario, &opts)?;
+    report.print();
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

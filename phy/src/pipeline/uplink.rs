@@ -1,0 +1,262 @@
+//! The uplink slot job: received antenna samples -> PUSCH indications.
+//!
+//! Stages (each a set of parallel tasks):
+//! 1. `ofdm`: CP-OFDM demodulation, one task per receive antenna, into the
+//!    slot's resource grid (each task writes only its antenna's port);
+//! 2. `pusch`: one task per scheduled PUSCH: channel estimation, detection,
+//!    soft demapping, HARQ combining and LDPC decoding, CRCs.
+//!
+//! FFT plans, receivers and every buffer are made at construction; workers
+//! borrow a demodulator or receiver from small pools (one per worker plus
+//! one), so the steady state allocates nothing.
+
+use super::SlotJob;
+use crate::grid::ResourceGrid;
+use crate::numerology::Numerology;
+use crate::ofdm::{OfdmDemodulator, OfdmOptions};
+use crate::pdu::PuschPdu;
+use crate::pusch::{PuschError, PuschReceiver, PuschResult, PuschRxConfig};
+use num_complex::Complex32;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+/// Takes whichever pooled item is free (there is one per worker plus one, so
+/// a free one always exists while tasks are running).
+fn borrow<T>(pool: &[Mutex<T>]) -> MutexGuard<'_, T> {
+    loop {
+        for m in pool {
+            if let Ok(g) = m.try_lock() {
+                return g;
+            }
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// A resource grid whose ports are written by different tasks at once.
+struct PortGrid {
+    grid: UnsafeCell<ResourceGrid>,
+    /// Start of the grid's buffer, taken once; the buffer never moves.
+    base: *mut Complex32,
+}
+
+// SAFETY: stage `ofdm` writes port `a` only from task `a`, through `base`
+// (disjoint memory, no reference to the whole grid); stage `pusch` only
+// reads, after every `ofdm` task has finished (the stage countdown is an
+// acquire/release barrier).
+unsafe impl Sync for PortGrid {}
+unsafe impl Send for PortGrid {}
+
+impl PortGrid {
+    fn new(mut grid: ResourceGrid) -> Self {
+        let base = grid.as_mut_slice().as_mut_ptr();
+        PortGrid {
+            grid: UnsafeCell::new(grid),
+            base,
+        }
+    }
+
+    /// Symbol `l` of port `p` (port-major layout of [`ResourceGrid`]).
+    ///
+    /// # Safety
+    /// No other task may access port `p` while the slice lives, and nobody may
+    /// hold a reference to the whole grid.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn symbol_mut(
+        &self,
+        p: usize,
+        l: usize,
+        symbols: usize,
+        n_sc: usize,
+    ) -> &mut [Complex32] {
+        // SAFETY: in bounds by construction (p < ports, l < symbols); exclusive by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add((p * symbols + l) * n_sc), n_sc) }
+    }
+}
+
+/// The outcome of one PUSCH of the slot.
+#[derive(Debug, Clone)]
+pub struct PuschIndication {
+    /// The PDU it answers.
+    pub pdu: Option<PuschPdu>,
+    /// Receiver measurements and CRC, or why it could not be processed.
+    pub result: Result<PuschResult, String>,
+    /// Decoded transport block (A bits; meaningful when the CRC passed).
+    pub tb: Vec<u8>,
+}
+
+/// Per-slot state in the pipeline's pool.
+pub struct UplinkSlot {
+    /// Slot number within the frame (sets CP lengths and DM-RS).
+    pub slot: AtomicU32,
+    /// Received samples, one buffer per antenna (`slot_len` used).
+    pub rx: RwLock<Vec<Vec<Complex32>>>,
+    grid: PortGrid,
+    /// Scheduled PUSCHs of the slot (at most `max_pdus`).
+    pub pdus: Mutex<Vec<PuschPdu>>,
+    n_pdus: AtomicUsize,
+    /// One indication per PDU, in PDU order.
+    pub indications: Vec<Mutex<PuschIndication>>,
+}
+
+/// The uplink receive job.
+pub struct UplinkJob {
+    num: Numerology,
+    n_rx: usize,
+    demods: Vec<Mutex<OfdmDemodulator>>,
+    receivers: Vec<Mutex<PuschReceiver>>,
+}
+
+const STAGES: &[&str] = &["ofdm", "pusch"];
+
+impl UplinkJob {
+    /// A job for carrier `num` with the receiver settings `cfg`, for `workers` workers.
+    pub fn new(
+        num: Numerology,
+        cfg: PuschRxConfig,
+        ofdm: OfdmOptions,
+        workers: usize,
+    ) -> Result<Self, PuschError> {
+        let n = workers + 1;
+        let demods = (0..n)
+            .map(|_| OfdmDemodulator::new(num, ofdm).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        let receivers = (0..n)
+            .map(|_| PuschReceiver::new(num, cfg).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(UplinkJob {
+            num,
+            n_rx: cfg.n_rx,
+            demods,
+            receivers,
+        })
+    }
+
+    /// A pooled slot state able to hold `max_pdus` PUSCHs.
+    pub fn new_slot(&self, max_pdus: usize) -> UplinkSlot {
+        let max_len = (0..self.num.slots_per_frame())
+            .map(|s| self.num.slot_len(s))
+            .max()
+            .unwrap_or(0);
+        let max_tbs = 14 * self.num.n_sc() * 8 * 8; // bits: 14 symbols x all REs x 8 layers x Qm 8 bounds any TBS
+        UplinkSlot {
+            slot: AtomicU32::new(0),
+            rx: RwLock::new(
+                (0..self.n_rx)
+                    .map(|_| vec![Complex32::default(); max_len])
+                    .collect(),
+            ),
+            grid: PortGrid::new(ResourceGrid::new(
+                self.n_rx,
+                self.num.symbols_per_slot(),
+                self.num.n_sc(),
+            )),
+            pdus: Mutex::new(Vec::with_capacity(max_pdus)),
+            n_pdus: AtomicUsize::new(0),
+            indications: (0..max_pdus)
+                .map(|_| {
+                    Mutex::new(PuschIndication {
+                        pdu: None,
+                        result: Err(String::new()),
+                        tb: Vec::with_capacity(max_tbs),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The carrier.
+    pub fn numerology(&self) -> &Numerology {
+        &self.num
+    }
+
+    /// Receive antennas.
+    pub fn n_rx(&self) -> usize {
+        self.n_rx
+    }
+}
+
+impl UplinkSlot {
+    /// Sets the slot's PDUs before it starts; more than the pool holds is an error.
+    pub fn set_pdus(&self, slot: u32, pdus: &[PuschPdu]) -> Result<(), String> {
+        if pdus.len() > self.indications.len() {
+            return Err(format!(
+                "{} PUSCHs in one slot (at most {})",
+                pdus.len(),
+                self.indications.len()
+            ));
+        }
+        self.slot.store(slot, Ordering::Relaxed);
+        let mut p = self.pdus.lock().unwrap_or_else(|e| e.into_inner());
+        p.clear();
+        p.extend_from_slice(pdus);
+        self.n_pdus.store(pdus.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// PUSCHs of the slot.
+    pub fn n_pdus(&self) -> usize {
+        self.n_pdus.load(Ordering::Acquire)
+    }
+}
+
+impl SlotJob for UplinkJob {
+    type Slot = UplinkSlot;
+
+    fn stages(&self) -> &'static [&'static str] {
+        STAGES
+    }
+
+    fn task_count(&self, slot: &UplinkSlot, stage: usize) -> usize {
+        match stage {
+            0 if slot.n_pdus() > 0 => self.n_rx,
+            1 => slot.n_pdus(),
+            _ => 0,
+        }
+    }
+
+    fn run_task(&self, s: &UplinkSlot, stage: usize, task: usize) {
+        let slot = s.slot.load(Ordering::Relaxed);
+        match stage {
+            0 => {
+                let rx = s.rx.read().unwrap_or_else(|e| e.into_inner());
+                let mut demod = borrow(&self.demods);
+                let samples = &rx[task];
+                let symbols = self.num.symbols_per_slot();
+                for l in 0..symbols {
+                    let off = self.num.symbol_offset(slot, l);
+                    let len = self.num.symbol_len(slot, l);
+                    // SAFETY: task `task` is the only writer of port `task` (see PortGrid).
+                    let out = unsafe { s.grid.symbol_mut(task, l, symbols, self.num.n_sc()) };
+                    if demod
+                        .demodulate_symbol(slot, l, &samples[off..off + len], out)
+                        .is_err()
+                    {
+                        out.fill(Complex32::default());
+                    }
+                }
+            }
+            _ => {
+                let pdu = s.pdus.lock().unwrap_or_else(|e| e.into_inner())[task].clone();
+                // SAFETY: stage 0 has completed; the grid is only read now.
+                let grid = unsafe { &*s.grid.grid.get() };
+                let mut rx = borrow(&self.receivers);
+                let mut ind = s.indications[task]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                ind.tb.clear();
+                match rx.process_grid(&pdu, Some(grid)) {
+                    Ok(r) => {
+                        if let Ok(plan) = rx.plan(&pdu) {
+                            ind.tb.extend_from_slice(rx.transport_block(&plan));
+                        }
+                        ind.result = Ok(r);
+                    }
+                    Err(e) => ind.result = Err(e.to_string()),
+                }
+                ind.pdu = Some(pdu);
+            }
+        }
+    }
+}

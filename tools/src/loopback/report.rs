@@ -1,0 +1,265 @@
+//! The loopback summary: per-UE and cell goodput, BLER, transport-block
+//! accounting, MCS and SINR, pipeline timing and radio counters; printed for
+//! people and written as JSON for scripts.
+
+use ranlab_phy::pipeline::{LatencyHistogram, PipelineMetrics};
+use ranlab_sdr::radio::EventCounts;
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+
+/// Per-UE results.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UeReport {
+    /// UE index.
+    pub id: u32,
+    /// C-RNTI.
+    pub rnti: u16,
+    /// Uplink goodput, Mbit/s of air time.
+    pub ul_goodput_mbps: f64,
+    /// Downlink goodput, Mbit/s of air time.
+    pub dl_goodput_mbps: f64,
+    /// Residual BLER: failed after HARQ / (delivered + failed).
+    pub bler: f64,
+    /// BLER of first transmissions.
+    pub bler_first_tx: f64,
+    /// Transport blocks delivered.
+    pub tb_ok: u64,
+    /// Transport blocks failed after the last HARQ transmission.
+    pub tb_failed: u64,
+    /// Transport blocks dropped (with reasons in `drop_reasons`).
+    pub tb_dropped: u64,
+    /// Transmissions whose CRC passed with wrong bits (counted as NACKs).
+    pub tb_undetected: u64,
+    /// Transport blocks still in HARQ when the run ended.
+    pub tb_in_flight: u64,
+    /// Transmissions (first and retransmissions).
+    pub transmissions: u64,
+    /// Mean MCS index used.
+    pub mcs_mean: f64,
+    /// Mean measured SINR (DM-RS), dB.
+    pub sinr_db: f64,
+    /// Drop reasons and counts.
+    pub drop_reasons: Vec<(String, u64)>,
+    /// Uplink carriers used.
+    pub ul_carriers: Vec<String>,
+}
+
+/// Per-stage timing.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTiming {
+    /// Stage name.
+    pub name: String,
+    /// Stage wall latency p50, µs.
+    pub p50_us: f64,
+    /// Stage wall latency p99, µs.
+    pub p99_us: f64,
+    /// Stage wall latency max, µs.
+    pub max_us: f64,
+    /// CPU time spent in the stage's tasks, ms.
+    pub cpu_ms: f64,
+}
+
+/// Pipeline timing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timing {
+    /// Slot processing latency p50 (arrival to results), µs.
+    pub slot_p50_us: f64,
+    /// p99, µs.
+    pub slot_p99_us: f64,
+    /// Max, µs.
+    pub slot_max_us: f64,
+    /// The deadline each slot is held to, µs.
+    pub budget_us: f64,
+    /// Slots completed after their deadline.
+    pub deadline_misses: u64,
+    /// Slots dropped because the pipeline was behind.
+    pub dropped_slots: u64,
+    /// Air time / wall time (> 1 is faster than real time).
+    pub realtime_factor: f64,
+    /// Wall time of the run, s.
+    pub wall_s: f64,
+    /// Worker threads.
+    pub workers: usize,
+    /// Per-stage timings.
+    pub stages: Vec<StageTiming>,
+}
+
+/// Cell totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CellReport {
+    /// Uplink goodput, Mbit/s.
+    pub ul_goodput_mbps: f64,
+    /// Downlink goodput, Mbit/s.
+    pub dl_goodput_mbps: f64,
+    /// Residual BLER over all UEs.
+    pub bler: f64,
+    /// First-transmission BLER over all UEs.
+    pub bler_first_tx: f64,
+}
+
+/// Radio counters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RadioReport {
+    /// Backend (`sim`, `soapy`).
+    pub driver: String,
+    /// Receive overflows.
+    pub overflows: u64,
+    /// Transmit underflows.
+    pub underflows: u64,
+    /// Late bursts.
+    pub late: u64,
+    /// Time errors.
+    pub time_errors: u64,
+}
+
+impl From<(&str, EventCounts)> for RadioReport {
+    fn from((driver, e): (&str, EventCounts)) -> Self {
+        RadioReport {
+            driver: driver.into(),
+            overflows: e.overflows,
+            underflows: e.underflows,
+            late: e.late,
+            time_errors: e.time_errors,
+        }
+    }
+}
+
+/// The whole summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Slots run.
+    pub slots: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Whether the run was interrupted (Ctrl-C).
+    pub interrupted: bool,
+    /// Air time covered, s.
+    pub air_time_s: f64,
+    /// Cell totals.
+    pub cell: CellReport,
+    /// Per-UE results.
+    pub ues: Vec<UeReport>,
+    /// Pipeline timing.
+    pub timing: Timing,
+    /// Radio counters.
+    pub radio: RadioReport,
+    /// What the link ran (waveform, channel, receiver).
+    pub link: String,
+}
+
+fn us(h: &LatencyHistogram, q: f64) -> f64 {
+    h.quantile(q).as_secs_f64() * 1e6
+}
+
+impl Timing {
+    /// Timing from pipeline metrics.
+    pub fn from_metrics(
+        m: &PipelineMetrics,
+        stages: &[&str],
+        budget_us: f64,
+        workers: usize,
+    ) -> Self {
+        Timing {
+            slot_p50_us: us(&m.slot_latency, 0.5),
+            slot_p99_us: us(&m.slot_latency, 0.99),
+            slot_max_us: m.slot_latency.max().as_secs_f64() * 1e6,
+            budget_us,
+            deadline_misses: m.deadline_misses.load(Ordering::Relaxed),
+            dropped_slots: m.dropped_behind.load(Ordering::Relaxed),
+            realtime_factor: 0.0,
+            wall_s: 0.0,
+            workers,
+            stages: stages
+                .iter()
+                .enumerate()
+                .map(|(i, n)| StageTiming {
+                    name: n.to_string(),
+                    p50_us: us(&m.stage_latency[i], 0.5),
+                    p99_us: us(&m.stage_latency[i], 0.99),
+                    max_us: m.stage_latency[i].max().as_secs_f64() * 1e6,
+                    cpu_ms: m.task_time[i].total().as_secs_f64() * 1e3,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Report {
+    /// Prints the summary for people.
+    pub fn print(&self) {
+        println!(
+            "ranlab loopback: {} — {} slots ({:.1} ms of air time), seed {}{}",
+            self.scenario,
+            self.slots,
+            self.air_time_s * 1e3,
+            self.seed,
+            if self.interrupted {
+                " — INTERRUPTED"
+            } else {
+                ""
+            }
+        );
+        println!("link: {}", self.link);
+        println!(
+            "{:>4} {:>6} {:>10} {:>10} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>7}",
+            "UE",
+            "RNTI",
+            "UL Mbit/s",
+            "DL Mbit/s",
+            "BLER1st",
+            "BLER",
+            "TB ok",
+            "failed",
+            "dropped",
+            "MCS",
+            "SINR dB"
+        );
+        for u in &self.ues {
+            println!(
+                "{:>4} {:>6} {:>10.2} {:>10.2} {:>8.3} {:>8.4} {:>7} {:>7} {:>7} {:>6.1} {:>7.1}",
+                u.id,
+                u.rnti,
+                u.ul_goodput_mbps,
+                u.dl_goodput_mbps,
+                u.bler_first_tx,
+                u.bler,
+                u.tb_ok,
+                u.tb_failed,
+                u.tb_dropped,
+                u.mcs_mean,
+                u.sinr_db
+            );
+            if u.tb_undetected > 0 {
+                println!("       {} transmissions passed CRC with wrong bits (undetected errors, handled as NACK)", u.tb_undetected);
+            }
+            for (why, n) in &u.drop_reasons {
+                println!("       dropped {n}: {why}");
+            }
+        }
+        println!(
+            "cell: UL {:.2} Mbit/s, DL {:.2} Mbit/s, BLER first tx {:.3}, after HARQ {:.4}",
+            self.cell.ul_goodput_mbps,
+            self.cell.dl_goodput_mbps,
+            self.cell.bler_first_tx,
+            self.cell.bler
+        );
+        let t = &self.timing;
+        println!(
+            "timing ({} workers): slot p50 {:.0} us, p99 {:.0} us, max {:.0} us against a {:.0} us budget; {} deadline misses, {} slots dropped; real-time factor {:.2}",
+            t.workers, t.slot_p50_us, t.slot_p99_us, t.slot_max_us, t.budget_us, t.deadline_misses, t.dropped_slots, t.realtime_factor
+        );
+        for s in &t.stages {
+            println!(
+                "  stage {:<12} p50 {:>8.0} us  p99 {:>8.0} us  cpu {:>9.1} ms",
+                s.name, s.p50_us, s.p99_us, s.cpu_ms
+            );
+        }
+        let r = &self.radio;
+        println!(
+            "radio ({}): {} overflows, {} underflows, {} late, {} time errors",
+            r.driver, r.overflows, r.underflows, r.late, r.time_errors
+        );
+    }
+}
