@@ -804,9 +804,12 @@ mod tbchain {
             {
                 Some(i) => i,
                 None => {
+                    // Normalized min-sum (alpha 0.75): the quantisation below keeps weak
+                    // received bits at magnitude 3, which an offset of 4 would erase.
                     let cfg = DecoderConfig {
                         max_iterations: self.iterations,
                         level: self.level.clamp_to(SimdLevel::detect()),
+                        algorithm: crate::coding::ldpc::MinSum::Normalized { alpha_16: 12 },
                         ..DecoderConfig::default()
                     };
                     self.decoders.push((

@@ -1,9 +1,9 @@
 //! `ranlab`: the command-line front end of the ranlab RAN data plane.
 
 mod bench;
+mod bler;
 mod blertable;
 mod channel;
-mod bler;
 mod conform;
 mod info;
 mod loopback;

@@ -8,12 +8,12 @@
 
 mod channel;
 mod coding;
+mod ldpc;
 mod mimo;
-mod piot;
 mod ofdm;
+mod piot;
 mod sched;
 mod transport;
-mod ldpc;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
