@@ -219,6 +219,11 @@ impl<J: SlotJob> Pipeline<J> {
         while ready.load(Ordering::Acquire) < config.workers {
             std::thread::sleep(Duration::from_millis(1));
         }
+        // The driving thread (the one that builds the pipeline and waits for
+        // completions) gets crossbeam's waiting context now, too.
+        // It waits once on the (empty) completion queue, so that queue's
+        // waiter list is allocated here as well.
+        let _ = done_rx.recv_timeout(Duration::from_millis(1));
         let free = ArrayQueue::new(pool);
         for i in 0..pool as u32 {
             let _ = free.push(i);
@@ -409,7 +414,7 @@ fn worker_loop<J: SlotJob>(
     // time once, so crossbeam allocates its per-thread waiting context and
     // grows the queue's waiter list now, not in the first busy slot.
     startup.wait();
-    let _ = rx.recv_timeout(Duration::from_millis(20));
+    let _ = rx.recv_timeout(Duration::from_millis(50));
     ready.fetch_add(1, Ordering::AcqRel);
     while !sh.stop.load(Ordering::Acquire) {
         match rx.recv_timeout(Duration::from_millis(20)) {
