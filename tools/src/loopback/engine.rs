@@ -177,6 +177,13 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
     let mut links = Vec::new();
     let mut snrs = Vec::new();
     let model = model_kind(s.channel.model)?;
+    if s.ue_count() as usize > MAX_PDUS {
+        return Err(format!(
+            "ue: {} UEs in loopback (at most {MAX_PDUS}, one PUSCH each per slot)",
+            s.ue_count()
+        )
+        .into());
+    }
     let seed = s.channel.seed;
     for g in &s.ues {
         for _ in 0..g.count {
@@ -246,13 +253,7 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
             snrs.push(snr_db);
         }
     }
-    if ues.len() > MAX_PDUS {
-        return Err(format!(
-            "ue: {} UEs in loopback (at most {MAX_PDUS} per slot)",
-            ues.len()
-        )
-        .into());
-    }
+    debug_assert_eq!(ues.len(), s.ue_count() as usize);
     let air =
         MultiLinkChannel::new(n_rx, &links, 1.0, seed).map_err(|e| format!("channel: {e}"))?;
     let tx_streams: usize = s.ues.iter().map(|g| (g.count * g.antennas) as usize).sum();
@@ -431,16 +432,17 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
                 pdus.push(pdu);
             }
             // Every UE antenna is a TX channel of the radio: silent UEs send zeros.
-            let granted: Vec<bool> = (0..ue_state.len())
-                .map(|u| grants.iter().any(|g| g.ue as usize == u))
-                .collect();
-            let mut txs: Vec<&[Complex32]> = Vec::with_capacity(tx_streams);
-            let zeros = vec![Complex32::default(); len];
-            for (u, st) in ue_state.iter().enumerate() {
-                for b in &st.samples {
-                    txs.push(if granted[u] { &b[..len] } else { &zeros[..] });
+            for (u, st) in ue_state.iter_mut().enumerate() {
+                if !grants.iter().any(|g| g.ue as usize == u) {
+                    st.samples
+                        .iter_mut()
+                        .for_each(|b| b[..len].fill(Complex32::default()));
                 }
             }
+            let txs: Vec<&[Complex32]> = ue_state
+                .iter()
+                .flat_map(|st| st.samples.iter().map(|b| &b[..len]))
+                .collect();
             radio.transmit(&txs, TxTime::At(sample_time), true)?;
         }
 
@@ -577,7 +579,6 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
         bler: failed as f64 / (ok + failed).max(1) as f64,
         bler_first_tx: first_fail as f64 / first.max(1) as f64,
     };
-    let _ = ue_count_check(s, ue_state.len());
     let mut t = Timing::from_metrics(pipe.metrics(), &["ofdm", "pusch"], budget_us, o.workers);
     t.wall_s = wall;
     t.realtime_factor = air_s / wall.max(1e-9);
@@ -585,11 +586,6 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
     report.timing = t;
     report.radio = RadioReport::from((radio.info().driver.as_str(), radio.events()));
     Ok(report)
-}
-
-/// The scenario's UE count and the engine's agree (every UE group expanded).
-fn ue_count_check(s: &Scenario, n: usize) -> bool {
-    s.ue_count() as usize == n
 }
 
 /// Reads exactly `bufs[0].len()` samples per antenna, across several calls if the radio returns fewer.
