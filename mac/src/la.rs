@@ -64,19 +64,18 @@ impl McsSelector {
     /// the target BLER. Values must be non-decreasing; returns `None` if not,
     /// or if the length does not match the table.
     pub fn new(table: McsTable, thresholds_db: Vec<f32>) -> Option<McsSelector> {
-        (thresholds_db.len() == table.entries().len()
-            && thresholds_db.windows(2).all(|w| w[0] <= w[1]))
-        .then_some(McsSelector {
-            table,
-            thresholds_db,
-        })
+        (thresholds_db.len() == table.len() && thresholds_db.windows(2).all(|w| w[0] <= w[1]))
+            .then_some(McsSelector {
+                table,
+                thresholds_db,
+            })
     }
     /// Thresholds from the Shannon bound with a gap: MCS `m` needs
     /// `10 log10(2^SE_m - 1) + gap_db`. An approximation for tests, benches
     /// and drivers without measured BLER curves; system studies use the
     /// thresholds of the measured tables instead.
     pub fn shannon_gap(table: McsTable, gap_db: f32) -> McsSelector {
-        let th = (0..table.entries().len() as u8)
+        let th = (0..table.len() as u8)
             .map(|m| 10.0 * (2f32.powf(table.spectral_efficiency(m)) - 1.0).log10() + gap_db)
             .collect();
         McsSelector {

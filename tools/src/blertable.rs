@@ -65,7 +65,7 @@ fn measure(
     a: &Args,
     rng: &mut Xoshiro256PlusPlus,
 ) -> Result<BlerCurve, String> {
-    let e = table.entries()[mcs as usize];
+    let e = table.entry(mcs);
     let re = re_per_prb(14, 24, 0);
     let tbs_bits = tbs(table, mcs, a.n_prb as u32, re, 1) as usize;
     let n_sym = a.n_prb as usize * re as usize;
@@ -73,7 +73,7 @@ fn measure(
     let g = n_sym * qm;
     let plan = TbPlan::new(TbConfig {
         tbs: tbs_bits,
-        r_x2048: (e.rate_x1024 * 2.0).round() as u32,
+        r_x2048: e.r_x2048,
         qm: e.qm,
         num_layers: 1,
         g,
@@ -139,7 +139,7 @@ fn measure(
     Ok(BlerCurve {
         mcs,
         qm: e.qm,
-        code_rate: e.rate_x1024 as f64 / 1024.0,
+        code_rate: e.r_x1024() / 1024.0,
         tbs_bits: tbs_bits as u32,
         snr_db,
         bler,

@@ -66,11 +66,11 @@ impl BlerTable {
             "{origin}: mcs_table: {} (allowed: 1, 2)",
             t.mcs_table
         ))?;
-        if t.curves.len() != table.entries().len() {
+        if t.curves.len() != table.len() {
             return Err(format!(
                 "{origin}: curves: {} curves for {} MCS values",
                 t.curves.len(),
-                table.entries().len()
+                table.len()
             ));
         }
         for (i, c) in t.curves.iter().enumerate() {
