@@ -249,6 +249,97 @@ fn list<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
+/// The radio fields of a carrier that the loopback scenario and the system
+/// study both check: subcarrier spacing, bandwidth (TS 38.101-1 Table
+/// 5.3.2-1), gNB antennas, duplex with its TDD pattern, noise figure.
+pub struct CarrierFields<'a> {
+    /// Subcarrier spacing, kHz.
+    pub scs_khz: u32,
+    /// Spacings the caller supports.
+    pub allowed_scs_khz: &'a [u32],
+    /// Channel bandwidth, MHz.
+    pub bandwidth_mhz: u32,
+    /// gNB antennas.
+    pub antennas: u32,
+    /// TDD, FDD or SUL.
+    pub duplex: Duplex,
+    /// TDD pattern, if given.
+    pub tdd_pattern: Option<&'a str>,
+    /// Noise figure, dB.
+    pub noise_figure_db: f64,
+}
+
+impl CarrierFields<'_> {
+    /// Checks the fields; `f(name)` gives the full field path for errors.
+    pub fn check(&self, f: impl Fn(&str) -> String) -> Result<(), String> {
+        if !self.allowed_scs_khz.contains(&self.scs_khz) {
+            return Err(format!(
+                "{}: {} kHz (allowed: {})",
+                f("scs_khz"),
+                self.scs_khz,
+                list(self.allowed_scs_khz)
+            ));
+        }
+        let bws = allowed_bandwidths(self.scs_khz);
+        if !bws.contains(&self.bandwidth_mhz) {
+            return Err(format!(
+                "{}: {} MHz is not allowed at {} kHz (allowed: {})",
+                f("bandwidth_mhz"),
+                self.bandwidth_mhz,
+                self.scs_khz,
+                list(bws)
+            ));
+        }
+        if !(1..=64).contains(&self.antennas) {
+            return Err(format!(
+                "{}: {} (allowed: 1..=64)",
+                f("antennas"),
+                self.antennas
+            ));
+        }
+        match (self.duplex, self.tdd_pattern) {
+            (Duplex::Tdd, None) => {
+                return Err(format!(
+                    "{}: required for a TDD carrier (e.g. \"DDDSU\")",
+                    f("tdd_pattern")
+                ))
+            }
+            (Duplex::Tdd, Some(p)) => {
+                if p.is_empty()
+                    || p.len() > 80
+                    || !p.chars().all(|ch| matches!(ch, 'D' | 'U' | 'S'))
+                {
+                    return Err(format!(
+                        "{}: `{p}` (allowed: 1 to 80 of the letters D, U, S)",
+                        f("tdd_pattern")
+                    ));
+                }
+                if !p.contains('U') {
+                    return Err(format!(
+                        "{}: `{p}` has no uplink slot `U`",
+                        f("tdd_pattern")
+                    ));
+                }
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "{}: only a TDD carrier has a TDD pattern",
+                    f("tdd_pattern")
+                ))
+            }
+            _ => {}
+        }
+        if !(0.0..=30.0).contains(&self.noise_figure_db) {
+            return Err(format!(
+                "{}: {} dB (allowed: 0..=30)",
+                f("noise_figure_db"),
+                self.noise_figure_db
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Scenario {
     /// Parses and validates a scenario; `origin` names the source in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, String> {
@@ -304,74 +395,20 @@ impl Scenario {
         }
         for (i, c) in self.cell.carriers.iter().enumerate() {
             let f = |name: &str| format!("cell.carriers[{i}].{name}");
-            if ![15, 30, 60, 120].contains(&c.scs_khz) {
-                return Err(format!(
-                    "{}: {} kHz is not an NR subcarrier spacing (allowed: 15, 30, 60, 120)",
-                    f("scs_khz"),
-                    c.scs_khz
-                ));
+            CarrierFields {
+                scs_khz: c.scs_khz,
+                allowed_scs_khz: &[15, 30, 60, 120],
+                bandwidth_mhz: c.bandwidth_mhz,
+                antennas: c.antennas,
+                duplex: c.duplex,
+                tdd_pattern: c.tdd_pattern.as_deref(),
+                noise_figure_db: c.noise_figure_db,
             }
-            let bws = allowed_bandwidths(c.scs_khz);
-            if !bws.contains(&c.bandwidth_mhz) {
-                return Err(format!(
-                    "{}: {} MHz is not allowed at {} kHz (allowed: {})",
-                    f("bandwidth_mhz"),
-                    c.bandwidth_mhz,
-                    c.scs_khz,
-                    list(bws)
-                ));
-            }
+            .check(f)?;
             if !(c.center_frequency_mhz > 400.0 && c.center_frequency_mhz < 52_600.0) {
                 return Err(format!(
-                    "{}: {} MHz is outside NR FR1/FR2 (allowed: 410..52600)",
-                    f("center_frequency_mhz"),
+                    "cell.carriers[{i}].center_frequency_mhz: {} MHz is outside NR FR1/FR2 (allowed: 410..52600)",
                     c.center_frequency_mhz
-                ));
-            }
-            if !(1..=64).contains(&c.antennas) {
-                return Err(format!(
-                    "{}: {} (allowed: 1..=64)",
-                    f("antennas"),
-                    c.antennas
-                ));
-            }
-            match (c.duplex, &c.tdd_pattern) {
-                (Duplex::Tdd, None) => {
-                    return Err(format!(
-                        "{}: required for a TDD carrier (e.g. \"DDDSU\")",
-                        f("tdd_pattern")
-                    ))
-                }
-                (Duplex::Tdd, Some(p)) => {
-                    if p.is_empty()
-                        || p.len() > 80
-                        || !p.chars().all(|ch| matches!(ch, 'D' | 'U' | 'S'))
-                    {
-                        return Err(format!(
-                            "{}: `{p}` (allowed: 1 to 80 of the letters D, U, S)",
-                            f("tdd_pattern")
-                        ));
-                    }
-                    if !p.contains('U') {
-                        return Err(format!(
-                            "{}: `{p}` has no uplink slot `U`",
-                            f("tdd_pattern")
-                        ));
-                    }
-                }
-                (_, Some(_)) => {
-                    return Err(format!(
-                        "{}: only a TDD carrier has a TDD pattern",
-                        f("tdd_pattern")
-                    ))
-                }
-                _ => {}
-            }
-            if !(0.0..=30.0).contains(&c.noise_figure_db) {
-                return Err(format!(
-                    "{}: {} dB (allowed: 0..=30)",
-                    f("noise_figure_db"),
-                    c.noise_figure_db
                 ));
             }
         }

@@ -6,7 +6,7 @@
 //! bandwidth table, `traffic` and `qos_class` names. Unknown keys are
 //! rejected; every error is one line naming the field and the allowed values.
 
-use crate::scenario::{allowed_bandwidths, Duplex, QosClass, Traffic};
+use crate::scenario::{CarrierFields, Duplex, QosClass, Traffic};
 use serde::Deserialize;
 
 /// A system-level study.
@@ -397,70 +397,21 @@ impl SystemConfig {
                     c.name
                 ));
             }
-            if ![15, 30].contains(&c.scs_khz) {
-                return Err(format!(
-                    "{}: {} kHz (allowed: 15, 30)",
-                    f("scs_khz"),
-                    c.scs_khz
-                ));
+            CarrierFields {
+                scs_khz: c.scs_khz,
+                allowed_scs_khz: &[15, 30],
+                bandwidth_mhz: c.bandwidth_mhz,
+                antennas: c.antennas as u32,
+                duplex: c.duplex,
+                tdd_pattern: c.tdd_pattern.as_deref(),
+                noise_figure_db: c.noise_figure_db,
             }
-            let bws = allowed_bandwidths(c.scs_khz);
-            if !bws.contains(&c.bandwidth_mhz) {
-                let list: Vec<String> = bws.iter().map(|b| b.to_string()).collect();
-                return Err(format!(
-                    "{}: {} MHz is not allowed at {} kHz (allowed: {})",
-                    f("bandwidth_mhz"),
-                    c.bandwidth_mhz,
-                    c.scs_khz,
-                    list.join(", ")
-                ));
-            }
+            .check(f)?;
             if !(500.0..=7125.0).contains(&c.center_frequency_mhz) {
                 return Err(format!(
                     "{}: {} MHz (allowed: 500..=7125, FR1 above the path-loss model's 0.5 GHz)",
                     f("center_frequency_mhz"),
                     c.center_frequency_mhz
-                ));
-            }
-            if !(1..=64).contains(&c.antennas) {
-                return Err(format!(
-                    "{}: {} (allowed: 1..=64)",
-                    f("antennas"),
-                    c.antennas
-                ));
-            }
-            match (c.duplex, &c.tdd_pattern) {
-                (Duplex::Tdd, None) => {
-                    return Err(format!(
-                        "{}: required for a TDD carrier (e.g. \"DDDSU\")",
-                        f("tdd_pattern")
-                    ))
-                }
-                (Duplex::Tdd, Some(p)) => {
-                    if p.is_empty()
-                        || p.len() > 80
-                        || !p.chars().all(|ch| matches!(ch, 'D' | 'U' | 'S'))
-                        || !p.contains('U')
-                    {
-                        return Err(format!(
-                            "{}: `{p}` (allowed: 1 to 80 of D, U, S with at least one U)",
-                            f("tdd_pattern")
-                        ));
-                    }
-                }
-                (_, Some(_)) => {
-                    return Err(format!(
-                        "{}: only a TDD carrier has a TDD pattern",
-                        f("tdd_pattern")
-                    ))
-                }
-                _ => {}
-            }
-            if !(0.0..=30.0).contains(&c.noise_figure_db) {
-                return Err(format!(
-                    "{}: {} dB (allowed: 0..=30)",
-                    f("noise_figure_db"),
-                    c.noise_figure_db
                 ));
             }
             if !(-130.0..=0.0).contains(&c.p0_dbm) {
