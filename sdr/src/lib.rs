@@ -9,10 +9,12 @@
 
 pub mod convert;
 pub mod radio;
+pub mod reader;
 pub mod sigmf;
 pub mod sim;
 #[cfg(feature = "soapy")]
 pub mod soapy;
+pub mod split;
 pub mod timeline;
 pub mod validate;
 

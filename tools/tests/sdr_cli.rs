@@ -165,3 +165,86 @@ fn record_from_the_loopback_device_then_replay_it() {
         "{err}"
     );
 }
+
+/// The main job over the production SoapySDR backend and the real
+/// libSoapySDR: the UEs' bursts go out timed on the loopback device's TX
+/// channels, come back on its RX channels and are decoded by the pipeline.
+#[cfg(feature = "soapy")]
+#[test]
+fn loopback_runs_end_to_end_over_the_soapy_loopback_device() {
+    let json = tmp("soapy-loopback.json");
+    let out = ok(&ranlab(&[
+        "loopback",
+        "--radio",
+        "soapy",
+        "--args",
+        "driver=ranlab_loopback,serial=loop,channels=4",
+        "--slots",
+        "30",
+        "--json",
+        json.to_str().unwrap(),
+    ]));
+    assert!(out.contains("radio (ranlab_loopback)"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    assert_eq!(v["slots"], 30);
+    assert!(
+        v["link"]
+            .as_str()
+            .unwrap()
+            .contains("SoapySDR ranlab-loopback"),
+        "{v}"
+    );
+    // The device's own counters: a free-running loopback loses nothing.
+    for k in ["overflows", "underflows", "late", "time_errors"] {
+        assert_eq!(v["radio"][k].as_u64(), Some(0), "radio.{k}: {v}");
+    }
+    assert_eq!(v["radio"]["driver"], "ranlab_loopback");
+    let (mut ok_tbs, mut bits) = (0, 0.0);
+    for u in v["ues"].as_array().unwrap() {
+        let n = |k: &str| u[k].as_u64().unwrap();
+        // A cable without noise: every first transmission decodes, nothing is left over.
+        assert_eq!(
+            (
+                n("tb_failed"),
+                n("tb_dropped"),
+                n("tb_in_flight"),
+                n("tb_undetected")
+            ),
+            (0, 0, 0, 0),
+            "{u}"
+        );
+        assert_eq!(n("tb_ok"), n("transmissions"), "{u}");
+        assert!(n("tb_ok") > 0, "UE delivered nothing: {u}");
+        ok_tbs += n("tb_ok");
+        bits += u["ul_goodput_mbps"].as_f64().unwrap();
+    }
+    // 30 slots of DDDSU: 6 uplink slots, one PUSCH per UE each.
+    assert_eq!(ok_tbs, 24, "{v}");
+    let cell = v["cell"]["ul_goodput_mbps"].as_f64().unwrap();
+    assert!(
+        (cell - bits).abs() < 1e-6 * cell.max(1.0),
+        "{cell} vs {bits}"
+    );
+}
+
+/// Without the `soapy` feature, `--radio soapy` says how to get it.
+#[cfg(not(feature = "soapy"))]
+#[test]
+fn loopback_over_soapy_without_the_feature_says_how_to_build_it() {
+    let o = ranlab(&[
+        "loopback",
+        "--radio",
+        "soapy",
+        "--args",
+        "driver=ranlab_loopback",
+        "--slots",
+        "5",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--features soapy"),
+        "{err}"
+    );
+}

@@ -366,6 +366,63 @@ impl SoapyRadio {
         })
     }
 
+    /// The device's (RX, TX) channel counts.
+    pub fn device_channels(&self) -> Result<(usize, usize), RadioError> {
+        Ok((
+            self.dev
+                .num_channels(Dir::Rx)
+                .map_err(dev_err("channel count"))?,
+            self.dev
+                .num_channels(Dir::Tx)
+                .map_err(dev_err("channel count"))?,
+        ))
+    }
+
+    /// Chooses the device channels used (before [`Radio::configure`]); an
+    /// empty list means no stream in that direction.
+    pub fn select_channels(&mut self, rx: Vec<usize>, tx: Vec<usize>) -> Result<(), RadioError> {
+        if self.rx_stream.is_some() || self.tx_stream.is_some() || self.started {
+            return Err(Self::cfg_err(
+                "channels",
+                "choose channels before configuring".into(),
+            ));
+        }
+        let (have_rx, have_tx) = self.device_channels()?;
+        for (dir, chans, have) in [("rx", &rx, have_rx), ("tx", &tx, have_tx)] {
+            if let Some(&c) = chans.iter().find(|&&c| c >= have) {
+                return Err(Self::cfg_err(
+                    &format!("{dir}_channels"),
+                    format!(
+                        "channel {c} does not exist: {} {} has {have} {dir} channels",
+                        self.driver, self.hardware
+                    ),
+                ));
+            }
+        }
+        if rx.is_empty() && tx.is_empty() {
+            return Err(Self::cfg_err(
+                "channels",
+                "no RX and no TX channel selected".into(),
+            ));
+        }
+        self.opts.rx_channels = rx;
+        self.opts.tx_channels = tx;
+        Ok(())
+    }
+
+    /// The options the radio runs with.
+    pub fn options(&self) -> &SoapyOptions {
+        &self.opts
+    }
+
+    /// How many samples the RX thread may read ahead of the consumer (its
+    /// pool), valid after [`Radio::configure`]. A free-running device (the
+    /// loopback device) advances its clock that far ahead, so timed bursts
+    /// must be scheduled further ahead than this.
+    pub fn rx_read_ahead(&self) -> usize {
+        self.rx_block * self.opts.rx_buffers
+    }
+
     /// Bursts whose end the device acknowledged (`SOAPY_SDR_END_BURST` status).
     pub fn burst_acks(&self) -> u64 {
         self.burst_acks

@@ -13,6 +13,7 @@
 //! (HARQ retransmits them, and a block whose last transmission was dropped is
 //! reported as dropped, not failed).
 
+use super::radio::{open_soapy, Link, RadioChoice, RadioKind, Request};
 use super::report::{CellReport, RadioReport, Report, Timing, UeReport};
 use super::Pace;
 use crate::scenario::{ChannelModel, Duplex, QosClass as CfgQos, Scenario, Traffic};
@@ -37,6 +38,7 @@ use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
 use ranlab_phy::pusch::{PuschRxConfig, PuschTransmitter};
 use ranlab_sched::{Policy, SchedConfig, Scheduler, UlScheduler};
 use ranlab_sdr::radio::{Radio, RadioConfig, TxTime};
+use ranlab_sdr::reader::TimedReader;
 use ranlab_sdr::sim::{Pace as SimPace, SimRadio};
 use ranlab_sim_channel::pathloss::LinkBudget;
 use ranlab_sim_channel::tdl::{Correlation, TdlProfile};
@@ -55,6 +57,35 @@ pub struct RunOptions {
     pub progress: bool,
     /// Set by Ctrl-C: stop after the current slot and report.
     pub stop: Arc<AtomicBool>,
+    /// The radio: the simulated channel or SoapySDR devices.
+    pub radio: RadioChoice,
+}
+
+/// What the gNB received in one slot, handed to a tap (`ranlab record`).
+pub struct RxSlot<'a> {
+    /// Slot number since the start of the run.
+    pub index: u64,
+    /// Slot number within the frame.
+    pub slot_in_frame: u32,
+    /// Device time of the slot's first sample.
+    pub time: i64,
+    /// The samples, one slice per gNB antenna.
+    pub samples: &'a [&'a [Complex32]],
+    /// The PUSCHs scheduled in the slot.
+    pub pdus: &'a [PuschPdu],
+}
+
+/// A consumer of every received slot.
+pub type Tap<'a> = &'a mut dyn FnMut(RxSlot<'_>) -> CliResult;
+
+/// A slot the UE side has sent and the gNB side has still to receive.
+struct Pending {
+    index: u64,
+    slot_in_frame: u32,
+    len: usize,
+    time: i64,
+    pdus: Vec<PuschPdu>,
+    grants: Vec<UlGrant>,
 }
 
 /// Slots whose results may still be outstanding when the next uplink slot is scheduled.
@@ -130,6 +161,11 @@ fn model_kind(m: ChannelModel) -> Result<ModelKind, String> {
 
 /// Runs the scenario and returns its report.
 pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
+    run_with(s, o, None)
+}
+
+/// Runs the scenario, handing every received slot to `tap`, and returns its report.
+pub fn run_with(s: &Scenario, o: &RunOptions, mut tap: Option<Tap<'_>>) -> CliResult<Report> {
     let c = &s.cell.carriers[0];
     let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[0].scs_khz: {e}"))?;
     let fr = if c.center_frequency_mhz > 7_125.0 {
@@ -141,7 +177,29 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
         carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[0]: {e}"))?;
     let num = Numerology::new(scs, CyclicPrefix::Normal, n_prb, None)
         .map_err(|e| format!("cell.carriers[0]: {e}"))?;
-    let n_rx = c.antennas as usize;
+    let slot_len_max = (0..num.slots_per_frame())
+        .map(|k| num.slot_len(k))
+        .max()
+        .unwrap_or(0);
+    let tx_streams: usize = s.ues.iter().map(|g| (g.count * g.antennas) as usize).sum();
+    // SoapySDR devices are opened first: their channels bound the gNB antennas.
+    let soapy = match o.radio.kind {
+        RadioKind::Sim => None,
+        RadioKind::Soapy => Some(open_soapy(
+            &o.radio,
+            &Request {
+                n_rx: c.antennas as usize,
+                tx_streams,
+                sample_rate_hz: num.sample_rate_hz(),
+                center_frequency_hz: c.center_frequency_mhz * 1e6,
+                scs_khz: c.scs_khz,
+                slot_len: slot_len_max,
+                occupancy: num.n_sc() as f64 / num.fft_size() as f64,
+            },
+        )?),
+    };
+    let n_rx = soapy.as_ref().map_or(c.antennas as usize, |l| l.n_rx);
+    let max_tx_layers = soapy.as_ref().map_or(usize::MAX, |l| l.tx_channels);
     let pattern = match c.duplex {
         Duplex::Tdd => SlotPattern::tdd(c.tdd_pattern.as_deref().unwrap_or("U"))
             .map_err(|e| format!("cell.carriers[0].tdd_pattern: {e}"))?,
@@ -215,7 +273,7 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
             };
             let cap = UeCapability {
                 ul_carriers: vec![0],
-                max_layers: (g.antennas as u8).min(n_rx as u8),
+                max_layers: (g.antennas as usize).min(n_rx).min(max_tx_layers) as u8,
                 mcs_table: McsTable::Qam256,
                 max_tx_power_dbm: g.max_tx_power_dbm as f32,
             };
@@ -254,33 +312,46 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
         }
     }
     debug_assert_eq!(ues.len(), s.ue_count() as usize);
-    let air =
-        MultiLinkChannel::new(n_rx, &links, 1.0, seed).map_err(|e| format!("channel: {e}"))?;
-    let tx_streams: usize = s.ues.iter().map(|g| (g.count * g.antennas) as usize).sum();
-    let max_slot_len = (0..num.slots_per_frame())
-        .map(|k| num.slot_len(k))
-        .max()
-        .unwrap_or(0);
-    let mut radio: Box<dyn Radio> = Box::new(SimRadio::new(
-        Box::new(air),
-        tx_streams,
-        n_rx,
-        4 * max_slot_len,
-        max_slot_len,
-        if o.pace == Pace::Realtime {
-            SimPace::Realtime
-        } else {
-            SimPace::Free
-        },
-    ));
-    radio.configure(&RadioConfig {
-        sample_rate_hz: num.sample_rate_hz(),
-        center_frequency_hz: c.center_frequency_mhz * 1e6,
-        rx_gain_db: vec![0.0; n_rx],
-        tx_gain_db: vec![0.0; tx_streams],
-        rx_antennas: vec![],
-        tx_antennas: vec![],
-    })?;
+    let max_slot_len = slot_len_max;
+    let mut link = match soapy {
+        Some(l) => l,
+        None => {
+            let air = MultiLinkChannel::new(n_rx, &links, 1.0, seed)
+                .map_err(|e| format!("channel: {e}"))?;
+            let mut radio: Box<dyn Radio> = Box::new(SimRadio::new(
+                Box::new(air),
+                tx_streams,
+                n_rx,
+                4 * max_slot_len,
+                max_slot_len,
+                if o.pace == Pace::Realtime {
+                    SimPace::Realtime
+                } else {
+                    SimPace::Free
+                },
+            ));
+            radio.configure(&RadioConfig {
+                sample_rate_hz: num.sample_rate_hz(),
+                center_frequency_hz: c.center_frequency_mhz * 1e6,
+                rx_gain_db: vec![0.0; n_rx],
+                tx_gain_db: vec![0.0; tx_streams],
+                rx_antennas: vec![],
+                tx_antennas: vec![],
+            })?;
+            Link {
+                radio,
+                n_rx,
+                tx_channels: tx_streams,
+                tx_scale: 1.0,
+                lookahead: 0,
+                note: None,
+            }
+        }
+    };
+    if let Some(note) = &link.note {
+        eprintln!("note: {note}");
+    }
+    let radio = &mut link.radio;
 
     let ofdm = OfdmOptions::default();
     let mut ue_state: Vec<UeState> = Vec::new();
@@ -369,134 +440,191 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
     let mut slots_run = 0u64;
     let mut interrupted = false;
     let mut rx_bufs: Vec<Vec<Complex32>> = vec![vec![Complex32::default(); max_slot_len]; n_rx];
-    let mut sample_time: i64 = 0;
+    // UE antenna streams added onto the radio's TX channels.
+    let mut tx_mix: Vec<Vec<Complex32>> =
+        vec![vec![Complex32::default(); max_slot_len]; link.tx_channels];
+    let mut reader = TimedReader::new(n_rx, max_slot_len);
+    // The UE side runs `lookahead` slots ahead of the gNB side (a device
+    // needs its bursts before its clock reaches them); slot 0 starts on a
+    // slot boundary that far past the device time now.
+    let lookahead = link.lookahead;
+    let ahead = (lookahead * max_slot_len) as i64;
+    let mut sample_time: i64 = radio.hardware_time().map_or(0, |t| {
+        (t + ahead + max_slot_len as i64 - 1).div_euclid(max_slot_len as i64)
+    }) * max_slot_len as i64;
+    let mut pending: Vec<Pending> = (0..=lookahead)
+        .map(|_| Pending {
+            index: 0,
+            slot_in_frame: 0,
+            len: 0,
+            time: 0,
+            pdus: Vec::with_capacity(MAX_PDUS),
+            grants: Vec::with_capacity(MAX_PDUS),
+        })
+        .collect();
+    let mut scheduled = 0u64;
 
     let slots_per_frame = num.slots_per_frame() as u64;
-    for n in 0..s.slots {
-        if o.stop.load(Ordering::Relaxed) {
+    loop {
+        if scheduled < s.slots && !interrupted && o.stop.load(Ordering::Relaxed) {
             interrupted = true;
+        }
+        let more = scheduled < s.slots && !interrupted;
+        let n = scheduled;
+        let now = n * slot_us;
+        if more {
+            let slot_in_frame = (n % slots_per_frame) as u32;
+            let len = num.slot_len(slot_in_frame);
+            let ul = pattern.is_ul(n);
+
+            // Results of earlier slots come back before this slot is scheduled.
+            let wait_all = o.pace == Pace::Free;
+            collect(
+                &pipe,
+                &mut mac,
+                &mut ue_state,
+                &mut inflight,
+                &mut inflight_order,
+                now,
+                wait_all,
+            );
+
+            mac.begin_slot(now);
+            grants.clear();
+            pdus.clear();
+            if ul {
+                sched.schedule_ul(now, &[true], mac.carriers(), mac.ues(), &mut grants);
+                mac.apply_grants(now, &mut grants);
+                for g in &grants {
+                    let ue = &mac.ues()[g.ue as usize];
+                    let st = &mut ue_state[g.ue as usize];
+                    let pdu = g.pusch_pdu(ue.rnti, s.cell.id, slot_in_frame as u16);
+                    let plan = st
+                        .tx
+                        .plan(&pdu)
+                        .map_err(|e| format!("UE {} grant: {e}", g.ue))?;
+                    let tb = &mut st.tb[g.harq_id as usize];
+                    if g.new_data || tb.len() != plan.tbs {
+                        tb.clear();
+                        let rng = &mut st.rng;
+                        tb.extend((0..plan.tbs).map(|_| rng.gen::<u8>() & 1));
+                    }
+                    st.tx
+                        .transmit(&pdu, tb)
+                        .map_err(|e| format!("UE {} transmit: {e}", g.ue))?;
+                    {
+                        let mut outs: Vec<&mut [Complex32]> =
+                            st.samples.iter_mut().map(|b| &mut b[..len]).collect();
+                        st.tx
+                            .modulate(slot_in_frame, &mut outs)
+                            .map_err(|e| format!("UE {} modulate: {e}", g.ue))?;
+                    }
+                    st.transmissions += 1;
+                    st.mcs_sum += g.mcs as f64;
+                    if g.new_data {
+                        st.first_tx += 1;
+                    }
+                    pdus.push(pdu);
+                }
+                // Every UE antenna is a TX stream: silent UEs send zeros.
+                for (u, st) in ue_state.iter_mut().enumerate() {
+                    if !grants.iter().any(|g| g.ue as usize == u) {
+                        st.samples
+                            .iter_mut()
+                            .for_each(|b| b[..len].fill(Complex32::default()));
+                    }
+                }
+                let streams = ue_state
+                    .iter()
+                    .flat_map(|st| st.samples.iter().map(|b| &b[..len]));
+                mix(streams, &mut tx_mix, len, link.tx_scale);
+                let txs: Vec<&[Complex32]> = tx_mix.iter().map(|b| &b[..len]).collect();
+                radio.transmit(&txs, TxTime::At(sample_time), true)?;
+            }
+            let p = &mut pending[(n % (lookahead as u64 + 1)) as usize];
+            p.index = n;
+            p.slot_in_frame = slot_in_frame;
+            p.len = len;
+            p.time = sample_time;
+            p.pdus.clear();
+            p.pdus.extend_from_slice(&pdus);
+            p.grants.clear();
+            p.grants.extend_from_slice(&grants);
+            sample_time += len as i64;
+            scheduled += 1;
+        }
+
+        // The gNB receives every slot (the device clock runs on); uplink slots
+        // with PUSCHs go to the pipeline.
+        if slots_run < scheduled && (scheduled - slots_run > lookahead as u64 || !more) {
+            let p = &pending[(slots_run % (lookahead as u64 + 1)) as usize];
+            let len = p.len;
+            if !p.pdus.is_empty() {
+                match pipe.acquire() {
+                    Ok(i) => {
+                        {
+                            let slot = pipe.slot(i);
+                            let mut rx = slot.rx.write().unwrap_or_else(|e| e.into_inner());
+                            let mut refs: Vec<&mut [Complex32]> =
+                                rx.iter_mut().map(|b| &mut b[..len]).collect();
+                            reader.read_at(radio.as_mut(), p.time, &mut refs, RX_TIMEOUT)?;
+                            if let Some(tap) = tap.as_mut() {
+                                let view: Vec<&[Complex32]> = refs.iter().map(|b| &**b).collect();
+                                tap(p.rx_slot(&view))?;
+                            }
+                            drop(refs);
+                            drop(rx);
+                            slot.set_pdus(p.slot_in_frame, &p.pdus)?;
+                        }
+                        inflight[i].clear();
+                        inflight[i].extend(p.grants.iter().map(|g| (g.ue, g.harq_id, g.clone())));
+                        inflight_order.push_back(i);
+                        pipe.start(i, Instant::now());
+                    }
+                    Err(_reason) => {
+                        dropped_slots += 1;
+                        let mut refs: Vec<&mut [Complex32]> =
+                            rx_bufs.iter_mut().map(|b| &mut b[..len]).collect();
+                        reader.read_at(radio.as_mut(), p.time, &mut refs, RX_TIMEOUT)?;
+                        if let Some(tap) = tap.as_mut() {
+                            let view: Vec<&[Complex32]> = refs.iter().map(|b| &**b).collect();
+                            tap(p.rx_slot(&view))?;
+                        }
+                        for g in &p.grants {
+                            let st = &mut ue_state[g.ue as usize];
+                            st.last_dropped[g.harq_id as usize] = true;
+                            let out = mac.on_crc(
+                                now,
+                                &UlCrc {
+                                    ue: g.ue,
+                                    carrier: 0,
+                                    harq_id: g.harq_id,
+                                    ok: false,
+                                    sinr_db: None,
+                                },
+                            );
+                            account(st, g, out, false, true);
+                        }
+                    }
+                }
+            } else {
+                let mut refs: Vec<&mut [Complex32]> =
+                    rx_bufs.iter_mut().map(|b| &mut b[..len]).collect();
+                reader.read_at(radio.as_mut(), p.time, &mut refs, RX_TIMEOUT)?;
+                if let Some(tap) = tap.as_mut() {
+                    let view: Vec<&[Complex32]> = refs.iter().map(|b| &**b).collect();
+                    tap(p.rx_slot(&view))?;
+                }
+            }
+            slots_run += 1;
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        } else if !more {
             break;
         }
-        let now = n * slot_us;
-        let slot_in_frame = (n % slots_per_frame) as u32;
-        let len = num.slot_len(slot_in_frame);
-        let ul = pattern.is_ul(n);
-
-        // Results of earlier slots come back before this slot is scheduled.
-        let wait_all = o.pace == Pace::Free;
-        collect(
-            &pipe,
-            &mut mac,
-            &mut ue_state,
-            &mut inflight,
-            &mut inflight_order,
-            now,
-            wait_all,
-        );
-
-        mac.begin_slot(now);
-        grants.clear();
-        pdus.clear();
-        if ul {
-            sched.schedule_ul(now, &[true], mac.carriers(), mac.ues(), &mut grants);
-            mac.apply_grants(now, &mut grants);
-            for g in &grants {
-                let ue = &mac.ues()[g.ue as usize];
-                let st = &mut ue_state[g.ue as usize];
-                let pdu = g.pusch_pdu(ue.rnti, s.cell.id, slot_in_frame as u16);
-                let plan = st
-                    .tx
-                    .plan(&pdu)
-                    .map_err(|e| format!("UE {} grant: {e}", g.ue))?;
-                let tb = &mut st.tb[g.harq_id as usize];
-                if g.new_data || tb.len() != plan.tbs {
-                    tb.clear();
-                    let rng = &mut st.rng;
-                    tb.extend((0..plan.tbs).map(|_| rng.gen::<u8>() & 1));
-                }
-                st.tx
-                    .transmit(&pdu, tb)
-                    .map_err(|e| format!("UE {} transmit: {e}", g.ue))?;
-                {
-                    let mut outs: Vec<&mut [Complex32]> =
-                        st.samples.iter_mut().map(|b| &mut b[..len]).collect();
-                    st.tx
-                        .modulate(slot_in_frame, &mut outs)
-                        .map_err(|e| format!("UE {} modulate: {e}", g.ue))?;
-                }
-                st.transmissions += 1;
-                st.mcs_sum += g.mcs as f64;
-                if g.new_data {
-                    st.first_tx += 1;
-                }
-                pdus.push(pdu);
-            }
-            // Every UE antenna is a TX channel of the radio: silent UEs send zeros.
-            for (u, st) in ue_state.iter_mut().enumerate() {
-                if !grants.iter().any(|g| g.ue as usize == u) {
-                    st.samples
-                        .iter_mut()
-                        .for_each(|b| b[..len].fill(Complex32::default()));
-                }
-            }
-            let txs: Vec<&[Complex32]> = ue_state
-                .iter()
-                .flat_map(|st| st.samples.iter().map(|b| &b[..len]))
-                .collect();
-            radio.transmit(&txs, TxTime::At(sample_time), true)?;
-        }
-
-        // The gNB receives every slot (the device clock runs on); uplink slots go to the pipeline.
-        if ul && !pdus.is_empty() {
-            match pipe.acquire() {
-                Ok(i) => {
-                    {
-                        let slot = pipe.slot(i);
-                        let mut rx = slot.rx.write().unwrap_or_else(|e| e.into_inner());
-                        let mut refs: Vec<&mut [Complex32]> =
-                            rx.iter_mut().map(|b| &mut b[..len]).collect();
-                        receive_exact(radio.as_mut(), &mut refs)?;
-                        drop(refs);
-                        drop(rx);
-                        slot.set_pdus(slot_in_frame, &pdus)?;
-                    }
-                    inflight[i].clear();
-                    inflight[i].extend(grants.iter().map(|g| (g.ue, g.harq_id, g.clone())));
-                    inflight_order.push_back(i);
-                    pipe.start(i, Instant::now());
-                }
-                Err(_reason) => {
-                    dropped_slots += 1;
-                    let mut refs: Vec<&mut [Complex32]> =
-                        rx_bufs.iter_mut().map(|b| &mut b[..len]).collect();
-                    receive_exact(radio.as_mut(), &mut refs)?;
-                    for g in &grants {
-                        let st = &mut ue_state[g.ue as usize];
-                        st.last_dropped[g.harq_id as usize] = true;
-                        let out = mac.on_crc(
-                            now,
-                            &UlCrc {
-                                ue: g.ue,
-                                carrier: 0,
-                                harq_id: g.harq_id,
-                                ok: false,
-                                sinr_db: None,
-                            },
-                        );
-                        account(st, g, out, false, true);
-                    }
-                }
-            }
-        } else {
-            let mut refs: Vec<&mut [Complex32]> =
-                rx_bufs.iter_mut().map(|b| &mut b[..len]).collect();
-            receive_exact(radio.as_mut(), &mut refs)?;
-        }
-        sample_time += len as i64;
-        mac.end_slot(slot_us);
-        slots_run += 1;
-        if let Some(b) = &bar {
-            b.inc(1);
+        if more {
+            mac.end_slot(slot_us);
         }
     }
     // Drain: every started slot completes.
@@ -523,10 +651,21 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
         interrupted,
         air_time_s: air_s,
         link: format!(
-            "PUSCH over {} ({:.0} ns, {:.0} km/h), {} PRB at {} kHz, {} gNB antennas, ZF, LDPC {} iterations, PF scheduler with HARQ (max {} tx) and OLLA",
-            s.channel.model.name(),
-            s.channel.delay_spread_ns,
-            s.channel.speed_kmh,
+            "PUSCH over {}, {} PRB at {} kHz, {} gNB antennas, ZF, LDPC {} iterations, PF scheduler with HARQ (max {} tx) and OLLA",
+            match o.radio.kind {
+                RadioKind::Sim => format!(
+                    "{} ({:.0} ns, {:.0} km/h)",
+                    s.channel.model.name(),
+                    s.channel.delay_spread_ns,
+                    s.channel.speed_kmh
+                ),
+                RadioKind::Soapy => format!(
+                    "SoapySDR {} ({} TX channels, bursts {} slots ahead)",
+                    radio.info().hardware,
+                    link.tx_channels,
+                    link.lookahead
+                ),
+            },
             n_prb,
             c.scs_khz,
             n_rx,
@@ -588,19 +727,41 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
     Ok(report)
 }
 
-/// Reads exactly `bufs[0].len()` samples per antenna, across several calls if the radio returns fewer.
-fn receive_exact(radio: &mut dyn Radio, bufs: &mut [&mut [Complex32]]) -> CliResult {
-    let len = bufs.first().map(|b| b.len()).unwrap_or(0);
-    let mut done = 0;
-    while done < len {
-        let mut part: Vec<&mut [Complex32]> = bufs.iter_mut().map(|b| &mut b[done..]).collect();
-        let m = radio.receive(&mut part, Duration::from_secs(1))?;
-        if m.samples == 0 {
-            return Err("radio returned no samples".into());
+/// How long the gNB waits for a slot's samples.
+const RX_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Pending {
+    fn rx_slot<'a>(&'a self, samples: &'a [&'a [Complex32]]) -> RxSlot<'a> {
+        RxSlot {
+            index: self.index,
+            slot_in_frame: self.slot_in_frame,
+            time: self.time,
+            samples,
+            pdus: &self.pdus,
         }
-        done += m.samples;
     }
-    Ok(())
+}
+
+/// Adds UE antenna stream `s` onto TX channel `s % out.len()`, scaled.
+fn mix<'a>(
+    streams: impl Iterator<Item = &'a [Complex32]>,
+    out: &mut [Vec<Complex32>],
+    len: usize,
+    scale: f32,
+) {
+    let ch = out.len();
+    for (s, x) in streams.enumerate() {
+        let o = &mut out[s % ch][..len];
+        if s < ch {
+            o.copy_from_slice(x);
+        } else {
+            o.iter_mut().zip(x).for_each(|(o, x)| *o += *x);
+        }
+    }
+    if scale != 1.0 {
+        out.iter_mut()
+            .for_each(|o| o[..len].iter_mut().for_each(|x| *x *= scale));
+    }
 }
 
 /// Books one HARQ outcome for a UE's transport block.

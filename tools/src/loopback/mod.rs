@@ -1,7 +1,8 @@
 //! `ranlab loopback`: the main job. UEs transmit through the software channel
 //! to the gNB receiver, and the run is summarised per UE and per cell.
 
-mod engine;
+pub mod engine;
+pub mod radio;
 mod report;
 
 use crate::scenario::{Scenario, DEFAULT_SCENARIO};
@@ -45,6 +46,21 @@ pub struct Args {
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// The radio: the scenario's simulated channel, or SoapySDR devices
+    /// (`--args`; build with `--features soapy`).
+    #[arg(long, value_enum, default_value = "sim")]
+    radio: radio::RadioKind,
+    /// SoapySDR args of the gNB device (`driver=uhd,type=b200`, `driver=lime`,
+    /// `driver=ranlab_loopback`); without `--ue-args` its TX channels carry the
+    /// UEs, cabled (or looped back) to its RX channels.
+    #[arg(long, value_name = "ARGS", default_value = "")]
+    args: String,
+    /// SoapySDR args of a separate UE device (two boards, on a shared time source).
+    #[arg(long, value_name = "ARGS")]
+    ue_args: Option<String>,
+    /// Radio options (`master_clock=..,clock=external,time=gpsdo,bandwidth=..,lookahead=4,rx=0:1,tx=0`).
+    #[arg(long, value_name = "K=V,...", default_value = "")]
+    radio_opts: String,
 }
 
 pub fn run(args: Args) -> CliResult<ExitCode> {
@@ -79,6 +95,12 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         workers: args.workers,
         progress: std::io::stderr().is_terminal() && scenario.slots >= 200,
         stop,
+        radio: radio::RadioChoice {
+            kind: args.radio,
+            args: args.args.clone(),
+            ue_args: args.ue_args.clone(),
+            radio_opts: args.radio_opts.clone(),
+        },
     };
     let report = engine::run(&scenario, &opts)?;
     report.print();

@@ -1,0 +1,195 @@
+//! Which radio `ranlab loopback` runs over: the simulated channel, or
+//! SoapySDR devices (one board whose TX channels feed its RX channels by
+//! cable, or a UE board and a gNB board), and how the engine drives it.
+
+use crate::CliResult;
+use ranlab_sdr::Radio;
+
+/// Radio backends of the loopback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RadioKind {
+    /// The software channel of the scenario (TR 38.901 fading, path loss, noise).
+    Sim,
+    /// SoapySDR devices chosen by `--args` (and `--ue-args`); build with `--features soapy`.
+    Soapy,
+}
+
+/// The radio the user chose.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "soapy"), allow(dead_code))]
+pub struct RadioChoice {
+    /// Backend.
+    pub kind: RadioKind,
+    /// SoapySDR args of the gNB device (it also transmits for the UEs without `ue_args`).
+    pub args: String,
+    /// SoapySDR args of a separate UE device.
+    pub ue_args: Option<String>,
+    /// `SoapyOptions` text (`master_clock=..,clock=..,lookahead=..`).
+    pub radio_opts: String,
+}
+
+impl Default for RadioChoice {
+    fn default() -> Self {
+        RadioChoice {
+            kind: RadioKind::Sim,
+            args: String::new(),
+            ue_args: None,
+            radio_opts: String::new(),
+        }
+    }
+}
+
+/// The radio the engine runs over and how it drives it.
+pub struct Link {
+    /// The radio: RX channels are the gNB antennas, TX channels carry the UEs.
+    pub radio: Box<dyn Radio>,
+    /// gNB receive antennas.
+    pub n_rx: usize,
+    /// TX channels: UE antenna stream `s` (UEs in order, their antennas in
+    /// order) goes out on channel `s % tx_channels`, added to the others there.
+    pub tx_channels: usize,
+    /// Factor on UE samples before transmission (DAC back-off on hardware).
+    pub tx_scale: f32,
+    /// Slots the UE side transmits ahead of the slot the gNB receives.
+    pub lookahead: usize,
+    /// What the summary should say about the radio.
+    pub note: Option<String>,
+}
+
+/// What the scenario asks of the devices.
+#[cfg_attr(not(feature = "soapy"), allow(dead_code))]
+pub struct Request {
+    /// gNB antennas in the scenario.
+    pub n_rx: usize,
+    /// UE antenna streams in the scenario.
+    pub tx_streams: usize,
+    /// Sample rate of the carrier, Hz.
+    pub sample_rate_hz: f64,
+    /// RF centre frequency, Hz.
+    pub center_frequency_hz: f64,
+    /// Subcarrier spacing, kHz.
+    pub scs_khz: u32,
+    /// Longest slot, samples.
+    pub slot_len: usize,
+    /// Used subcarriers over the FFT size (the carrier's share of the band).
+    pub occupancy: f64,
+}
+
+/// RMS level of a fully loaded carrier below DAC full scale: OFDM peaks run
+/// some 10-11 dB above the mean, so 14 dB keeps the CS16 wire from clipping.
+#[cfg_attr(not(feature = "soapy"), allow(dead_code))]
+pub const TX_BACKOFF_DB: f64 = 14.0;
+
+#[cfg(not(feature = "soapy"))]
+pub fn open_soapy(_: &RadioChoice, _: &Request) -> CliResult<Link> {
+    Err("--radio soapy: ranlab was built without SoapySDR; rebuild with `--features soapy` (needs libsoapysdr-dev)".into())
+}
+
+/// Opens, sets up and configures the SoapySDR device(s) for the scenario.
+#[cfg(feature = "soapy")]
+pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
+    use ranlab_sdr::soapy::{SoapyOptions, SoapyRadio, Timing};
+    use ranlab_sdr::split::SplitRadio;
+    use ranlab_sdr::RadioConfig;
+
+    let mut opts = SoapyOptions {
+        scs_khz: req.scs_khz,
+        ..SoapyOptions::default()
+    };
+    opts.apply(&choice.radio_opts)?;
+    let Timing::Timed { lookahead_slots } = opts.timing else {
+        return Err(
+            "--radio-opts untimed=1: the loopback schedules every UE burst at a device time; it needs timed mode"
+                .into(),
+        );
+    };
+    let has = |k: &str| {
+        choice
+            .radio_opts
+            .split(',')
+            .any(|i| i.split('=').next().map(str::trim) == Some(k))
+    };
+    let (set_rx, set_tx) = (has("rx"), has("tx"));
+    let mut gnb = SoapyRadio::open(&choice.args, opts.clone())?;
+    let (dev_rx, dev_tx) = gnb.device_channels()?;
+    let mut note = None;
+    let rx: Vec<usize> = if set_rx {
+        opts.rx_channels.clone()
+    } else {
+        let n = req.n_rx.min(dev_rx);
+        if n < req.n_rx {
+            note = Some(format!(
+                "the scenario has {} gNB antennas, the device {dev_rx} RX channels: using {n}",
+                req.n_rx
+            ));
+        }
+        (0..n).collect()
+    };
+    if rx.is_empty() {
+        return Err("--radio-opts rx=-: the gNB needs at least one RX channel".into());
+    }
+    let n_rx = rx.len();
+    let config = RadioConfig {
+        sample_rate_hz: req.sample_rate_hz,
+        center_frequency_hz: req.center_frequency_hz,
+        rx_gain_db: vec![],
+        tx_gain_db: vec![],
+        rx_antennas: vec![],
+        tx_antennas: vec![],
+    };
+    let (radio, tx_channels, read_ahead): (Box<dyn Radio>, usize, usize) = match &choice.ue_args {
+        None => {
+            // One board: its TX channels feed its RX channels (cable or loopback).
+            let tx: Vec<usize> = if set_tx {
+                opts.tx_channels.clone()
+            } else {
+                (0..dev_tx.min(n_rx).min(req.tx_streams).max(1)).collect()
+            };
+            if tx.is_empty() {
+                return Err("--radio-opts tx=-: the UEs need at least one TX channel".into());
+            }
+            let n_tx = tx.len();
+            gnb.select_channels(rx, tx)?;
+            gnb.configure(&config)?;
+            let ahead = gnb.rx_read_ahead();
+            (Box::new(gnb), n_tx, ahead)
+        }
+        Some(ue_args) => {
+            // Two boards: the gNB board receives, the UE board transmits.
+            gnb.select_channels(rx, vec![])?;
+            gnb.configure(&config)?;
+            let mut ue = SoapyRadio::open(ue_args, opts.clone())?;
+            let (_, ue_tx) = ue.device_channels()?;
+            let tx: Vec<usize> = if set_tx {
+                opts.tx_channels.clone()
+            } else {
+                (0..ue_tx.min(req.tx_streams).max(1)).collect()
+            };
+            if tx.is_empty() {
+                return Err("--radio-opts tx=-: the UEs need at least one TX channel".into());
+            }
+            let n_tx = tx.len();
+            ue.select_channels(vec![], tx)?;
+            ue.configure(&config)?;
+            let ahead = gnb.rx_read_ahead();
+            (
+                Box::new(SplitRadio::new(Box::new(gnb), Box::new(ue))),
+                n_tx,
+                ahead,
+            )
+        }
+    };
+    // A free-running device's clock runs as far ahead as the RX thread reads:
+    // bursts must be scheduled beyond that, and at least the asked look-ahead.
+    let lookahead = (lookahead_slots as usize).max(read_ahead.div_ceil(req.slot_len.max(1)) + 1);
+    // Unitary OFDM: a fully loaded carrier has mean power `occupancy` per sample.
+    let tx_scale = (10f64.powf(-TX_BACKOFF_DB / 20.0) / req.occupancy.max(1e-3).sqrt()) as f32;
+    Ok(Link {
+        radio,
+        n_rx,
+        tx_channels,
+        tx_scale,
+        lookahead,
+        note,
+    })
+}
