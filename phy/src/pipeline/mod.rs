@@ -354,8 +354,11 @@ fn begin_stage<J: SlotJob>(sh: &Shared<J>, slot: u32, mut stage: usize) {
             }
             sh.in_flight.fetch_sub(1, Ordering::AcqRel);
             c.done.store(true, Ordering::Release);
-            // Capacity equals the pool size, so this cannot block for long.
-            let _ = sh.done_tx.send((slot, latency));
+            // The `done` flag is the truth; the message wakes a waiting driver.
+            // A driver that takes results by flag (`wait_completed`) leaves
+            // messages behind, so never block on a full queue: with at most
+            // `pool` slots in flight, a `next_completed` driver always has room.
+            let _ = sh.done_tx.try_send((slot, latency));
             return;
         }
         let n = sh.job.task_count(st, stage);

@@ -13,6 +13,7 @@ mod mimo;
 mod ofdm;
 mod piot;
 mod sched;
+mod slot;
 mod transport;
 
 use crate::CliResult;
@@ -73,6 +74,9 @@ pub struct Measurement {
     median_mbps: f64,
     mres_per_s: f64,
     calls: usize,
+    /// Slot duration / median processing time, for whole-slot cases (`slot`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    realtime_factor: Option<f64>,
 }
 
 /// All cases for `level`. Each block family registers its cases here.
@@ -87,6 +91,7 @@ fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(transport::cases(level));
     v.extend(piot::cases(level));
     v.extend(ldpc::cases(level));
+    v.extend(slot::cases(level));
     v
 }
 
@@ -120,6 +125,7 @@ fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
         median_mbps: case.info_bits / median,
         mres_per_s: case.res / median,
         calls: samples.len() * batch,
+        realtime_factor: slot::slot_us(case.block, &case.case).map(|s| s / median),
     }
 }
 
@@ -168,6 +174,9 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
                 m.median_mbps,
                 m.mres_per_s
             );
+            if let Some(r) = m.realtime_factor {
+                println!("{:<14} {:<40} real-time factor {r:.3}", "", "");
+            }
             results.push(m);
         }
     }

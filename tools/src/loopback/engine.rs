@@ -166,18 +166,33 @@ pub fn run(s: &Scenario, o: &RunOptions) -> CliResult<Report> {
 }
 
 /// Runs the scenario, handing every received slot to `tap`, and returns its report.
-pub fn run_with(s: &Scenario, o: &RunOptions, mut tap: Option<Tap<'_>>) -> CliResult<Report> {
+pub fn run_with(s: &Scenario, o: &RunOptions, tap: Option<Tap<'_>>) -> CliResult<Report> {
+    run_with_fixed_ul(s, o, tap, None)
+}
+
+/// A fixed uplink allocation replacing the scheduler's choice for every new
+/// transport block: the whole carrier at one MCS and layer count (benches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedUl {
+    /// MCS table, 1 or 2 (TS 38.214 Tables 5.1.3.1-1/2).
+    pub mcs_table: u8,
+    /// MCS index.
+    pub mcs: u8,
+    /// Layers.
+    pub layers: u8,
+}
+
+/// [`run_with`], with every new uplink grant set to `fixed` when given.
+pub fn run_with_fixed_ul(
+    s: &Scenario,
+    o: &RunOptions,
+    mut tap: Option<Tap<'_>>,
+    fixed: Option<FixedUl>,
+) -> CliResult<Report> {
     let c = &s.cell.carriers[0];
-    let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[0].scs_khz: {e}"))?;
-    let fr = if c.center_frequency_mhz > 7_125.0 {
-        FrequencyRange::Fr2
-    } else {
-        FrequencyRange::Fr1
-    };
-    let n_prb =
-        carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[0]: {e}"))?;
-    let num = Numerology::new(scs, CyclicPrefix::Normal, n_prb, None)
-        .map_err(|e| format!("cell.carriers[0]: {e}"))?;
+    let num = numerology(s)?;
+    let n_prb = num.n_prb();
+    let scs = num.scs();
     let slot_len_max = (0..num.slots_per_frame())
         .map(|k| num.slot_len(k))
         .max()
@@ -401,21 +416,9 @@ pub fn run_with(s: &Scenario, o: &RunOptions, mut tap: Option<Tap<'_>>) -> CliRe
         McsSelector::shannon_gap(McsTable::Qam256, 3.0),
     );
 
-    let rx_cfg = PuschRxConfig::new(n_rx, n_rx.min(4));
-    let job = Arc::new(UplinkJob::new(num, rx_cfg, ofdm, o.workers)?);
-    let pool = (0..MAX_IN_FLIGHT + 1)
-        .map(|_| job.new_slot(MAX_PDUS))
-        .collect();
+    let rx_cfg = rx_config(n_rx);
     let budget_us = slot_us as f64 * 2.0; // a slot's samples plus one slot of processing (K2 >= 1)
-    let pipe = Pipeline::new(
-        job,
-        pool,
-        PipelineConfig {
-            workers: o.workers,
-            pin: true,
-            deadline: Duration::from_micros(budget_us as u64),
-        },
-    );
+    let pipe = uplink_pipeline(num, rx_cfg, ofdm, o.workers, MAX_IN_FLIGHT + 1, budget_us)?;
 
     let bar = o.progress.then(|| {
         let b = indicatif::ProgressBar::new(s.slots);
@@ -433,8 +436,9 @@ pub fn run_with(s: &Scenario, o: &RunOptions, mut tap: Option<Tap<'_>>) -> CliRe
     let mut grants: Vec<UlGrant> = Vec::with_capacity(MAX_PDUS);
     let mut pdus: Vec<PuschPdu> = Vec::with_capacity(MAX_PDUS);
     // Per pooled slot: the (UE, HARQ id, grant) of each PDU, and when it was received.
-    let mut inflight: Vec<Vec<(u32, u8, UlGrant)>> =
-        vec![Vec::with_capacity(MAX_PDUS); MAX_IN_FLIGHT + 1];
+    let mut inflight: Vec<Vec<(u32, u8, UlGrant)>> = (0..MAX_IN_FLIGHT + 1)
+        .map(|_| Vec::with_capacity(MAX_PDUS))
+        .collect();
     let mut inflight_order: std::collections::VecDeque<usize> =
         std::collections::VecDeque::with_capacity(MAX_IN_FLIGHT + 1);
     let mut dropped_slots = 0u64;
@@ -495,6 +499,11 @@ pub fn run_with(s: &Scenario, o: &RunOptions, mut tap: Option<Tap<'_>>) -> CliRe
             pdus.clear();
             if ul {
                 sched.schedule_ul(now, &[true], mac.carriers(), mac.ues(), &mut grants);
+                if let Some(f) = fixed {
+                    for g in grants.iter_mut().filter(|g| g.new_data) {
+                        f.apply(g, &mac.carriers()[0]);
+                    }
+                }
                 mac.apply_grants(now, &mut grants);
                 for g in &grants {
                     let ue = &mac.ues()[g.ue as usize];
@@ -726,6 +735,75 @@ pub fn run_with(s: &Scenario, o: &RunOptions, mut tap: Option<Tap<'_>>) -> CliRe
     report.timing = t;
     report.radio = RadioReport::from((radio.info().driver.as_str(), radio.events()));
     Ok(report)
+}
+
+impl FixedUl {
+    /// Makes `g` this allocation over every PRB and symbol of carrier `cc`.
+    fn apply(&self, g: &mut UlGrant, cc: &CarrierConfig) {
+        g.mcs_table = self.mcs_table;
+        g.mcs = self.mcs;
+        g.layers = self.layers;
+        g.prb_start = 0;
+        g.n_prb = cc.n_prb;
+        g.start_symbol = 0;
+        g.n_symbols = 14;
+        g.dmrs_port = 0;
+        let table = if self.mcs_table == 2 {
+            McsTable::Qam256
+        } else {
+            McsTable::Qam64
+        };
+        g.tbs_bits = ranlab_mac::mcs::tbs(
+            table,
+            self.mcs,
+            cc.n_prb as u32,
+            cc.re_per_prb(),
+            self.layers as u32,
+        );
+    }
+}
+
+/// The numerology of the scenario's first carrier.
+pub fn numerology(s: &Scenario) -> CliResult<Numerology> {
+    let c = &s.cell.carriers[0];
+    let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[0].scs_khz: {e}"))?;
+    let fr = if c.center_frequency_mhz > 7_125.0 {
+        FrequencyRange::Fr2
+    } else {
+        FrequencyRange::Fr1
+    };
+    let n_prb =
+        carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[0]: {e}"))?;
+    Ok(Numerology::new(scs, CyclicPrefix::Normal, n_prb, None)
+        .map_err(|e| format!("cell.carriers[0]: {e}"))?)
+}
+
+/// The gNB PUSCH receiver settings of the loopback for `n_rx` antennas.
+pub fn rx_config(n_rx: usize) -> PuschRxConfig {
+    PuschRxConfig::new(n_rx, n_rx.min(4))
+}
+
+/// The uplink slot pipeline of carrier `num`: `pool` slot buffers of up to
+/// [`MAX_PDUS`] PUSCHs each, `workers` pinned workers, slots held to `budget_us`.
+pub fn uplink_pipeline(
+    num: Numerology,
+    rx_cfg: PuschRxConfig,
+    ofdm: OfdmOptions,
+    workers: usize,
+    pool: usize,
+    budget_us: f64,
+) -> CliResult<Pipeline<UplinkJob>> {
+    let job = Arc::new(UplinkJob::new(num, rx_cfg, ofdm, workers)?);
+    let slots = (0..pool).map(|_| job.new_slot(MAX_PDUS)).collect();
+    Ok(Pipeline::new(
+        job,
+        slots,
+        PipelineConfig {
+            workers,
+            pin: true,
+            deadline: Duration::from_micros(budget_us as u64),
+        },
+    ))
 }
 
 /// How long the gNB waits for a slot's samples.
