@@ -117,6 +117,7 @@ impl SharedChannel for Pdsch {
             rv: pdu.rv,
             new_data: pdu.new_data,
             harq_id: pdu.harq_id,
+            rnti: pdu.rnti,
         })
     }
     fn slot(pdu: &PdschPdu) -> u32 {

@@ -14,7 +14,9 @@
 //! interpolation, noise, timing offset, CFO) →
 //! [`PuschReceiver::detect_symbol`] (ZF or MMSE per RE, post-equalisation
 //! noise variance per layer) → [`PuschReceiver::demap`] (max-log LLRs scaled
-//! by that noise variance, descrambling) → [`PuschReceiver::decode`] (rate
+//! by that noise variance, quantised to `i8` at a fixed [`LLR_SCALE`] and
+//! descrambled in one SIMD pass) → [`PuschReceiver::decode`] (`coding::tb`:
+//! HARQ combining into the soft buffer of the (RNTI, HARQ process), rate
 //! recovery, LDPC per code block, CRCs).
 //!
 //! Plan once, run many: the constructors make FFT plans, detectors,
@@ -22,7 +24,10 @@
 //! allocates nothing.
 
 use crate::chest::ChestOptions;
-use crate::coding::scrambling::{c_init_pusch, descramble_llrs_f32, scramble_bits_into};
+use crate::coding::ldpc::{DecoderConfig, MinSum};
+use crate::coding::rate_match::HarqSoftBuffer;
+use crate::coding::scrambling::{c_init_pusch, scramble_bits_into};
+use crate::coding::tb::{TbConfig, TbDecoder, TbEncoder, TbPlan};
 use crate::coding::tbs::{mcs, transport_block_size, McsTable, TbScaling, TbsError, TbsParams};
 use crate::grid::ResourceGrid;
 use crate::mimo::Equalizer;
@@ -31,7 +36,10 @@ use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmError, OfdmModulator, OfdmOptions};
 use crate::pdu::{PduError, PuschPdu};
 use crate::refsig::dmrs::{DmrsError, DmrsLink, DmrsParams, MappingType};
-use crate::sch::{evm_percent, post_sinr_db, FrontEndError, RxFrontEnd, SchLayout};
+use crate::refsig::gold::GoldSequence;
+use crate::sch::{
+    evm_percent_with, post_sinr_db, quantize_descramble, FrontEndError, RxFrontEnd, SchLayout,
+};
 use crate::simd::SimdLevel;
 use num_complex::Complex32;
 
@@ -84,6 +92,10 @@ pub struct ShPlan {
     pub new_data: bool,
     /// HARQ process.
     pub harq_id: u8,
+    /// The RNTI (with `harq_id`, the key of the HARQ soft buffer).
+    pub rnti: u16,
+    /// The transport-block coding plan (segmentation, E_r, N_cb).
+    pub tb: TbPlan,
 }
 
 /// The plan of a PUSCH.
@@ -107,6 +119,7 @@ pub(crate) struct ShRequest<'a> {
     pub rv: u8,
     pub new_data: bool,
     pub harq_id: u8,
+    pub rnti: u16,
 }
 
 impl ShPlan {
@@ -131,6 +144,7 @@ impl ShPlan {
             rv: pdu.rv,
             new_data: pdu.new_data,
             harq_id: pdu.harq_id,
+            rnti: pdu.rnti,
         })
     }
 
@@ -175,17 +189,29 @@ impl ShPlan {
             value: r.mcs_index as u32,
             allowed: "an index with QPSK or higher (no transform precoding)",
         })?;
+        let g = layout.g(qm);
+        let tb = TbPlan::new(TbConfig {
+            tbs: info.tbs as usize,
+            r_x2048: m.r_x2048,
+            qm: qm as u8,
+            num_layers: r.num_layers,
+            g,
+            tbs_lbrm: None,
+        })
+        .map_err(|e| PuschError::Coding(e.to_string()))?;
         Ok(ShPlan {
             layout,
             modulation,
             qm,
             r_x2048: m.r_x2048,
             tbs: info.tbs as usize,
-            g: layout.g(qm),
+            g,
             c_init: r.c_init,
             rv: r.rv,
             new_data: r.new_data,
             harq_id: r.harq_id,
+            rnti: r.rnti,
+            tb,
         })
     }
 }
@@ -258,7 +284,7 @@ pub struct ShTransmitter<L: SharedChannel> {
     mods: Vec<OfdmModulator>,
     grid: ResourceGrid,
     mappers: Vec<Mapper>,
-    encoder: tbchain::TbEncoder,
+    encoder: TbEncoder,
     coded: Vec<u8>,
     scrambled: Vec<u8>,
     d: Vec<Complex32>,
@@ -285,7 +311,7 @@ impl<L: SharedChannel> ShTransmitter<L> {
                 .iter()
                 .map(|&q| Mapper::new(Modulation::from_qm(q, false).unwrap_or(Modulation::Qpsk)))
                 .collect(),
-            encoder: tbchain::TbEncoder::new(max_g),
+            encoder: TbEncoder::new(),
             coded: vec![0; max_g],
             scrambled: vec![0; max_g],
             d: vec![Complex32::default(); 14 * n_sc * max_layers],
@@ -315,14 +341,7 @@ impl<L: SharedChannel> ShTransmitter<L> {
         }
         let out = &mut self.coded[..plan.g];
         self.encoder
-            .encode(
-                tb,
-                plan.r_x2048,
-                plan.qm,
-                plan.layout.layers(),
-                plan.rv,
-                out,
-            )
+            .encode(&plan.tb, tb, plan.rv, out)
             .map_err(|e| PuschError::Coding(e.to_string()))?;
         Ok(&self.coded[..plan.g])
     }
@@ -406,6 +425,12 @@ pub struct PuschRxConfig {
     pub chest: ChestOptions,
     /// LDPC iterations per code block (at most).
     pub ldpc_iterations: u32,
+    /// LDPC check-node correction.
+    pub ldpc_algorithm: MinSum,
+    /// HARQ soft buffers the receiver keeps (each sized for the largest
+    /// transport block of the carrier): one per (RNTI, HARQ process) awaiting
+    /// a retransmission. At least 1.
+    pub harq_buffers: usize,
     /// OFDM options (half-subcarrier shift).
     pub ofdm: OfdmOptions,
     /// Instruction set cap.
@@ -414,7 +439,8 @@ pub struct PuschRxConfig {
 
 impl PuschRxConfig {
     /// Defaults for `n_rx` antennas and `max_layers` layers: ZF, slot-averaged
-    /// channel with delay and CFO tracking, 6 LDPC iterations.
+    /// channel with delay and CFO tracking, 6 LDPC iterations of offset
+    /// min-sum (the LDPC default, tuned for [`LLR_SCALE`]), 16 HARQ buffers.
     pub fn new(n_rx: usize, max_layers: usize) -> Self {
         PuschRxConfig {
             n_rx,
@@ -422,15 +448,105 @@ impl PuschRxConfig {
             equalizer: Equalizer::Zf,
             chest: ChestOptions::default(),
             ldpc_iterations: 6,
+            ldpc_algorithm: MinSum::default(),
+            harq_buffers: 16,
             ofdm: OfdmOptions::default(),
             level: SimdLevel::detect(),
         }
     }
 }
 
+/// Quantisation of the demapper's LLRs (nats) to the decoder's `i8`: one
+/// unit is 1/8 nat, the scale the LDPC offset min-sum is tuned for. A fixed
+/// scale (not one fitted to each slot) keeps LLRs of different
+/// transmissions commensurable, so HARQ combining adds like with like.
+/// Saturation at ±127 is ±15.9 nats: an error probability of 1e-7.
+pub const LLR_SCALE: f32 = 8.0;
+
+/// Symbols demapped per chunk: their float LLRs stay in L1 before they are
+/// quantised (a multiple of 32 LLRs for every Q_m, so the scrambling words
+/// stay aligned).
+const DEMAP_CHUNK: usize = 256;
+
+/// One HARQ soft buffer and whose it is.
+struct HarqEntry {
+    /// (RNTI, HARQ id) of the TB in the buffer.
+    key: Option<(u16, u8)>,
+    /// Waiting for a retransmission (the last decode failed).
+    pending: bool,
+    /// Whether any transmission combined into it carried energy.
+    heard: bool,
+    /// Recency stamp of the last use.
+    used: u64,
+    buf: HarqSoftBuffer,
+}
+
+/// The receiver's HARQ soft buffers, keyed by (RNTI, HARQ id) and all
+/// sized at construction. A new TB takes the buffer of its own key, else a
+/// free one (never used, or whose TB decoded), else the least recently used
+/// (whose retransmission then decodes on its own).
+struct HarqBuffers {
+    entries: Vec<HarqEntry>,
+    clock: u64,
+}
+
+impl HarqBuffers {
+    fn new(count: usize, capacity: usize, max_cbs: usize) -> Self {
+        HarqBuffers {
+            entries: (0..count.max(1))
+                .map(|_| HarqEntry {
+                    key: None,
+                    pending: false,
+                    heard: false,
+                    used: 0,
+                    buf: HarqSoftBuffer::new(capacity, max_cbs),
+                })
+                .collect(),
+            clock: 0,
+        }
+    }
+
+    /// The buffer for (rnti, harq); `fresh` is true when it holds nothing
+    /// of this TB (a new TB, or a retransmission whose buffer was lost).
+    fn select(&mut self, rnti: u16, harq: u8, new_data: bool) -> (usize, bool) {
+        self.clock += 1;
+        let key = Some((rnti, harq));
+        if let Some(i) = self.entries.iter().position(|e| e.key == key) {
+            let e = &mut self.entries[i];
+            e.used = self.clock;
+            return (i, new_data);
+        }
+        let i = self
+            .entries
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, e)| (e.key.is_some(), e.pending, e.used))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let e = &mut self.entries[i];
+        e.key = key;
+        e.used = self.clock;
+        (i, true)
+    }
+}
+
+/// Soft-buffer LLRs (C·N) and code blocks C of the largest TB a carrier of
+/// `n_prb` PRBs can carry on `layers` layers (an upper bound over every MCS
+/// table and DM-RS pattern).
+fn soft_buffer_bound(n_prb: usize, layers: usize) -> (usize, usize) {
+    // G ≤ 12·14 REs per PRB × Q_m ≤ 10 × layers; TBS < G (R < 1). Per block,
+    // N = 3K (BG1) with K within 12.5 % of K' (lifting sizes), or N = 5K for
+    // BG2 (R ≤ 1/4 or TBS ≤ 3824): C·N ≤ 3.4·G·R_max + 2·N_max.
+    let g = 12 * 14 * n_prb.max(1) * 10 * layers.max(1);
+    let max_cbs = g.div_ceil(8424) + 2;
+    let cap = (g as f64 * 3.4) as usize + 2 * 25344;
+    (cap, max_cbs)
+}
+
 /// Shared-channel receiver: [`PuschReceiver`] is the gNB side of the PUSCH,
 /// `pdsch::PdschReceiver` the UE side of the PDSCH. One per worker thread;
-/// every buffer is made by the constructor.
+/// every buffer is made by the constructor, including the HARQ soft buffers
+/// (retransmissions of a TB combine when they reach the same receiver).
 pub struct ShReceiver<L: SharedChannel> {
     _link: std::marker::PhantomData<L>,
     num: Numerology,
@@ -439,8 +555,16 @@ pub struct ShReceiver<L: SharedChannel> {
     grid: ResourceGrid,
     fe: RxFrontEnd,
     demappers: Vec<Demapper>,
-    decoder: tbchain::TbDecoder,
-    llr: Vec<f32>,
+    decoder: TbDecoder,
+    harq: HarqBuffers,
+    /// Float LLRs of one demapping chunk.
+    llr_f: Vec<f32>,
+    /// Scrambling words of one chunk.
+    mask: Vec<u32>,
+    /// The G quantised, descrambled LLRs of the slot.
+    llr: Vec<i8>,
+    /// Whether the last demapped slot carried any non-zero LLR.
+    heard: bool,
     tb: Vec<u8>,
     n_sym: usize,
 }
@@ -462,6 +586,14 @@ impl<L: SharedChannel> ShReceiver<L> {
             cfg.level,
         )?;
         let max_g = 14 * n_sc * cfg.max_layers * 10;
+        let level = cfg.level.clamp_to(SimdLevel::detect());
+        let decoder = TbDecoder::new(DecoderConfig {
+            max_iterations: cfg.ldpc_iterations.clamp(1, 100),
+            algorithm: cfg.ldpc_algorithm,
+            level,
+            early_stop: true,
+        });
+        let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
         Ok(ShReceiver {
             _link: std::marker::PhantomData,
             num,
@@ -478,8 +610,12 @@ impl<L: SharedChannel> ShReceiver<L> {
                     )
                 })
                 .collect(),
-            decoder: tbchain::TbDecoder::new(cfg.ldpc_iterations, cfg.level, max_g),
-            llr: vec![0.0; max_g],
+            decoder,
+            harq: HarqBuffers::new(cfg.harq_buffers, cap, max_cbs),
+            llr_f: vec![0.0; DEMAP_CHUNK * 10],
+            mask: vec![0; DEMAP_CHUNK * 10 / 32],
+            llr: vec![0; max_g],
+            heard: false,
             tb: vec![0; max_g],
             n_sym: 0,
         })
@@ -564,35 +700,72 @@ impl<L: SharedChannel> ShReceiver<L> {
         Ok(self.fe.detect_symbol(&plan.layout, g, l, first_re)?)
     }
 
-    /// Stage: soft demapping and descrambling of the detected symbols into
-    /// the G LLRs (ln p(0)/p(1)), returned.
-    pub fn demap(&mut self, plan: &ShPlan) -> Result<&[f32], PuschError> {
-        let n_sym = plan.g / plan.qm;
+    /// Stage: soft demapping, quantisation ([`LLR_SCALE`]) and descrambling
+    /// of the detected symbols into the G `i8` LLRs (positive: bit 0), returned.
+    pub fn demap(&mut self, plan: &ShPlan) -> Result<&[i8], PuschError> {
+        let qm = plan.qm;
+        let n_sym = plan.g / qm;
         let (d, nv) = self.fe.symbols(n_sym);
-        self.demappers[qm_slot(plan.qm)]
-            .demap(d, nv, &mut self.llr[..plan.g])
-            .map_err(|e| PuschError::Coding(e.to_string()))?;
-        descramble_llrs_f32(plan.c_init, &mut self.llr[..plan.g]);
+        let demapper = &self.demappers[qm_slot(qm)];
+        let level = self.cfg.level;
+        let mut gold = GoldSequence::new(plan.c_init);
+        let mut heard = false;
+        for (c, (dc, nc)) in d
+            .chunks(DEMAP_CHUNK)
+            .zip(nv.chunks(DEMAP_CHUNK))
+            .enumerate()
+        {
+            let n = dc.len() * qm;
+            let f = &mut self.llr_f[..n];
+            demapper
+                .demap(dc, nc, f)
+                .map_err(|e| PuschError::Coding(e.to_string()))?;
+            let words = n.div_ceil(32);
+            for w in &mut self.mask[..words] {
+                *w = gold.next_word();
+            }
+            let off = c * DEMAP_CHUNK * qm;
+            heard |= quantize_descramble(
+                level,
+                f,
+                LLR_SCALE,
+                &self.mask[..words],
+                &mut self.llr[off..off + n],
+            );
+        }
+        self.heard = heard;
         self.n_sym = n_sym;
         Ok(&self.llr[..plan.g])
     }
 
-    /// Stage: rate recovery, LDPC decoding per code block and the CRCs.
-    /// Returns (TB CRC passed, LDPC iterations).
+    /// Stage: HARQ combining into the soft buffer of (RNTI, HARQ id) (cleared
+    /// by new data), rate recovery, LDPC decoding per code block and the
+    /// CRCs. Returns (TB CRC passed, LDPC iterations summed over blocks).
+    ///
+    /// A TB decoded to all zeros is reported as failed: with nothing but
+    /// erased systematic bits (a lone rv 2 or 3, a silent channel) the
+    /// decoder settles on the all-zero codeword, whose CRC (zero initial
+    /// register, TS 38.212 §5.1) passes; a MAC PDU is never all zeros
+    /// (padding has a subheader, TS 38.321 §6.1.2).
     pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
-        let r = self
+        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
+        let entry = &mut self.harq.entries[i];
+        entry.heard = self.heard || (!fresh && entry.heard);
+        let out = self
             .decoder
             .decode(
+                &plan.tb,
                 &self.llr[..plan.g],
-                plan.tbs,
-                plan.r_x2048,
-                plan.qm,
-                plan.layout.layers(),
                 plan.rv,
+                &mut entry.buf,
+                fresh,
                 &mut self.tb[..plan.tbs],
             )
             .map_err(|e| PuschError::Coding(e.to_string()))?;
-        Ok(r)
+        let iterations = out.cbs.iter().map(|c| c.iterations).sum();
+        let ok = out.tb_crc_ok && entry.heard && self.tb[..plan.tbs].contains(&1);
+        entry.pending = !ok;
+        Ok((ok, iterations))
     }
 
     /// The decoded transport block of the last decode (A bits).
@@ -630,7 +803,7 @@ impl<L: SharedChannel> ShReceiver<L> {
             crc_ok,
             sinr_db: post_sinr_db(nv),
             dmrs_snr_db: est.sinr_db(0),
-            evm_percent: evm_percent(d, plan.qm),
+            evm_percent: evm_percent_with(self.cfg.level, d, plan.qm),
             timing_offset_s: est.timing_offset_s(),
             cfo_hz: est.cfo_hz().unwrap_or(0.0),
             noise_var: est.noise_var(),
@@ -649,245 +822,76 @@ impl<L: SharedChannel> ShReceiver<L> {
     }
 }
 
-/// The transport-channel chain of TS 38.212 §6.2/§7.2 for one TB, joining
-/// the transport blocks of `coding` (CRC, segmentation, LDPC, rate matching);
-/// nothing here re-implements them. Encoders and decoders are made per
-/// (BG, Z) on first use and kept, so a steady state allocates nothing.
-/// Retransmissions are decoded on their own (no HARQ soft combining here:
-/// `coding::rate_match::HarqSoftBuffer` is the place for it).
-mod tbchain {
-    use crate::coding::crc::Crc;
-    use crate::coding::ldpc::{BaseGraph, DecoderConfig, LdpcDecoder, LdpcEncoder};
-    use crate::coding::rate_match::{e_r, CbRateMatcher};
-    use crate::coding::segmentation::{select_base_graph, Segmentation};
-    use crate::simd::SimdLevel;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn err(e: impl std::fmt::Display) -> String {
-        e.to_string()
+    #[test]
+    fn harq_buffers_keep_pending_tbs_and_reuse_decoded_ones() {
+        let mut h = HarqBuffers::new(2, 16, 1);
+        // Two TBs take the two buffers.
+        assert_eq!(h.select(1, 0, true), (0, true));
+        assert_eq!(h.select(2, 0, true), (1, true));
+        h.entries[0].pending = true; // UE 1's TB failed
+        h.entries[1].pending = false; // UE 2's decoded
+                                      // A retransmission finds its own buffer and combines.
+        assert_eq!(h.select(1, 0, false), (0, false));
+        // A new TB of another key takes the decoded one, not the pending one.
+        assert_eq!(h.select(3, 7, true), (1, true));
+        h.entries[1].pending = true;
+        // All pending: the least recently used is evicted (UE 1, used before UE 3).
+        assert_eq!(h.select(4, 1, true), (0, true));
+        // UE 1's retransmission lost its buffer: it decodes alone (fresh).
+        let (i, fresh) = h.select(1, 0, false);
+        assert!(fresh);
+        assert_eq!(h.entries[i].key, Some((1, 0)));
     }
 
-    /// Quantisation of float LLRs (nats) to the decoder's i8.
-    const LLR_SCALE: f32 = 4.0;
-
-    /// Largest circular buffer N_ldpc = 68·384.
-    const MAX_NLDPC: usize = 68 * 384;
-
-    pub struct TbEncoder {
-        encoders: Vec<(BaseGraph, usize, LdpcEncoder)>,
-        b: Vec<u8>,
-        info: Vec<u8>,
-        cw: Vec<u8>,
-        scratch: Vec<u8>,
-    }
-
-    impl TbEncoder {
-        pub fn new(max_g: usize) -> Self {
-            TbEncoder {
-                encoders: Vec::new(),
-                b: vec![0; max_g + 24],
-                info: vec![0; 8448],
-                cw: vec![0; MAX_NLDPC],
-                scratch: vec![0; max_g],
-            }
-        }
-
-        /// TB bits → the G rate-matched, interleaved, concatenated bits f.
-        pub fn encode(
-            &mut self,
-            tb: &[u8],
-            r_x2048: u32,
-            qm: usize,
-            layers: usize,
-            rv: u8,
-            out: &mut [u8],
-        ) -> Result<(), String> {
-            let a = tb.len();
-            let g = out.len();
-            let bg = select_base_graph(a, r_x2048);
-            let seg = Segmentation::new(a, bg).map_err(err)?;
-            let sh = seg.shape;
-            if self.b.len() < seg.b {
-                return Err(format!("TB of {a} bits exceeds the encoder's buffers"));
-            }
-            self.b[..a].copy_from_slice(tb);
-            let (head, tail) = self.b.split_at_mut(a);
-            Crc::new(seg.tb_crc).parity_into(head, &mut tail[..seg.tb_crc.len()]);
-            let enc = match self
-                .encoders
-                .iter()
-                .position(|(b, z, _)| *b == bg && *z == sh.z)
-            {
-                Some(i) => i,
-                None => {
-                    self.encoders
-                        .push((bg, sh.z, LdpcEncoder::new(bg, sh.z as u16).map_err(err)?));
-                    self.encoders.len() - 1
-                }
-            };
-            let p = seg.payload_per_cb();
-            let mut off = 0;
-            for r in 0..seg.num_cb {
-                let info = &mut self.info[..sh.k];
-                info.fill(0);
-                info[..p].copy_from_slice(&self.b[r * p..(r + 1) * p]);
-                if let Some(poly) = seg.cb_crc() {
-                    let (pl, par) = info.split_at_mut(p);
-                    Crc::new(poly).parity_into(pl, &mut par[..24]);
-                }
-                let cw = &mut self.cw[..sh.n_ldpc()];
-                self.encoders[enc]
-                    .2
-                    .encode(&self.info[..sh.k], cw)
-                    .map_err(err)?;
-                let e = e_r(g, seg.num_cb, layers, qm, r);
-                let rm = CbRateMatcher::new(sh, sh.n(), rv, e, qm as u8).map_err(err)?;
-                if off + e > g {
-                    return Err(format!("rate matching overruns G = {g}"));
-                }
-                rm.rate_match(cw, &mut self.scratch[..e], &mut out[off..off + e])
-                    .map_err(err)?;
-                off += e;
-            }
-            Ok(())
-        }
-    }
-
-    pub struct TbDecoder {
-        iterations: u32,
-        level: SimdLevel,
-        decoders: Vec<(BaseGraph, usize, LdpcDecoder)>,
-        q: Vec<i8>,
-        scratch: Vec<i8>,
-        soft: Vec<i8>,
-        bits: Vec<u8>,
-        b: Vec<u8>,
-    }
-
-    impl TbDecoder {
-        pub fn new(iterations: u32, level: SimdLevel, max_g: usize) -> Self {
-            TbDecoder {
-                iterations: iterations.clamp(1, 100),
-                level,
-                decoders: Vec::new(),
-                q: vec![0; max_g],
-                scratch: vec![0; max_g],
-                soft: vec![0; MAX_NLDPC],
-                bits: vec![0; 8448],
-                b: vec![0; max_g + 24],
-            }
-        }
-
-        /// The G descrambled LLRs → TB bits into `tb` (A of them).
-        /// Returns (TB CRC passed, LDPC iterations summed over blocks).
-        #[allow(clippy::too_many_arguments)]
-        pub fn decode(
-            &mut self,
-            llrs: &[f32],
-            a: usize,
-            r_x2048: u32,
-            qm: usize,
-            layers: usize,
-            rv: u8,
-            tb: &mut [u8],
-        ) -> Result<(bool, u32), String> {
-            let g = llrs.len();
-            let bg = select_base_graph(a, r_x2048);
-            let seg = Segmentation::new(a, bg).map_err(err)?;
-            let sh = seg.shape;
-            if self.b.len() < seg.b || self.q.len() < g {
-                return Err(format!("TB of {a} bits exceeds the decoder's buffers"));
-            }
-            let dec = match self
-                .decoders
-                .iter()
-                .position(|(b, z, _)| *b == bg && *z == sh.z)
-            {
-                Some(i) => i,
-                None => {
-                    // Normalized min-sum (alpha 0.75): the quantisation below keeps weak
-                    // received bits at magnitude 3, which an offset of 4 would erase.
-                    let cfg = DecoderConfig {
-                        max_iterations: self.iterations,
-                        level: self.level.clamp_to(SimdLevel::detect()),
-                        algorithm: crate::coding::ldpc::MinSum::Normalized { alpha_16: 12 },
-                        ..DecoderConfig::default()
+    #[test]
+    fn soft_buffer_bound_holds_every_mcs() {
+        use crate::coding::tbs::{
+            mcs as mcs_of, transport_block_size, McsTable, TbScaling, TbsParams,
+        };
+        for (n_prb, layers) in [(1usize, 1usize), (25, 1), (106, 1), (273, 4), (52, 2)] {
+            let (cap, max_cbs) = soft_buffer_bound(n_prb, layers);
+            for table in 1..=3u8 {
+                let Some(t) = McsTable::pusch(table, false) else {
+                    continue;
+                };
+                for idx in 0..=28u8 {
+                    let Ok(m) = mcs_of(t, idx, false) else {
+                        continue;
                     };
-                    self.decoders.push((
-                        bg,
-                        sh.z,
-                        LdpcDecoder::new(bg, sh.z as u16, cfg).map_err(err)?,
-                    ));
-                    self.decoders.len() - 1
-                }
-            };
-            let p = seg.payload_per_cb();
-            let mut off = 0;
-            let mut iters = 0;
-            for r in 0..seg.num_cb {
-                let e = e_r(g, seg.num_cb, layers, qm, r);
-                let rm = CbRateMatcher::new(sh, sh.n(), rv, e, qm as u8).map_err(err)?;
-                let l = &llrs[off..off + e];
-                // Quantisation: the mean |LLR| goes to 24 (min-sum is scale invariant),
-                // but never above LLR_SCALE steps per nat, so the near-zero LLRs of an
-                // unusable channel stay near zero. In a strong block (mean above
-                // 6 nats) the weak bits are the LSBs of high-order QAM, 1/60 of the
-                // MSBs: they are kept at magnitude ≥ 3, because the decoder's
-                // normalised min-sum floors messages of 1 to 0 and the punctured
-                // columns of a high-rate block would never be recovered.
-                // Mean |LLR| with 8 independent sums (vectorisable).
-                let mut acc = [0.0f32; 8];
-                let mut chunks = l.chunks_exact(8);
-                for c in &mut chunks {
-                    for (a, x) in acc.iter_mut().zip(c) {
-                        *a += if x.is_finite() { x.abs() } else { 0.0 };
+                    for n_dmrs in [6u32, 12, 24] {
+                        let Ok(info) = transport_block_size(&TbsParams {
+                            n_prb: n_prb as u32,
+                            n_symb_sh: 14,
+                            n_dmrs_prb: n_dmrs,
+                            n_oh: 0,
+                            num_layers: layers as u8,
+                            mcs: m,
+                            scaling: TbScaling::One,
+                        }) else {
+                            continue;
+                        };
+                        let g = (168 - n_dmrs as usize) * n_prb * m.qm as usize * layers;
+                        let plan = TbPlan::new(TbConfig {
+                            tbs: info.tbs as usize,
+                            r_x2048: m.r_x2048,
+                            qm: m.qm,
+                            num_layers: layers as u8,
+                            g,
+                            tbs_lbrm: None,
+                        })
+                        .unwrap();
+                        assert!(
+                            plan.soft_buffer_len() <= cap,
+                            "{n_prb} PRB {layers} L table {table} MCS {idx}"
+                        );
+                        assert!(plan.num_cb() <= max_cbs);
                     }
                 }
-                let rest: f32 = chunks
-                    .remainder()
-                    .iter()
-                    .map(|x| if x.is_finite() { x.abs() } else { 0.0 })
-                    .sum();
-                let mean = (acc.iter().sum::<f32>() + rest) / e as f32;
-                let scale = if mean > 0.0 && mean.is_finite() {
-                    (24.0 / mean).min(LLR_SCALE)
-                } else {
-                    LLR_SCALE
-                };
-                let floor = if scale < LLR_SCALE { 3.0 } else { 0.0 };
-                // Round half away from zero by truncation (no libm call); NaN → 0; clamp ±127.
-                for (q, &x) in self.q[..e].iter_mut().zip(l) {
-                    let v = x * scale;
-                    let m = (v.abs() + 0.5).min(127.0);
-                    let m = if x != 0.0 { m.max(floor) } else { 0.0 };
-                    let m = if m.is_nan() { 0.0 } else { m };
-                    *q = (if v < 0.0 { -m } else { m }) as i8;
-                }
-                let soft = &mut self.soft[..sh.n()];
-                soft.fill(0);
-                rm.mark_fillers(soft);
-                let n_filled = rm
-                    .derate_match(&self.q[..e], &mut self.scratch[..e], soft)
-                    .map_err(err)?;
-                let out = self.decoders[dec]
-                    .2
-                    .decode(
-                        soft,
-                        n_filled.max(1),
-                        sh.k_prime,
-                        seg.cb_crc(),
-                        &mut self.bits[..sh.k],
-                    )
-                    .map_err(err)?;
-                iters += out.iterations;
-                self.b[r * p..(r + 1) * p].copy_from_slice(&self.bits[..p]);
-                off += e;
             }
-            // An all-erased input decodes to the all-zero word, whose CRC (zero
-            // initial register) passes: that is no reception.
-            let heard = self.q[..g].iter().any(|&x| x != 0);
-            let ok = heard && Crc::new(seg.tb_crc).check(&self.b[..seg.b]);
-            tb[..a].copy_from_slice(&self.b[..a]);
-            Ok((ok, iters))
         }
     }
 }

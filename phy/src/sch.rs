@@ -15,6 +15,8 @@ use crate::grid::ResourceGrid;
 use crate::mimo::{Detector, MimoError};
 use crate::numerology::Numerology;
 use crate::refsig::dmrs::{data_mask_in_prb, DmrsParams};
+use crate::simd::scalar::llr::EvmParams;
+use crate::simd::SimdLevel;
 use num_complex::Complex32;
 
 /// The data REs of one allocation.
@@ -363,24 +365,53 @@ pub fn post_sinr_db(nvar: &[f32]) -> f32 {
 
 /// RMS error vector magnitude (in %) of unit-energy square-QAM symbols
 /// against their nearest constellation points (decision directed), for Q_m
-/// bits per symbol (2, 4, 6, 8, 10). Empty or non-QAM input gives 0.
+/// bits per symbol (2, 4, 6, 8, 10). Empty or non-QAM input gives 0; a
+/// non-finite point counts as an error of 1.
 pub fn evm_percent(symbols: &[Complex32], qm: usize) -> f32 {
-    if symbols.is_empty() || qm < 2 || qm % 2 != 0 {
+    evm_percent_with(SimdLevel::detect(), symbols, qm)
+}
+
+/// [`evm_percent`] with the kernel of at most `level` (one pass over the
+/// points, SIMD per dimension).
+pub fn evm_percent_with(level: SimdLevel, symbols: &[Complex32], qm: usize) -> f32 {
+    let Some(p) = EvmParams::new(qm) else {
+        return 0.0;
+    };
+    if symbols.is_empty() {
         return 0.0;
     }
-    let side = 1i32 << (qm / 2);
-    let norm = (2.0 * ((side * side) as f64 - 1.0) / 3.0).sqrt() as f32;
-    // Nearest level index by truncation of a non-negative value (no libm round).
-    let slice = |x: f32| {
-        let t = ((x * norm) + (side - 1) as f32) * 0.5 + 0.5;
-        let s = (t.max(0.0) as i32).min(side - 1) as f32;
-        (2.0 * s - (side - 1) as f32) / norm
+    let flat: &[f32] = bytemuck::cast_slice(symbols);
+    let err = match level.clamp_to(SimdLevel::detect()) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the level is supported by this CPU (clamped to the detected one).
+        SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe {
+            crate::simd::avx2::llr::evm_error_sum(p, flat)
+        },
+        _ => crate::simd::scalar::llr::evm_error_sum(p, flat),
     };
-    let mut err = 0.0f64;
-    for z in symbols {
-        let e = Complex32::new(z.re - slice(z.re), z.im - slice(z.im));
-        let e2 = e.norm_sqr() as f64;
-        err += if e2.is_finite() { e2 } else { 1.0 };
-    }
     (100.0 * (err / symbols.len() as f64).sqrt()) as f32
+}
+
+/// Quantises float LLRs (nats) to `i8` (round-half-even of x·`scale`,
+/// clamped to ±127, NaN → 0) and descrambles them: negated where the bit of
+/// `mask` (c(32w + j) in bit j of word w, TS 38.211 §5.2.1) is 1. Returns
+/// whether any output is non-zero. `out` takes `llrs.len()` values and
+/// `mask` must cover them; shorter buffers limit the count.
+pub fn quantize_descramble(
+    level: SimdLevel,
+    llrs: &[f32],
+    scale: f32,
+    mask: &[u32],
+    out: &mut [i8],
+) -> bool {
+    let n = llrs.len().min(out.len()).min(mask.len() * 32);
+    let (llrs, out) = (&llrs[..n], &mut out[..n]);
+    match level.clamp_to(SimdLevel::detect()) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the level is supported by this CPU (clamped to the detected one).
+        SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe {
+            crate::simd::avx2::llr::quantize_descramble(llrs, scale, mask, out)
+        },
+        _ => crate::simd::scalar::llr::quantize_descramble(llrs, scale, mask, out),
+    }
 }

@@ -140,5 +140,13 @@ pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
         }
         .to_string(),
     ));
+    v.push((
+        "llr_quantize",
+        match level {
+            SimdLevel::Scalar => "scale + descramble + i8, 1 lane (portable)",
+            _ => "scale + descramble + i8, avx2 32 LLRs/step",
+        }
+        .to_string(),
+    ));
     v
 }

@@ -2,4 +2,5 @@
 
 pub mod demap;
 pub mod ldpc;
+pub mod llr;
 pub(crate) mod mimo;

@@ -2,3 +2,4 @@
 
 pub mod demap;
 pub mod ldpc;
+pub mod llr;
