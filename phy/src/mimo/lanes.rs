@@ -42,6 +42,10 @@ pub(crate) trait Lanes: Copy {
     unsafe fn store_c(p: *mut Complex32, c: C<Self>);
     /// Stores `W` reals, lane order as `load_c`'s, in element order.
     unsafe fn store_f(p: *mut f32, v: Self);
+    /// Hints that the `W` complex values at `p` will be read soon (never
+    /// faults; `p` may point anywhere). No-op by default.
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const Complex32) {}
 }
 
 /// A complex value per lane, split into real and imaginary vectors.
@@ -364,18 +368,22 @@ pub(crate) unsafe fn detect_block<V: Lanes, const M: usize>(
         let s = p.stride;
         let mut g = [[czero::<V>(); M]; M];
         let mut z = [czero::<V>(); M];
-        for a in 0..n {
-            let ya = V::load_c(y.add(a * s + re));
-            let mut hr = [czero::<V>(); M];
-            for (i, hi) in hr.iter_mut().enumerate().take(l) {
-                *hi = V::load_c(h.add((a * l + i) * s + re));
-            }
-            for i in 0..l {
-                z[i] = cmac_conj(z[i], hr[i], ya);
-                g[i][i].re = hr[i].re.mul_add(hr[i].re, g[i][i].re);
-                g[i][i].re = hr[i].im.mul_add(hr[i].im, g[i][i].re);
-                for j in 0..i {
-                    g[i][j] = cmac_conj(g[i][j], hr[i], hr[j]);
+        if M > 4 {
+            gram_tiled(n, l, y, h, s, re, &mut g, &mut z);
+        } else {
+            for a in 0..n {
+                let ya = V::load_c(y.add(a * s + re));
+                let mut hr = [czero::<V>(); M];
+                for (i, hi) in hr.iter_mut().enumerate().take(l) {
+                    *hi = V::load_c(h.add((a * l + i) * s + re));
+                }
+                for i in 0..l {
+                    z[i] = cmac_conj(z[i], hr[i], ya);
+                    g[i][i].re = hr[i].re.mul_add(hr[i].re, g[i][i].re);
+                    g[i][i].re = hr[i].im.mul_add(hr[i].im, g[i][i].re);
+                    for j in 0..i {
+                        g[i][j] = cmac_conj(g[i][j], hr[i], hr[j]);
+                    }
                 }
             }
         }
@@ -397,6 +405,125 @@ pub(crate) unsafe fn detect_block<V: Lanes, const M: usize>(
             let (xk, nk) = finish(p.zf, z[k], ginv[k], sigma, floor);
             V::store_c(x.add(k * s + re), xk);
             V::store_f(nv.add(k * s + re), nk);
+        }
+    }
+}
+
+/// Antennas per chunk of [`gram_tiled`]: the chunk of `h` (up to
+/// `GRAM_CHUNK x M` complex vectors, 16 KB for 16 layers of AVX2) is copied
+/// into a contiguous buffer that stays in L1.
+const GRAM_CHUNK: usize = 16;
+
+/// The Gram matrix `g[i][j] = sum_a conj(h_ai) h_aj` (lower triangle,
+/// diagonal in `re`) and the matched filter `z[i] = sum_a conj(h_ai) y_a`,
+/// register-tiled for many layers. The per-RE planes of a 64 x 16 channel
+/// are 1,024 separate planes: touching each once per chunk and working from
+/// a contiguous copy avoids re-walking a thousand pages per tile, and 2 x 2
+/// tiles keep their accumulators in registers instead of updating the whole
+/// triangle in memory for every antenna (which made the large sizes
+/// load/store bound). Every entry is summed over the antennas in ascending
+/// order with the same operations as the per-antenna loop, so the results
+/// are identical.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gram_tiled<V: Lanes, const M: usize>(
+    n: usize,
+    l: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    s: usize,
+    re: usize,
+    g: &mut [[C<V>; M]; M],
+    z: &mut [C<V>; M],
+) {
+    unsafe {
+        let mut hb = [[czero::<V>(); M]; GRAM_CHUNK];
+        let mut yb = [czero::<V>(); GRAM_CHUNK];
+        // The planes are far apart (one per antenna and layer), so no
+        // hardware prefetcher follows them: ask for the block after next
+        // while this one computes (a 64 x 16 block is ~20k cycles of work
+        // against ~1k cache lines to fetch).
+        let ahead = 2 * V::W;
+        let mut a0 = 0;
+        while a0 < n {
+            let na = (n - a0).min(GRAM_CHUNK);
+            for k in 0..na {
+                let a = a0 + k;
+                yb[k] = V::load_c(y.add(a * s + re));
+                V::prefetch(y.wrapping_add(a * s + re + ahead));
+                for (i, hv) in hb[k].iter_mut().enumerate().take(l) {
+                    let q = h.add((a * l + i) * s + re);
+                    *hv = V::load_c(q);
+                    V::prefetch(q.wrapping_add(ahead));
+                }
+            }
+            let (hb, yb) = (&hb[..na], &yb[..na]);
+            let mut i = 0;
+            while i < l {
+                if i + 1 < l {
+                    // Diagonal 2x2 tile and matched filter of rows i, i+1.
+                    let (mut d0, mut d1) = (g[i][i].re, g[i + 1][i + 1].re);
+                    let (mut o, mut z0, mut z1) = (g[i + 1][i], z[i], z[i + 1]);
+                    for (hk, ya) in hb.iter().zip(yb) {
+                        let (h0, h1) = (hk[i], hk[i + 1]);
+                        d0 = h0.re.mul_add(h0.re, d0);
+                        d0 = h0.im.mul_add(h0.im, d0);
+                        d1 = h1.re.mul_add(h1.re, d1);
+                        d1 = h1.im.mul_add(h1.im, d1);
+                        o = cmac_conj(o, h1, h0);
+                        z0 = cmac_conj(z0, h0, *ya);
+                        z1 = cmac_conj(z1, h1, *ya);
+                    }
+                    g[i][i].re = d0;
+                    g[i + 1][i + 1].re = d1;
+                    g[i + 1][i] = o;
+                    z[i] = z0;
+                    z[i + 1] = z1;
+                    // Off-diagonal 2x2 tiles: rows i, i+1 by columns j, j+1
+                    // (i is even here, so j + 1 < i for every even j < i).
+                    let mut j = 0;
+                    while j < i {
+                        let mut acc = [[g[i][j], g[i][j + 1]], [g[i + 1][j], g[i + 1][j + 1]]];
+                        for hk in hb {
+                            let (r0, r1, c0, c1) = (hk[i], hk[i + 1], hk[j], hk[j + 1]);
+                            acc[0][0] = cmac_conj(acc[0][0], r0, c0);
+                            acc[0][1] = cmac_conj(acc[0][1], r0, c1);
+                            acc[1][0] = cmac_conj(acc[1][0], r1, c0);
+                            acc[1][1] = cmac_conj(acc[1][1], r1, c1);
+                        }
+                        g[i][j] = acc[0][0];
+                        g[i][j + 1] = acc[0][1];
+                        g[i + 1][j] = acc[1][0];
+                        g[i + 1][j + 1] = acc[1][1];
+                        j += 2;
+                    }
+                    i += 2;
+                } else {
+                    // The last row of an odd layer count (i is even).
+                    let (mut d0, mut z0) = (g[i][i].re, z[i]);
+                    for (hk, ya) in hb.iter().zip(yb) {
+                        let h0 = hk[i];
+                        d0 = h0.re.mul_add(h0.re, d0);
+                        d0 = h0.im.mul_add(h0.im, d0);
+                        z0 = cmac_conj(z0, h0, *ya);
+                    }
+                    g[i][i].re = d0;
+                    z[i] = z0;
+                    let mut j = 0;
+                    while j < i {
+                        let mut acc = [g[i][j], g[i][j + 1]];
+                        for hk in hb {
+                            acc[0] = cmac_conj(acc[0], hk[i], hk[j]);
+                            acc[1] = cmac_conj(acc[1], hk[i], hk[j + 1]);
+                        }
+                        g[i][j] = acc[0];
+                        g[i][j + 1] = acc[1];
+                        j += 2;
+                    }
+                    i += 1;
+                }
+            }
+            a0 += na;
         }
     }
 }

@@ -91,6 +91,14 @@ impl Lanes for V8 {
             _mm256_storeu_ps(p, o);
         }
     }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const Complex32) {
+        // Eight values are 64 bytes: one line, or two when not aligned.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(7) as *const i8);
+        }
+    }
 }
 
 /// Detects REs `start..end` (length a multiple of 8) with AVX2.

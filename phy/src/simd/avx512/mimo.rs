@@ -98,6 +98,15 @@ impl Lanes for V16 {
     unsafe fn store_f(p: *mut f32, v: Self) {
         unsafe { _mm512_storeu_ps(p, v.0) }
     }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const Complex32) {
+        // Sixteen values are 128 bytes: two lines, or three when not aligned.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(8) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(15) as *const i8);
+        }
+    }
 }
 
 /// Detects REs `start..end` (length a multiple of 16) with AVX-512F.
