@@ -115,6 +115,19 @@ pub struct Annotation {
     pub sample_count: Option<u64>,
     /// Label (`slot N`).
     pub label: Option<String>,
+    /// Fields of extension namespaces (`ranlab:pusch`, ...), by full key.
+    pub extra: Map<String, Value>,
+}
+
+/// An extension namespace the recording uses (`core:extensions`, SigMF §2.3.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extension {
+    /// Namespace name (`ranlab`).
+    pub name: String,
+    /// Its version (semantic versioning).
+    pub version: String,
+    /// Whether a reader may ignore it.
+    pub optional: bool,
 }
 
 /// What the metadata says.
@@ -136,6 +149,10 @@ pub struct Metadata {
     pub captures: Vec<Capture>,
     /// Annotations, in sample order.
     pub annotations: Vec<Annotation>,
+    /// Extension namespaces declared in `core:extensions`.
+    pub extensions: Vec<Extension>,
+    /// Global fields of extension namespaces, by full key.
+    pub global_extra: Map<String, Value>,
 }
 
 impl Metadata {
@@ -154,6 +171,17 @@ impl Metadata {
             if let Some(v) = v {
                 global.insert(k.into(), json!(v));
             }
+        }
+        if !self.extensions.is_empty() {
+            let ext: Vec<Value> = self
+                .extensions
+                .iter()
+                .map(|e| json!({"name": e.name, "version": e.version, "optional": e.optional}))
+                .collect();
+            global.insert("core:extensions".into(), Value::Array(ext));
+        }
+        for (k, v) in &self.global_extra {
+            global.insert(k.clone(), v.clone());
         }
         let captures: Vec<Value> = self
             .captures
@@ -184,6 +212,9 @@ impl Metadata {
                 }
                 if let Some(l) = &a.label {
                     m.insert("core:label".into(), json!(l));
+                }
+                for (k, v) in &a.extra {
+                    m.insert(k.clone(), v.clone());
                 }
                 Value::Object(m)
             })
@@ -249,6 +280,27 @@ impl Metadata {
                 .and_then(Value::as_u64)
                 .ok_or_else(|| bad(format!("{k}[{i}].core:sample_start is missing or negative")))
         };
+        let mut extensions = Vec::new();
+        if let Some(ext) = global.get("core:extensions") {
+            let list = ext
+                .as_array()
+                .ok_or_else(|| bad("global.core:extensions is not an array".into()))?;
+            for (i, e) in list.iter().enumerate() {
+                let f = |k: &str| e.get(k).and_then(Value::as_str).map(String::from);
+                match (f("name"), f("version")) {
+                    (Some(name), Some(version)) => extensions.push(Extension {
+                        name,
+                        version,
+                        optional: e.get("optional").and_then(Value::as_bool).unwrap_or(false),
+                    }),
+                    _ => {
+                        return Err(bad(format!(
+                            "global.core:extensions[{i}] needs a name and a version"
+                        )))
+                    }
+                }
+            }
+        }
         let mut captures = Vec::new();
         for (i, m) in list("captures")?.iter().enumerate() {
             captures.push(Capture {
@@ -270,6 +322,11 @@ impl Metadata {
                     .get("core:label")
                     .and_then(Value::as_str)
                     .map(String::from),
+                extra: m
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("core:"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             });
         }
         for (k, starts) in [
@@ -306,7 +363,18 @@ impl Metadata {
             recorder: s("core:recorder"),
             captures,
             annotations,
+            extensions,
+            global_extra: global
+                .iter()
+                .filter(|(k, _)| !k.starts_with("core:"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
+    }
+
+    /// The declared extension `name`, if any.
+    pub fn extension(&self, name: &str) -> Option<&Extension> {
+        self.extensions.iter().find(|e| e.name == name)
     }
 }
 
@@ -394,6 +462,8 @@ impl SigmfWriter {
                 recorder: Some(format!("ranlab {}", env!("CARGO_PKG_VERSION"))),
                 captures: Vec::new(),
                 annotations: Vec::new(),
+                extensions: Vec::new(),
+                global_extra: Map::new(),
             },
             meta_path,
             data_path,
@@ -410,6 +480,56 @@ impl SigmfWriter {
     /// Sets `core:description`.
     pub fn set_description(&mut self, d: &str) {
         self.meta.description = Some(d.into());
+    }
+
+    /// Declares an extension namespace (`core:extensions`) whose fields the
+    /// recording carries, as SigMF requires of every namespace but `core`.
+    pub fn declare_extension(&mut self, name: &str, version: &str, optional: bool) {
+        self.meta.extensions.retain(|e| e.name != name);
+        self.meta.extensions.push(Extension {
+            name: name.into(),
+            version: version.into(),
+            optional,
+        });
+    }
+
+    /// Sets a global field of a declared extension namespace (`ranlab:carrier`).
+    pub fn set_global(&mut self, key: &str, value: Value) -> Result<(), SigmfError> {
+        self.check_key(key)?;
+        self.meta.global_extra.insert(key.into(), value);
+        Ok(())
+    }
+
+    /// Adds an annotation (after the ones already there: keep them in sample
+    /// order). Its extension fields must belong to declared namespaces.
+    pub fn push_annotation(&mut self, a: Annotation) -> Result<(), SigmfError> {
+        for k in a.extra.keys() {
+            self.check_key(k)?;
+        }
+        if let Some(last) = self.meta.annotations.last() {
+            if a.sample_start < last.sample_start {
+                return Err(SigmfError::Invalid {
+                    path: self.meta_path.display().to_string(),
+                    message: format!(
+                        "annotation at sample {} after one at {}: annotations must be sorted",
+                        a.sample_start, last.sample_start
+                    ),
+                });
+            }
+        }
+        self.meta.annotations.push(a);
+        Ok(())
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), SigmfError> {
+        let ns = key.split_once(':').map(|(n, _)| n);
+        match ns {
+            Some(n) if n != "core" && self.meta.extensions.iter().any(|e| e.name == n) => Ok(()),
+            _ => Err(SigmfError::Invalid {
+                path: self.meta_path.display().to_string(),
+                message: format!("{key}: not a field of a declared extension namespace"),
+            }),
+        }
     }
 
     /// Samples written per channel so far.
@@ -453,6 +573,7 @@ impl SigmfWriter {
                     sample_start: self.written + (b - t) as u64,
                     sample_count: Some(slot as u64),
                     label: Some(format!("slot {}", b / slot)),
+                    extra: Map::new(),
                 });
                 b += slot;
             }

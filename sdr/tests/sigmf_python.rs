@@ -3,7 +3,7 @@
 //! or the package is missing (`.ci/run` installs it).
 
 use num_complex::Complex32;
-use ranlab_sdr::sigmf::{paths, Datatype, SigmfWriter};
+use ranlab_sdr::sigmf::{paths, Annotation, Datatype, SigmfWriter};
 use std::process::Command;
 
 const CHECK: &str = r#"
@@ -28,6 +28,10 @@ assert caps[0]["core:global_index"] == 5000, caps
 assert caps[0]["core:frequency"] == 3.5e9
 ann = f.get_annotations()
 assert ann[0]["core:label"] == "slot 3" and ann[0]["core:sample_start"] == 760, ann[0]
+# The ranlab extension: declared in global, its fields read back.
+assert {"name": "ranlab", "version": "1.0.0", "optional": True} in g["core:extensions"], g
+assert g["ranlab:carrier"]["scs_khz"] == 30, g
+assert ann[-1]["ranlab:pusch"][0]["rnti"] == 17921, ann[-1]
 print("sigmf", sigmf.__version__, "ok:", len(ann), "annotations")
 "#;
 
@@ -62,6 +66,24 @@ fn official_sigmf_package_validates_and_reads_the_recordings() {
         w.write(&[&a[..3000], &b[..3000]], Some(5000)).unwrap();
         w.write(&[&a[3000..], &b[3000..]], Some(8000)).unwrap();
         w.set_description("python interoperability check");
+        w.declare_extension("ranlab", "1.0.0", true);
+        w.set_global(
+            "ranlab:carrier",
+            serde_json::json!({"scs_khz": 30, "n_prb": 106}),
+        )
+        .unwrap();
+        let mut extra = serde_json::Map::new();
+        extra.insert(
+            "ranlab:pusch".into(),
+            serde_json::json!([{"rnti": 17921, "prb_start": 0, "n_prb": 10}]),
+        );
+        w.push_annotation(Annotation {
+            sample_start: 4700,
+            sample_count: Some(100),
+            label: Some("pusch".into()),
+            extra,
+        })
+        .unwrap();
         w.finish().unwrap();
         let (meta, data) = paths(&base);
         let out = Command::new("python3")

@@ -8,6 +8,7 @@ mod conform;
 mod info;
 mod loopback;
 mod record;
+mod record_ext;
 mod replay;
 mod scenario;
 mod sdr;

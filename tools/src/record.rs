@@ -1,5 +1,10 @@
 //! `ranlab record`: write what a radio receives as a SigMF recording
 //! (`BASE.sigmf-data` + `BASE.sigmf-meta`, one annotation per slot).
+//!
+//! `--radio sim` records the gNB side of the loopback main job over the
+//! scenario's simulated channel, and with each slot the PUSCH PDUs the
+//! scheduler granted in it (the `ranlab` extension namespace, see
+//! [`crate::record_ext`]), so `ranlab replay` can run the receiver over it.
 
 use crate::scenario::Scenario;
 use crate::CliResult;
@@ -15,6 +20,9 @@ use std::time::Duration;
 pub enum RadioKind {
     /// A SoapySDR device chosen by `--args` (build with `--features soapy`).
     Soapy,
+    /// The loopback main job over the scenario's simulated channel: the UEs'
+    /// PUSCHs as the gNB antennas receive them, with the scheduled PDUs.
+    Sim,
 }
 
 /// Sample formats of the data file.
@@ -44,9 +52,13 @@ pub struct Args {
     /// Slots to record.
     #[arg(long, value_name = "N", default_value_t = 100)]
     slots: u64,
-    /// Sample rate, Hz (a multiple of 1.92 MHz · SCS/15 kHz).
-    #[arg(long, value_name = "HZ", default_value_t = 23.04e6)]
-    rate: f64,
+    /// Seed of the simulated channel and traffic (`--radio sim`; overrides `channel.seed`).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Sample rate, Hz (a multiple of 1.92 MHz · SCS/15 kHz; 23.04e6 when absent).
+    /// `--radio sim` runs at the carrier's rate.
+    #[arg(long, value_name = "HZ")]
+    rate: Option<f64>,
     /// Scenario whose primary carrier gives the centre frequency and SCS (the built-in one when absent).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -56,9 +68,9 @@ pub struct Args {
     /// Receive gain, dB.
     #[arg(long, value_name = "DB", default_value_t = 30.0)]
     gain: f64,
-    /// Sample format of the data file.
-    #[arg(long, value_enum, default_value = "ci16")]
-    datatype: DataFormat,
+    /// Sample format of the data file (ci16 from a device, cf32 from `--radio sim`).
+    #[arg(long, value_enum)]
+    datatype: Option<DataFormat>,
 }
 
 pub fn run(a: Args) -> CliResult<ExitCode> {
@@ -68,15 +80,23 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     if a.channels == 0 || a.channels > 16 {
         return Err("--channels: must be between 1 and 16".into());
     }
-    let scenario = match &a.config {
+    let mut scenario = match &a.config {
         Some(p) => Scenario::load(p)?,
         None => Scenario::builtin(),
     };
+    if a.radio == RadioKind::Sim {
+        scenario.slots = a.slots;
+        if let Some(seed) = a.seed {
+            scenario.channel.seed = seed;
+        }
+        return record_sim(&a, &scenario);
+    }
+    let rate = a.rate.unwrap_or(23.04e6);
     let carrier = &scenario.cell.carriers[0];
     let freq = carrier.center_frequency_mhz * 1e6;
     let scs = carrier.scs_khz;
     let config = RadioConfig {
-        sample_rate_hz: a.rate,
+        sample_rate_hz: rate,
         center_frequency_hz: freq,
         rx_gain_db: vec![a.gain; a.channels],
         tx_gain_db: vec![],
@@ -87,15 +107,15 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     radio.configure(&config)?;
     let info = radio.info();
     // Slot length at this numerology: 1 ms / 2^μ (TS 38.211 §4.3.2).
-    let slot = (a.rate / (1000.0 * f64::from(scs / 15))).round() as usize;
-    let datatype = match a.datatype {
+    let slot = (rate / (1000.0 * f64::from(scs / 15))).round() as usize;
+    let datatype = match a.datatype.unwrap_or(DataFormat::Ci16) {
         DataFormat::Ci16 => Datatype::Ci16Le,
         DataFormat::Cf32 => Datatype::Cf32Le,
     };
     let mut w = SigmfWriter::create(
         &a.out,
         datatype,
-        a.rate,
+        rate,
         a.channels,
         freq,
         &format!("{} {}", info.driver, info.hardware),
@@ -106,7 +126,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         a.slots,
         carrier.name,
         scs,
-        a.rate / 1e6
+        rate / 1e6
     ));
     let mut bufs = vec![vec![Complex32::default(); slot]; a.channels];
     let want = a.slots * slot as u64;
@@ -142,6 +162,114 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--radio sim`: the loopback main job with a tap on the gNB's received slots.
+fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
+    use crate::loopback::engine::{run_with, RunOptions, RxSlot};
+    use crate::loopback::radio::RadioChoice;
+    use crate::loopback::Pace;
+    use crate::record_ext as ext;
+    use ranlab_phy::numerology::{carrier_prbs, CyclicPrefix, FrequencyRange, Numerology, Scs};
+    use ranlab_sdr::sigmf::Annotation;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    if a.datatype == Some(DataFormat::Ci16) {
+        return Err(
+            "--datatype ci16: the simulated channel's samples are not scaled to a DAC's \
+                    full scale (noise has unit power); record them as cf32"
+                .into(),
+        );
+    }
+    if a.channels != 1 || !a.args.is_empty() || !a.radio_opts.is_empty() {
+        return Err(
+            "--radio sim: --channels, --args and --radio-opts are for devices; \
+                    the scenario gives the gNB antennas"
+                .into(),
+        );
+    }
+    let c = &scenario.cell.carriers[0];
+    let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[0].scs_khz: {e}"))?;
+    let fr = if c.center_frequency_mhz > 7_125.0 {
+        FrequencyRange::Fr2
+    } else {
+        FrequencyRange::Fr1
+    };
+    let n_prb =
+        carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[0]: {e}"))?;
+    let num = Numerology::new(scs, CyclicPrefix::Normal, n_prb, None)
+        .map_err(|e| format!("cell.carriers[0]: {e}"))?;
+    if let Some(r) = a.rate.filter(|&r| (r - num.sample_rate_hz()).abs() > 1e-3) {
+        return Err(format!(
+            "--rate {r}: the simulated carrier runs at {} Hz ({} PRB at {} kHz)",
+            num.sample_rate_hz(),
+            n_prb,
+            c.scs_khz
+        )
+        .into());
+    }
+    let n_rx = c.antennas as usize;
+    let mut w = SigmfWriter::create(
+        &a.out,
+        Datatype::Cf32Le,
+        num.sample_rate_hz(),
+        n_rx,
+        c.center_frequency_mhz * 1e6,
+        &format!(
+            "ranlab simulated channel: {} ({} ns, {} km/h), {} UEs, {} gNB antennas",
+            scenario.channel.model.name(),
+            scenario.channel.delay_spread_ns,
+            scenario.channel.speed_kmh,
+            scenario.ue_count(),
+            n_rx
+        ),
+        None,
+    )?;
+    w.set_description(&format!(
+        "ranlab record --radio sim: scenario {}, {} slots of carrier {} ({} PRB at {} kHz), seed {}; \
+         slot annotations carry the scheduled PUSCH PDUs (ranlab:pusch)",
+        scenario.name, scenario.slots, c.name, n_prb, c.scs_khz, scenario.channel.seed
+    ));
+    w.declare_extension(ext::NAMESPACE, ext::VERSION, true);
+    w.set_global(
+        ext::CARRIER,
+        ext::carrier_json(&num, scenario.cell.id, n_rx),
+    )?;
+    let opts = RunOptions {
+        pace: Pace::Free,
+        workers: 1,
+        progress: false,
+        stop: Arc::new(AtomicBool::new(false)),
+        radio: RadioChoice::default(),
+    };
+    let mut pdus = 0usize;
+    let report = {
+        let mut tap = |slot: RxSlot<'_>| -> CliResult {
+            let start = w.samples();
+            w.write(slot.samples, Some(slot.time))?;
+            pdus += slot.pdus.len();
+            w.push_annotation(Annotation {
+                sample_start: start,
+                sample_count: Some(slot.samples.first().map_or(0, |s| s.len()) as u64),
+                label: Some(format!("slot {}", slot.index)),
+                extra: ext::slot_fields(slot.slot_in_frame, slot.pdus),
+            })?;
+            Ok(())
+        };
+        run_with(scenario, &opts, Some(&mut tap))?
+    };
+    let written = w.samples();
+    let meta = w.finish()?;
+    let (mp, dp) = ranlab_sdr::sigmf::paths(&a.out);
+    report.print();
+    println!(
+        "recorded {written} samples x {n_rx} channels ({} slots, {pdus} PUSCH PDUs) from the simulated channel to {} and {}",
+        meta.annotations.len(),
+        dp.display(),
+        mp.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(feature = "soapy")]
 fn open_radio(a: &Args, scs_khz: u32) -> CliResult<Box<dyn Radio>> {
     use ranlab_sdr::soapy::{SoapyOptions, SoapyRadio};
@@ -164,6 +292,8 @@ fn open_radio(a: &Args, scs_khz: u32) -> CliResult<Box<dyn Radio>> {
             }
             Ok(Box::new(SoapyRadio::open(&a.args, opts)?))
         }
+        // Recorded by `record_sim` through the loopback engine.
+        RadioKind::Sim => Err("--radio sim opens no device".into()),
     }
 }
 

@@ -62,7 +62,6 @@ pub struct RunOptions {
 }
 
 /// What the gNB received in one slot, handed to a tap (`ranlab record`).
-#[allow(dead_code)] // read by `ranlab record --radio sim` (next commit)
 pub struct RxSlot<'a> {
     /// Slot number since the start of the run.
     pub index: u64,
