@@ -164,11 +164,10 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
 
 /// `--radio sim`: the loopback main job with a tap on the gNB's received slots.
 fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
-    use crate::loopback::engine::{run_with, RunOptions, RxSlot};
+    use crate::loopback::engine::{numerology, run_with, RunOptions, RxSlot};
     use crate::loopback::radio::RadioChoice;
     use crate::loopback::Pace;
     use crate::record_ext as ext;
-    use ranlab_phy::numerology::{carrier_prbs, CyclicPrefix, FrequencyRange, Numerology, Scs};
     use ranlab_sdr::sigmf::Annotation;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
@@ -188,16 +187,8 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
         );
     }
     let c = &scenario.cell.carriers[0];
-    let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[0].scs_khz: {e}"))?;
-    let fr = if c.center_frequency_mhz > 7_125.0 {
-        FrequencyRange::Fr2
-    } else {
-        FrequencyRange::Fr1
-    };
-    let n_prb =
-        carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[0]: {e}"))?;
-    let num = Numerology::new(scs, CyclicPrefix::Normal, n_prb, None)
-        .map_err(|e| format!("cell.carriers[0]: {e}"))?;
+    let num = numerology(scenario)?;
+    let n_prb = num.n_prb();
     if let Some(r) = a.rate.filter(|&r| (r - num.sample_rate_hz()).abs() > 1e-3) {
         return Err(format!(
             "--rate {r}: the simulated carrier runs at {} Hz ({} PRB at {} kHz)",
