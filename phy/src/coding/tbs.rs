@@ -198,7 +198,9 @@ impl McsTable {
             (4, 1544),
             (6, 1134),
             (6, 1232),
-            (6, 1333),
+            // Row 26 is 666 (spectral efficiency 3.9023 = 6·666/1024), not
+            // 666.5.
+            (6, 1332),
             (6, 1544),
         ];
         match self {
@@ -500,6 +502,13 @@ mod tests {
             mcs(McsTable::TransformPrecodingQam64, 0, true).unwrap().qm,
             1
         );
+        // TS 38.214 Table 6.1.4.1-2 rows 25-27: (6, 616), (6, 666), (6, 772).
+        for (i, r) in [(25u8, 1232u32), (26, 1332), (27, 1544)] {
+            assert_eq!(
+                mcs(McsTable::TransformPrecodingQam64LowSe, i, false).unwrap(),
+                Mcs { qm: 6, r_x2048: r }
+            );
+        }
         assert_eq!(
             mcs(McsTable::TransformPrecodingQam64, 0, false).unwrap(),
             Mcs {

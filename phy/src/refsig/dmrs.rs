@@ -52,6 +52,18 @@ pub enum DmrsError {
         /// 1 or 2 symbols.
         len: u8,
     },
+    /// Mapping type A with dmrs-AdditionalPosition = pos3, or a PDSCH of
+    /// l_d = 3 or 4 symbols, needs dmrs-TypeA-Position = pos2
+    /// (TS 38.211 §6.4.1.1.3, §7.4.1.1.2).
+    #[error("dmrs-TypeA-Position {l0} is not allowed with additional_position {add} and l_d = {ld} (needs pos2)")]
+    NeedsTypeAPosition2 {
+        /// dmrs-TypeA-Position (l0).
+        l0: u8,
+        /// dmrs-AdditionalPosition.
+        add: u8,
+        /// l_d.
+        ld: u8,
+    },
     /// A DM-RS symbol falls outside the allocated symbols.
     #[error("DM-RS symbol {symbol} outside the allocated symbols {start}..{end}")]
     OutsideAllocation {
@@ -249,21 +261,24 @@ const PDSCH_SINGLE_A: PosTable = [
     [&[L0], &[L0, 11], &[L0, 7, 11], &[L0, 5, 8, 11]],
 ];
 
-/// Table 7.4.1.1.2-3, PDSCH single-symbol, type B (Rel-16, durations 2..13).
+/// Table 7.4.1.1.2-3, PDSCH single-symbol, type B (Rel-16, durations 2..13;
+/// l_d = 14 has no entry). Checked against the published table (38.211
+/// V17): the dmrs-AdditionalPosition = pos3 column repeats pos2 up to
+/// l_d = 10 and is l0, 3, 6, 9 from l_d = 11 (it was wrongly empty here).
 const PDSCH_SINGLE_B: PosTable = [
     NONE4,
     ONLY_L0,
     ONLY_L0,
     ONLY_L0,
-    [&[L0], &[L0, 4], &[L0, 4], &[]],
-    [&[L0], &[L0, 4], &[L0, 4], &[]],
-    [&[L0], &[L0, 4], &[L0, 4], &[]],
-    [&[L0], &[L0, 6], &[L0, 3, 6], &[]],
-    [&[L0], &[L0, 7], &[L0, 4, 7], &[]],
-    [&[L0], &[L0, 7], &[L0, 4, 7], &[]],
-    [&[L0], &[L0, 8], &[L0, 4, 8], &[]],
-    [&[L0], &[L0, 9], &[L0, 5, 9], &[]],
-    [&[L0], &[L0, 9], &[L0, 5, 9], &[]],
+    [&[L0], &[L0, 4], &[L0, 4], &[L0, 4]],
+    [&[L0], &[L0, 4], &[L0, 4], &[L0, 4]],
+    [&[L0], &[L0, 4], &[L0, 4], &[L0, 4]],
+    [&[L0], &[L0, 6], &[L0, 3, 6], &[L0, 3, 6]],
+    [&[L0], &[L0, 7], &[L0, 4, 7], &[L0, 4, 7]],
+    [&[L0], &[L0, 7], &[L0, 4, 7], &[L0, 4, 7]],
+    [&[L0], &[L0, 8], &[L0, 4, 8], &[L0, 3, 6, 9]],
+    [&[L0], &[L0, 9], &[L0, 5, 9], &[L0, 3, 6, 9]],
+    [&[L0], &[L0, 9], &[L0, 5, 9], &[L0, 3, 6, 9]],
     NONE4,
 ];
 
@@ -325,6 +340,19 @@ pub fn dmrs_symbols(
     let row = table[ld as usize - 1][cfg.additional_position as usize];
     if row.is_empty() {
         return Err(none);
+    }
+    // §6.4.1.1.3 / §7.4.1.1.2: "the case dmrs-AdditionalPosition equals 3 is
+    // only supported when dmrs-TypeA-Position is equal to 2", and the PDSCH
+    // l_d = 3 and 4 rows apply only with dmrs-TypeA-Position 2.
+    if mapping == MappingType::A
+        && l0 != 2
+        && (cfg.additional_position == 3 || (link == DmrsLink::Pdsch && ld <= 4))
+    {
+        return Err(DmrsError::NeedsTypeAPosition2 {
+            l0,
+            add: cfg.additional_position,
+            ld,
+        });
     }
     let mut s = DmrsSymbols {
         first: [0; 4],
@@ -600,6 +628,86 @@ mod tests {
             p(Pusch, A, 0, 1, 3, 11),
             Err(DmrsError::OutsideAllocation { symbol: 2, .. })
         ));
+    }
+
+    /// Rows quoted from the published tables (TS 38.211 V17), including the
+    /// ones the tables were first written wrong or without (PDSCH type B
+    /// pos3). Type B positions are relative to the allocation start.
+    #[test]
+    fn positions_pin_spec_rows() {
+        let p = |link, map, l0: u8, add, len, start, n| {
+            let mut c = cfg(DmrsType::Type1, add, len);
+            c.type_a_position = l0;
+            dmrs_symbols(link, map, &c, start, n).map(|s| s.positions().to_vec())
+        };
+        use DmrsLink::*;
+        use MappingType::*;
+        // Table 6.4.1.1.3-3 (PUSCH, single symbol).
+        // Type A, l_d = 9, pos2: l0, 7.
+        assert_eq!(p(Pusch, A, 2, 2, 1, 0, 9), Ok(vec![2, 7]));
+        // Type A, l_d = 13, pos1: l0, 11; pos3: l0, 5, 8, 11.
+        assert_eq!(p(Pusch, A, 3, 1, 1, 0, 13), Ok(vec![3, 11]));
+        assert_eq!(p(Pusch, A, 2, 3, 1, 0, 13), Ok(vec![2, 5, 8, 11]));
+        // Type A, l_d = 4: l0 only; l_d < 4: "-".
+        assert_eq!(p(Pusch, A, 2, 3, 1, 0, 4), Ok(vec![2]));
+        assert!(p(Pusch, A, 2, 0, 1, 0, 3).is_err());
+        // Type B, l_d = 2 (< 4): l0; l_d = 6, pos1: l0, 4.
+        assert_eq!(p(Pusch, B, 2, 1, 1, 5, 2), Ok(vec![5]));
+        assert_eq!(p(Pusch, B, 2, 1, 1, 2, 6), Ok(vec![2, 6]));
+        // Type B, l_d = 10, pos2: l0, 4, 8; pos3: l0, 3, 6, 9.
+        assert_eq!(p(Pusch, B, 2, 2, 1, 4, 10), Ok(vec![4, 8, 12]));
+        assert_eq!(p(Pusch, B, 2, 3, 1, 4, 10), Ok(vec![4, 7, 10, 13]));
+        // Type B, l_d = 12, pos1: l0, 10; pos2: l0, 5, 10.
+        assert_eq!(p(Pusch, B, 2, 1, 1, 0, 12), Ok(vec![0, 10]));
+        assert_eq!(p(Pusch, B, 2, 2, 1, 1, 12), Ok(vec![1, 6, 11]));
+        // Table 6.4.1.1.3-4 (PUSCH, double symbol).
+        // Type A, l_d = 12, pos1: l0, 8; l_d = 14: l0, 10; l_d = 4: l0.
+        assert_eq!(p(Pusch, A, 2, 1, 2, 0, 12), Ok(vec![2, 8]));
+        assert_eq!(p(Pusch, A, 3, 1, 2, 0, 14), Ok(vec![3, 10]));
+        assert_eq!(p(Pusch, A, 2, 1, 2, 0, 4), Ok(vec![2]));
+        // Type B, l_d = 4: "-"; l_d = 8, pos1: l0, 5; l_d = 14: l0, 9.
+        assert!(p(Pusch, B, 2, 0, 2, 0, 4).is_err());
+        assert_eq!(p(Pusch, B, 2, 1, 2, 2, 8), Ok(vec![2, 7]));
+        assert_eq!(p(Pusch, B, 2, 1, 2, 0, 14), Ok(vec![0, 9]));
+        // Table 7.4.1.1.2-3 (PDSCH, single symbol).
+        // Type A, l_d = 2: "-"; l_d = 3: l0 (dmrs-TypeA-Position 2 only).
+        assert!(p(Pdsch, A, 2, 0, 1, 0, 2).is_err());
+        assert_eq!(p(Pdsch, A, 2, 2, 1, 0, 3), Ok(vec![2]));
+        assert!(matches!(
+            p(Pdsch, A, 3, 0, 1, 0, 4),
+            Err(DmrsError::NeedsTypeAPosition2 { l0: 3, ld: 4, .. })
+        ));
+        // Type A, l_d = 11, pos2: l0, 6, 9; l_d = 14, pos1: l0, l1 = 11.
+        assert_eq!(p(Pdsch, A, 2, 2, 1, 0, 11), Ok(vec![2, 6, 9]));
+        assert_eq!(p(Pdsch, A, 3, 1, 1, 0, 14), Ok(vec![3, 11]));
+        // pos3 needs dmrs-TypeA-Position 2 (PUSCH and PDSCH alike).
+        assert!(matches!(
+            p(Pdsch, A, 3, 3, 1, 0, 14),
+            Err(DmrsError::NeedsTypeAPosition2 { add: 3, .. })
+        ));
+        assert!(p(Pusch, A, 3, 3, 1, 0, 14).is_err());
+        // Type B, l_d = 2: l0; l_d = 7, pos3: l0, 4; l_d = 8, pos3: l0, 3, 6.
+        assert_eq!(p(Pdsch, B, 2, 3, 1, 12, 2), Ok(vec![12]));
+        assert_eq!(p(Pdsch, B, 2, 3, 1, 7, 7), Ok(vec![7, 11]));
+        assert_eq!(p(Pdsch, B, 2, 3, 1, 1, 8), Ok(vec![1, 4, 7]));
+        // Type B, l_d = 9, pos1: l0, 7; pos3: l0, 4, 7.
+        assert_eq!(p(Pdsch, B, 2, 1, 1, 2, 9), Ok(vec![2, 9]));
+        assert_eq!(p(Pdsch, B, 2, 3, 1, 2, 9), Ok(vec![2, 6, 9]));
+        // Type B, l_d = 11, pos2: l0, 4, 8; pos3: l0, 3, 6, 9.
+        assert_eq!(p(Pdsch, B, 2, 2, 1, 1, 11), Ok(vec![1, 5, 9]));
+        assert_eq!(p(Pdsch, B, 2, 3, 1, 1, 11), Ok(vec![1, 4, 7, 10]));
+        // Type B, l_d = 13, pos2: l0, 5, 9; l_d = 14: "-".
+        assert_eq!(p(Pdsch, B, 2, 2, 1, 0, 13), Ok(vec![0, 5, 9]));
+        assert!(p(Pdsch, B, 2, 0, 1, 0, 14).is_err());
+        // Table 7.4.1.1.2-4 (PDSCH, double symbol).
+        // Type A, l_d = 3: "-"; l_d = 10, pos1: l0, 8; l_d = 13: l0, 10.
+        assert!(p(Pdsch, A, 2, 0, 2, 0, 3).is_err());
+        assert_eq!(p(Pdsch, A, 2, 1, 2, 0, 10), Ok(vec![2, 8]));
+        assert_eq!(p(Pdsch, A, 2, 1, 2, 1, 12), Ok(vec![2, 10]));
+        // Type B, l_d = 4: "-"; l_d = 5: l0; l_d = 13, pos1: l0, 8.
+        assert!(p(Pdsch, B, 2, 0, 2, 0, 4).is_err());
+        assert_eq!(p(Pdsch, B, 2, 1, 2, 3, 5), Ok(vec![3]));
+        assert_eq!(p(Pdsch, B, 2, 1, 2, 1, 13), Ok(vec![1, 9]));
     }
 
     #[test]
