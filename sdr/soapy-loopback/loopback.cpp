@@ -19,7 +19,9 @@
 // capacity (samples held per channel, default 2^20), mtu (default 4096),
 // extref=1|0 (whether a reference is present when clock source "external" is
 // selected; the "ref_locked" sensor reports it), serial (tells devices apart).
-// Setting "inject_overflow"=N drops N RX samples, as a host stall would.
+// Setting "inject_overflow"=N drops N RX samples, as a host stall would;
+// device args overflow_every=P,overflow_len=N (samples) drop N samples
+// after every P samples read, for runs that must survive overflows.
 
 #include <SoapySDR/Device.hpp>
 #include <SoapySDR/Errors.hpp>
@@ -80,6 +82,11 @@ public:
     mtu_ = std::stoul(arg(args, "mtu", "4096"));
     extref_ = arg(args, "extref", "1") != "0";
     serial_ = arg(args, "serial", "0");
+    overflow_every_ = std::stoll(arg(args, "overflow_every", "0"));
+    overflow_len_ = std::stoll(arg(args, "overflow_len", "1000"));
+    if (overflow_every_ < 0 || overflow_len_ < 1)
+      throw std::runtime_error("ranlab_loopback: bad overflow_every or overflow_len");
+    next_overflow_ = overflow_every_;
     if (capacity_ < 16 || mtu_ == 0)
       throw std::runtime_error("ranlab_loopback: bad capacity or mtu");
     ring_.assign(nchan_, std::vector<cf32>(capacity_));
@@ -166,6 +173,10 @@ public:
     if (!s->active)
       return SOAPY_SDR_STREAM_ERROR;
     flags = 0;
+    if (overflow_every_ > 0 && read_ticks_ >= next_overflow_) {
+      inject_drop_ += overflow_len_;
+      next_overflow_ = read_ticks_ + overflow_len_ + overflow_every_;
+    }
     if (inject_drop_ > 0) {
       advance_to(read_ticks_ + inject_drop_);
       inject_drop_ = 0;
@@ -457,6 +468,7 @@ private:
       std::fill(r.begin(), r.end(), cf32());
     read_ticks_ = ticks;
     base_ticks_ = ticks;
+    next_overflow_ = ticks + overflow_every_;
     base_wall_ = Clock::now();
     burst_open_ = false;
     burst_dropped_ = false;
@@ -528,6 +540,7 @@ private:
   long long base_ticks_;
   Clock::time_point base_wall_;
   long long inject_drop_ = 0;
+  long long overflow_every_ = 0, overflow_len_ = 1000, next_overflow_ = 0;
   // TX burst state (one TX stream at a time is the expected use).
   bool burst_open_ = false, burst_dropped_ = false, underflowed_ = false;
   long long tx_next_ = 0;

@@ -416,3 +416,42 @@ fn record_the_simulated_channel_then_replay_decodes_what_the_loopback_delivers()
         let _ = std::fs::remove_file(f);
     }
 }
+
+/// Overflows the device reports (the loopback device drops 5000 samples
+/// every 200000 read, as a stalled host would) are counted in the summary,
+/// the slots they hit are lost, and the run goes on: HARQ retransmits and
+/// later slots decode on their samples again.
+#[cfg(feature = "soapy")]
+#[test]
+fn loopback_over_soapy_survives_and_counts_device_overflows() {
+    let json = tmp("soapy-overflow.json");
+    ok(&ranlab(&[
+        "loopback",
+        "--radio",
+        "soapy",
+        "--args",
+        "driver=ranlab_loopback,serial=ovf,overflow_every=200000,overflow_len=5000",
+        "--slots",
+        "40",
+        "--json",
+        json.to_str().unwrap(),
+    ]));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    assert_eq!(v["slots"], 40);
+    assert!(v["radio"]["overflows"].as_u64().unwrap() >= 3, "{v}");
+    assert_eq!(v["radio"]["late"].as_u64(), Some(0), "{v}");
+    let (mut ok_tbs, mut first_fail) = (0, 0.0);
+    for u in v["ues"].as_array().unwrap() {
+        let n = |k: &str| u[k].as_u64().unwrap();
+        assert!(
+            n("tb_ok") + n("tb_failed") + n("tb_dropped") + n("tb_in_flight") <= n("transmissions"),
+            "{u}"
+        );
+        ok_tbs += n("tb_ok");
+        first_fail += u["bler_first_tx"].as_f64().unwrap();
+    }
+    assert!(ok_tbs > 0, "nothing decoded after the overflows: {v}");
+    assert!(first_fail > 0.0, "no transmission was hit by an overflow: {v}");
+}
