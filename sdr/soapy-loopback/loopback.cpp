@@ -19,6 +19,11 @@
 // capacity (samples held per channel, default 2^20), mtu (default 4096),
 // extref=1|0 (whether a reference is present when clock source "external" is
 // selected; the "ref_locked" sensor reports it), serial (tells devices apart).
+// link=NAME joins devices: opening a second device with the same link name
+// (other args may differ, e.g. serial=ue / serial=gnb) gives the same
+// device, so one handle's TX channels feed the other's RX channels through
+// one buffer and one clock, as two boards cabled together on a shared
+// time source would.
 // Setting "inject_overflow"=N drops N RX samples, as a host stall would;
 // device args overflow_every=P,overflow_len=N (samples) drop N samples
 // after every P samples read, for runs that must survive overflows.
@@ -36,6 +41,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -558,8 +564,41 @@ SoapySDR::KwargsList find_loopback(const SoapySDR::Kwargs &args) {
   return {out};
 }
 
+// Live devices by link name. SoapySDR counts references per device
+// pointer, so handing out one device for several args is safe: it is
+// deleted when the last handle is unmade.
+std::mutex links_mu;
+std::map<std::string, Loopback *> &links() {
+  static std::map<std::string, Loopback *> m;
+  return m;
+}
+
+class LinkedLoopback : public Loopback {
+public:
+  LinkedLoopback(const SoapySDR::Kwargs &args, std::string link)
+      : Loopback(args), link_(std::move(link)) {}
+  ~LinkedLoopback() override {
+    std::lock_guard<std::mutex> g(links_mu);
+    auto it = links().find(link_);
+    if (it != links().end() && it->second == this)
+      links().erase(it);
+  }
+
+private:
+  std::string link_;
+};
+
 SoapySDR::Device *make_loopback(const SoapySDR::Kwargs &args) {
-  return new Loopback(args);
+  std::string link = arg(args, "link", "");
+  if (link.empty())
+    return new Loopback(args);
+  std::lock_guard<std::mutex> g(links_mu);
+  auto it = links().find(link);
+  if (it != links().end())
+    return it->second;
+  auto *d = new LinkedLoopback(args, link);
+  links()[link] = d;
+  return d;
 }
 
 SoapySDR::Registry registration(kDriver, &find_loopback, &make_loopback,
