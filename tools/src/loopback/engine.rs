@@ -555,10 +555,9 @@ pub fn run_with_fixed_ul(
             p.slot_in_frame = slot_in_frame;
             p.len = len;
             p.time = sample_time;
-            p.pdus.clear();
-            p.pdus.extend_from_slice(&pdus);
-            p.grants.clear();
-            p.grants.extend_from_slice(&grants);
+            // Swapped, not cloned: `pdus` and `grants` are cleared before the next slot.
+            std::mem::swap(&mut p.pdus, &mut pdus);
+            std::mem::swap(&mut p.grants, &mut grants);
             sample_time += len as i64;
             scheduled += 1;
         }
