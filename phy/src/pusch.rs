@@ -440,7 +440,9 @@ pub struct PuschRxConfig {
 impl PuschRxConfig {
     /// Defaults for `n_rx` antennas and `max_layers` layers: ZF, slot-averaged
     /// channel with delay and CFO tracking, 6 LDPC iterations of offset
-    /// min-sum (the LDPC default, tuned for [`LLR_SCALE`]), 16 HARQ buffers.
+    /// min-sum with β = 4 (tuned for LLRs at [`LLR_SCALE`]; pinned here, not
+    /// taken from the LDPC default, so the chain's conformance does not move
+    /// with it), 16 HARQ buffers.
     pub fn new(n_rx: usize, max_layers: usize) -> Self {
         PuschRxConfig {
             n_rx,
@@ -448,7 +450,7 @@ impl PuschRxConfig {
             equalizer: Equalizer::Zf,
             chest: ChestOptions::default(),
             ldpc_iterations: 6,
-            ldpc_algorithm: MinSum::default(),
+            ldpc_algorithm: MinSum::Offset { beta: 4 },
             harq_buffers: 16,
             ofdm: OfdmOptions::default(),
             level: SimdLevel::detect(),

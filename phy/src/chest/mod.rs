@@ -168,6 +168,41 @@ impl ChannelEstimate {
         &self.h[i * s..(i + 1) * s]
     }
 
+    /// The phase e^{j2π·CFO·(t_l − t̄)} the estimated CFO adds to symbol `l`
+    /// relative to the stored slot average (Average mode with CFO tracking),
+    /// or None when symbol `l`'s channel needs no rotation.
+    pub fn symbol_phase(&self, l: usize) -> Option<Complex32> {
+        match (self.mode, self.cfo_hz) {
+            (TimeMode::Average, Some(cfo)) if self.track_cfo && cfo != 0.0 => {
+                // Phase relative to the positions' mean time, which the average is centred on.
+                let t0 = self.pos_time[..self.n_pos].iter().sum::<f64>() / self.n_pos as f64;
+                let ph = std::f64::consts::TAU * cfo * (self.symbol_time[l.min(13)] - t0);
+                Some(Complex32::from_polar(1.0, ph as f32))
+            }
+            _ => None,
+        }
+    }
+
+    /// The channel of symbol `l` up to a common phase: (H, r) with the
+    /// channel r·H. In Average mode H is the stored average (no copy, no
+    /// per-RE work) and r the CFO phase of the symbol, which a linear
+    /// detector can apply to its outputs instead (x = r·s gives s = r*·x,
+    /// the noise variance is unchanged); otherwise as
+    /// [`ChannelEstimate::symbol_channel`] with r = 1.
+    pub fn symbol_channel_phase<'a>(
+        &'a self,
+        l: usize,
+        buf: &'a mut [Complex32],
+    ) -> (&'a [Complex32], Complex32) {
+        match self.mode {
+            TimeMode::Average => (
+                &self.h_avg[..self.stride()],
+                self.symbol_phase(l).unwrap_or(Complex32::new(1.0, 0.0)),
+            ),
+            TimeMode::Interpolate => (self.symbol_channel(l, buf), Complex32::new(1.0, 0.0)),
+        }
+    }
+
     /// The channel for symbol `l`, in the detector's layout. Returns the
     /// stored average when no per-symbol work is needed, else fills `buf`
     /// (at least `n_rx·n_layers·n_sc` long) and returns it.
@@ -176,19 +211,14 @@ impl ChannelEstimate {
         match self.mode {
             TimeMode::Average => {
                 let avg = &self.h_avg[..s];
-                match self.cfo_hz {
-                    Some(cfo) if self.track_cfo && cfo != 0.0 => {
-                        // Phase relative to the positions' mean time, which the average is centred on.
-                        let t0 =
-                            self.pos_time[..self.n_pos].iter().sum::<f64>() / self.n_pos as f64;
-                        let ph = std::f64::consts::TAU * cfo * (self.symbol_time[l.min(13)] - t0);
-                        let r = Complex32::from_polar(1.0, ph as f32);
+                match self.symbol_phase(l) {
+                    Some(r) => {
                         for (b, a) in buf[..s].iter_mut().zip(avg) {
                             *b = a * r;
                         }
                         &buf[..s]
                     }
-                    _ => avg,
+                    None => avg,
                 }
             }
             TimeMode::Interpolate => {
@@ -635,24 +665,31 @@ fn zidx(
 
 /// Linear interpolation of pair estimates `b` (centres at `c0 + n·d`) onto
 /// subcarriers 0..h.len(), held flat outside the first and last centre.
+/// Segment by segment: the weights are one multiply each, no division or
+/// f64 per subcarrier.
 fn interpolate(b: &[Complex32], c0: f64, d: f64, h: &mut [Complex32]) {
     let n = b.len();
+    let len = h.len();
     if n == 0 {
         h.fill(Complex32::default());
         return;
     }
-    for (k, v) in h.iter_mut().enumerate() {
-        let x = (k as f64 - c0) / d;
-        if x <= 0.0 {
-            *v = b[0];
-        } else if x >= (n - 1) as f64 {
-            *v = b[n - 1];
-        } else {
-            let i = x as usize;
-            let w = (x - i as f64) as f32;
-            *v = b[i] * (1.0 - w) + b[i + 1] * w;
+    // First subcarrier strictly beyond centre x (k > x), within 0..=len.
+    let after = |x: f64| ((x.floor() + 1.0).max(0.0) as usize).min(len);
+    let head = after(c0);
+    h[..head].fill(b[0]);
+    let inv = (1.0 / d) as f32;
+    for seg in 0..n - 1 {
+        let cs = c0 + seg as f64 * d;
+        let (ks, ke) = (after(cs), after(cs + d));
+        let (a, z) = (b[seg], b[seg + 1]);
+        for (k, v) in h[ks..ke].iter_mut().enumerate() {
+            let w = ((ks + k) as f64 - cs) as f32 * inv;
+            *v = a * (1.0 - w) + z * w;
         }
     }
+    let tail = after(c0 + (n - 1) as f64 * d).max(head);
+    h[tail..].fill(b[n - 1]);
 }
 
 /// Applies a delay of `tau` seconds to one symbol's subcarriers (k = 0 at
@@ -666,6 +703,51 @@ pub fn apply_delay(x: &mut [Complex32], k0: usize, tau: f64, scs_hz: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-subcarrier definition [`interpolate`] is written against.
+    fn interpolate_reference(b: &[Complex32], c0: f64, d: f64, h: &mut [Complex32]) {
+        let n = b.len();
+        for (k, v) in h.iter_mut().enumerate() {
+            let x = (k as f64 - c0) / d;
+            *v = if x <= 0.0 {
+                b[0]
+            } else if x >= (n - 1) as f64 {
+                b[n - 1]
+            } else {
+                let i = x as usize;
+                let w = (x - i as f64) as f32;
+                b[i] * (1.0 - w) + b[i + 1] * w
+            };
+        }
+    }
+
+    #[test]
+    fn segment_interpolation_matches_the_definition() {
+        let mut r = Rng(3);
+        for (n, c0, d, len) in [
+            (1usize, 1.0, 4.0, 12usize),
+            (3, 1.0, 4.0, 12),
+            (3, 2.0, 4.0, 12),
+            (2, 0.5, 6.0, 12),
+            (819, 1.0, 4.0, 3276),
+            (546, 3.5, 6.0, 3276),
+            (5, 30.0, 4.0, 12),
+        ] {
+            let b: Vec<Complex32> = (0..n).map(|_| r.cn(1.0)).collect();
+            let (mut a, mut e) = (
+                vec![Complex32::default(); len],
+                vec![Complex32::default(); len],
+            );
+            interpolate(&b, c0, d, &mut a);
+            interpolate_reference(&b, c0, d, &mut e);
+            for (k, (x, y)) in a.iter().zip(&e).enumerate() {
+                assert!(
+                    (x - y).norm() < 1e-5,
+                    "n {n} c0 {c0} d {d} k {k}: {x} vs {y}"
+                );
+            }
+        }
+    }
     use crate::numerology::{CyclicPrefix, Scs};
     use crate::pdu::DmrsConfig;
     use crate::refsig::dmrs::{DmrsLink, MappingType};
@@ -771,6 +853,16 @@ mod tests {
             let mut out = est.new_estimate();
             est.estimate(&n, &rx, &p, &mut out).unwrap();
             let mut buf = vec![Complex32::default(); 2 * 3 * 480];
+            // The channel up to its CFO phase is the same channel.
+            let mut buf2 = buf.clone();
+            for l in [0usize, 5, 13] {
+                let h = out.symbol_channel(l, &mut buf).to_vec();
+                let (h0, r) = out.symbol_channel_phase(l, &mut buf2);
+                assert!((r.norm() - 1.0).abs() < 1e-6);
+                for (x, y) in h.iter().zip(h0) {
+                    assert!((x - y * r).norm() < 1e-5, "symbol {l}");
+                }
+            }
             let h = out.symbol_channel(5, &mut buf);
             let mut mse = 0.0f64;
             for a in 0..2 {

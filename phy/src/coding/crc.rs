@@ -131,7 +131,12 @@ impl Crc {
         let mut r = 0u32; // left-aligned register
         let mut chunks = bits.chunks_exact(8);
         for c in &mut chunks {
-            let byte = c.iter().fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
+            // Bit i of the chunk to bit 7 − i of the byte: with the bits in
+            // bytes 0..8 of x, the product places b_i·2^(63−i) without
+            // carries (0x8040201008040201 = Σ 2^(63−9i)).
+            let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                & 0x0101_0101_0101_0101;
+            let byte = (x.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u32;
             r = (r << 8) ^ self.table[((r >> 24) ^ byte) as usize];
         }
         for &b in chunks.remainder() {

@@ -355,16 +355,22 @@ impl LdpcDecoder {
             let b = c * stride + kernel::FRONT;
             let col = &mut self.app[b..b + 2 * z];
             let (first, second) = col.split_at_mut(z);
-            for (l, v) in first.iter_mut().enumerate() {
-                let pos = c * z + l; // codeword position
-                *v = if pos >= k_prime && pos < k {
-                    kernel::FILLER
-                } else if pos < 2 * z || pos - 2 * z >= n_filled {
-                    0
-                } else {
-                    llrs[pos - 2 * z].max(-127) as i16
-                };
+            // By runs (a vectorisable widening copy, no per-position branch):
+            // the received codeword positions [2Z, 2Z + n_filled) of this
+            // column, zeros elsewhere, then the fillers [K', K) on top.
+            let c0 = c * z;
+            let lo = c0.max(2 * z).min(c0 + z);
+            let hi = (2 * z + n_filled).clamp(lo, c0 + z);
+            first[..lo - c0].fill(0);
+            if hi > lo {
+                let src = &llrs[lo - 2 * z..hi - 2 * z];
+                for (v, &x) in first[lo - c0..hi - c0].iter_mut().zip(src) {
+                    *v = x.max(-127) as i16;
+                }
             }
+            first[hi - c0..].fill(0);
+            let (fs, fe) = (k_prime.clamp(c0, c0 + z), k.clamp(c0, c0 + z));
+            first[fs - c0..fe - c0].fill(kernel::FILLER);
             second.copy_from_slice(first);
         }
         let edges = self.graph.row_offset(rows);
