@@ -953,6 +953,45 @@ mod tests {
     }
 
     #[test]
+    fn extension_fields_need_a_declared_namespace_and_round_trip() {
+        let base = tmp("ext");
+        let mut w =
+            SigmfWriter::create(&base, Datatype::Cf32Le, 1.92e6, 1, 3.5e9, "t", None).unwrap();
+        assert!(w.set_global("ranlab:carrier", json!({})).is_err());
+        w.declare_extension("ranlab", "1.0.0", true);
+        assert!(w.set_global("core:carrier", json!(1)).is_err());
+        assert!(w.set_global("other:x", json!(1)).is_err());
+        w.set_global("ranlab:carrier", json!({"n_prb": 24}))
+            .unwrap();
+        let x = ramp(100, 1.0);
+        w.write(&[&x], Some(0)).unwrap();
+        let mut extra = Map::new();
+        extra.insert("ranlab:pusch".into(), json!([{"rnti": 1}]));
+        let ann = |start: u64, extra: Map<String, Value>| Annotation {
+            sample_start: start,
+            sample_count: Some(10),
+            label: None,
+            extra,
+        };
+        w.push_annotation(ann(50, extra.clone())).unwrap();
+        assert!(
+            w.push_annotation(ann(40, Map::new())).is_err(),
+            "out of order"
+        );
+        let mut bad = Map::new();
+        bad.insert("nope:x".into(), json!(1));
+        assert!(w.push_annotation(ann(60, bad)).is_err());
+        w.finish().unwrap();
+        let r = SigmfRadio::open(&base).unwrap();
+        let m = r.metadata();
+        assert_eq!(m.extension("ranlab").map(|e| e.optional), Some(true));
+        assert_eq!(m.global_extra["ranlab:carrier"]["n_prb"], 24);
+        assert_eq!(m.annotations[0].extra, extra);
+        let (mp, dp) = paths(&base);
+        let _ = (std::fs::remove_file(mp), std::fs::remove_file(dp));
+    }
+
+    #[test]
     fn invalid_recordings_are_refused_with_the_field() {
         let base = tmp("bad");
         let (mp, dp) = paths(&base);

@@ -99,3 +99,60 @@ impl Radio for SplitRadio {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{AirChannel, Pace, SimRadio};
+
+    /// Every RX channel hears TX channel 0.
+    struct Wire;
+    impl AirChannel for Wire {
+        fn propagate(
+            &mut self,
+            _: Ticks,
+            n: usize,
+            tx: &[Vec<Complex32>],
+            rx: &mut [&mut [Complex32]],
+        ) -> Result<(), String> {
+            for r in rx.iter_mut() {
+                r[..n].copy_from_slice(&tx[0][..n]);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn receives_from_one_transmits_through_the_other_and_sums_counters() {
+        let rx = SimRadio::new(Box::new(Wire), 1, 2, 1024, 64, Pace::Free);
+        let tx = SimRadio::new(Box::new(Wire), 3, 1, 1024, 64, Pace::Free);
+        let mut r = SplitRadio::new(Box::new(rx), Box::new(tx));
+        let i = r.info();
+        assert_eq!(
+            (i.rx_channels, i.tx_channels, i.driver.as_str()),
+            (2, 3, "sim")
+        );
+        r.start().unwrap();
+        let one = [Complex32::new(1.0, 0.0); 4];
+        // Three TX channels: the TX radio's shape, not the RX radio's.
+        assert_eq!(
+            r.transmit(&[&one, &one, &one], TxTime::At(0), true)
+                .unwrap(),
+            4
+        );
+        assert!(r.transmit(&[&one], TxTime::At(0), true).is_err());
+        let (mut a, mut b) = (
+            vec![Complex32::default(); 64],
+            vec![Complex32::default(); 64],
+        );
+        let m = r.receive(&mut [&mut a, &mut b], Duration::ZERO).unwrap();
+        // The RX radio heard nothing: the burst went through the other device.
+        assert_eq!(m.samples, 64);
+        assert!(a.iter().chain(&b).all(|x| *x == Complex32::default()));
+        assert_eq!(r.hardware_time(), Some(64));
+        // A late burst on the TX side shows in the joint counters.
+        r.transmit(&[&one, &one, &one], TxTime::At(-10), true)
+            .unwrap();
+        assert_eq!(r.events().late, 1);
+    }
+}
