@@ -238,19 +238,34 @@ fn loopback_is_deterministic_across_worker_counts_and_accounts_every_block() {
         v
     };
     let one = run("1");
+    // Uplink and downlink, per UE and per cell: everything but the timing.
     assert_eq!(one, run("2"), "same seed, different worker count");
-    let mut transmissions = 0;
+    let (mut transmissions, mut dl_transmissions) = (0, 0);
     for u in one["ues"].as_array().unwrap() {
         let n = |k: &str| u[k].as_u64().unwrap();
         // Every transmission ends as delivered, failed, dropped, or is still in HARQ.
         assert!(
             n("tb_ok") + n("tb_failed") + n("tb_dropped") + n("tb_in_flight") <= n("transmissions")
         );
+        assert!(
+            n("dl_tb_ok") + n("dl_tb_failed") + n("dl_tb_dropped") + n("dl_tb_in_flight")
+                <= n("dl_transmissions")
+        );
+        // PF over the 18 downlink slots of the run serves every UE.
+        assert!(
+            n("dl_tb_ok") + n("dl_tb_failed") + n("dl_tb_dropped") > 0 || n("dl_tb_in_flight") > 0
+        );
         transmissions += n("transmissions");
+        dl_transmissions += n("dl_transmissions");
     }
     assert!(transmissions > 0, "no PUSCH was sent");
+    assert!(dl_transmissions > 0, "no PDSCH was sent");
     assert!(
         one["cell"]["ul_goodput_mbps"].as_f64().unwrap() > 0.0,
         "nothing was delivered: {one}"
+    );
+    assert!(
+        one["cell"]["dl_goodput_mbps"].as_f64().unwrap() > 0.0,
+        "nothing was delivered on the downlink: {one}"
     );
 }

@@ -7,14 +7,21 @@
 //!    soft demapping, HARQ combining and LDPC decoding, CRCs.
 //!
 //! FFT plans, receivers and every buffer are made at construction; workers
-//! borrow a demodulator or receiver from small pools (one per worker plus
-//! one), so the steady state allocates nothing.
+//! borrow a demodulator from a small pool (one per worker plus one), so the
+//! steady state allocates nothing.
+//!
+//! A PUSCH always goes to the same receiver, chosen by its RNTI
+//! ([`UplinkJob::receiver_of`]): the receiver keeps the HARQ soft buffers, so
+//! a retransmission meets the soft bits of its earlier transmissions whatever
+//! worker runs it. Given enough soft buffers per receiver (see
+//! [`UplinkJob::new`]), nothing is evicted while it waits for a
+//! retransmission, and results do not depend on the number of workers.
 
 use super::SlotJob;
 use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
-use crate::pdu::PuschPdu;
+use crate::pdu::{DmrsConfig, PuschPdu};
 use crate::pusch::{PuschError, PuschReceiver, PuschResult, PuschRxConfig};
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
@@ -75,6 +82,21 @@ impl PortGrid {
     }
 }
 
+/// `*dst = Some(src.clone())`, reusing `dst`'s port list (no allocation once warm).
+fn copy_pdu(dst: &mut Option<PuschPdu>, src: &PuschPdu) {
+    let Some(d) = dst else {
+        *dst = Some(src.clone());
+        return;
+    };
+    let mut ports = std::mem::take(&mut d.dmrs.ports);
+    ports.clear();
+    ports.extend_from_slice(&src.dmrs.ports);
+    *d = PuschPdu {
+        dmrs: DmrsConfig { ports, ..src.dmrs },
+        ..*src
+    };
+}
+
 /// The outcome of one PUSCH of the slot.
 #[derive(Debug, Clone)]
 pub struct PuschIndication {
@@ -93,8 +115,8 @@ pub struct UplinkSlot {
     /// Received samples, one buffer per antenna (`slot_len` used).
     pub rx: RwLock<Vec<Vec<Complex32>>>,
     grid: PortGrid,
-    /// Scheduled PUSCHs of the slot (at most `max_pdus`).
-    pub pdus: Mutex<Vec<PuschPdu>>,
+    /// Scheduled PUSCHs of the slot (at most `max_pdus`); tasks read them at once.
+    pub pdus: RwLock<Vec<PuschPdu>>,
     n_pdus: AtomicUsize,
     /// One indication per PDU, in PDU order.
     pub indications: Vec<Mutex<PuschIndication>>,
@@ -111,7 +133,11 @@ pub struct UplinkJob {
 const STAGES: &[&str] = &["ofdm", "pusch"];
 
 impl UplinkJob {
-    /// A job for carrier `num` with the receiver settings `cfg`, for `workers` workers.
+    /// A job for carrier `num` with the receiver settings `cfg`, for
+    /// `workers` workers. It keeps `workers + 1` PUSCH receivers with
+    /// `cfg.harq_buffers` soft buffers each; for HARQ combining that never
+    /// loses a waiting block, give each receiver 16 (the HARQ processes of a
+    /// UE) for every RNTI that [`UplinkJob::receiver_of`] sends to it.
     pub fn new(
         num: Numerology,
         cfg: PuschRxConfig,
@@ -152,7 +178,7 @@ impl UplinkJob {
                 self.num.symbols_per_slot(),
                 self.num.n_sc(),
             )),
-            pdus: Mutex::new(Vec::with_capacity(max_pdus)),
+            pdus: RwLock::new(Vec::with_capacity(max_pdus)),
             n_pdus: AtomicUsize::new(0),
             indications: (0..max_pdus)
                 .map(|_| {
@@ -175,6 +201,16 @@ impl UplinkJob {
     pub fn n_rx(&self) -> usize {
         self.n_rx
     }
+
+    /// PUSCH receivers (`workers + 1`).
+    pub fn receivers(&self) -> usize {
+        self.receivers.len()
+    }
+
+    /// The receiver (0..[`UplinkJob::receivers`]) that handles every PUSCH of `rnti`.
+    pub fn receiver_of(&self, rnti: u16) -> usize {
+        rnti as usize % self.receivers.len()
+    }
 }
 
 impl UplinkSlot {
@@ -188,7 +224,7 @@ impl UplinkSlot {
             ));
         }
         self.slot.store(slot, Ordering::Relaxed);
-        let mut p = self.pdus.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = self.pdus.write().unwrap_or_else(|e| e.into_inner());
         p.clear();
         p.extend_from_slice(pdus);
         self.n_pdus.store(pdus.len(), Ordering::Release);
@@ -238,24 +274,28 @@ impl SlotJob for UplinkJob {
                 }
             }
             _ => {
-                let pdu = s.pdus.lock().unwrap_or_else(|e| e.into_inner())[task].clone();
+                let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
+                let pdu = &pdus[task];
                 // SAFETY: stage 0 has completed; the grid is only read now.
                 let grid = unsafe { &*s.grid.grid.get() };
-                let mut rx = borrow(&self.receivers);
+                // Two PUSCHs of one receiver in a slot wait for each other here.
+                let mut rx = self.receivers[self.receiver_of(pdu.rnti)]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 let mut ind = s.indications[task]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
                 ind.tb.clear();
-                match rx.process_grid(&pdu, Some(grid)) {
+                match rx.process_grid(pdu, Some(grid)) {
                     Ok(r) => {
-                        if let Ok(plan) = rx.plan(&pdu) {
+                        if let Ok(plan) = rx.plan(pdu) {
                             ind.tb.extend_from_slice(rx.transport_block(&plan));
                         }
                         ind.result = Ok(r);
                     }
                     Err(e) => ind.result = Err(e.to_string()),
                 }
-                ind.pdu = Some(pdu);
+                copy_pdu(&mut ind.pdu, pdu);
             }
         }
     }

@@ -55,6 +55,8 @@ pub fn slot_us(block: &str, case: &str) -> Option<f64> {
 struct Capture {
     num: Numerology,
     n_rx: usize,
+    max_layers: usize,
+    ues: usize,
     slot: u32,
     rx: Vec<Vec<Complex32>>,
     pdus: Vec<PuschPdu>,
@@ -92,6 +94,8 @@ fn capture(s: &Scenario, fixed: Option<FixedUl>) -> Capture {
     Capture {
         num: numerology(&s).expect("a valid carrier"),
         n_rx: s.cell.carriers[0].antennas as usize,
+        max_layers: s.ues.iter().map(|g| g.antennas as usize).max().unwrap_or(1),
+        ues: s.ue_count() as usize,
         slot,
         rx,
         pdus,
@@ -135,7 +139,7 @@ impl SlotBench {
         let budget_us = 2.0 * SLOT_US;
         let pipe = uplink_pipeline(
             c.num,
-            rx_config(c.n_rx),
+            rx_config(c.n_rx, c.max_layers, c.ues, workers),
             OfdmOptions::default(),
             workers,
             1,

@@ -13,6 +13,7 @@
 //! (HARQ retransmits them, and a block whose last transmission was dropped is
 //! reported as dropped, not failed).
 
+use super::downlink::Downlink;
 use super::radio::{open_soapy, Link, RadioChoice, RadioKind, Request};
 use super::report::{CellReport, RadioReport, Report, Timing, UeReport};
 use super::Pace;
@@ -94,6 +95,8 @@ const MAX_IN_FLIGHT: usize = 4;
 const MAX_PDUS: usize = 16;
 /// HARQ transmissions per transport block.
 const MAX_HARQ_TX: u8 = 4;
+/// UE receiver noise figure, dB (TS 38.101-1 assumes 9 dB for FR1 UEs).
+const UE_NOISE_FIGURE_DB: f64 = 9.0;
 
 struct UeState {
     /// Transport block bits per HARQ process (resent unchanged on retransmission).
@@ -249,6 +252,7 @@ pub fn run_with_fixed_ul(
     let mut ues = Vec::new();
     let mut links = Vec::new();
     let mut snrs = Vec::new();
+    let mut dl_snrs = Vec::new();
     let model = model_kind(s.channel.model)?;
     if s.ue_count() as usize > MAX_PDUS {
         return Err(format!(
@@ -324,6 +328,16 @@ pub fn run_with_fixed_ul(
                 timing_offset_samples: 0.0,
             });
             snrs.push(snr_db);
+            // Downlink Es/N0 at the UE: the same SNR when the scenario fixes
+            // it, else the same path loss with the gNB's power and the UE's
+            // noise figure (the per-RE SNR is linear in both).
+            dl_snrs.push(match s.channel.snr_db {
+                Some(v) => v,
+                None => {
+                    snr_db + (c.tx_power_dbm - g.max_tx_power_dbm)
+                        - (UE_NOISE_FIGURE_DB - c.noise_figure_db)
+                }
+            });
         }
     }
     debug_assert_eq!(ues.len(), s.ue_count() as usize);
@@ -406,6 +420,23 @@ pub fn run_with_fixed_ul(
             pf_window_s: 0.05,
         },
     );
+    // The downlink runs over the simulated air only.
+    let mut downlink = match o.radio.kind {
+        RadioKind::Sim => {
+            let rntis: Vec<u16> = mac.ues().iter().map(|u| u.rnti).collect();
+            Some(Downlink::new(
+                num,
+                pattern.clone(),
+                slot_us,
+                &links,
+                &dl_snrs,
+                &rntis,
+                s.cell.id,
+                seed,
+            )?)
+        }
+        RadioKind::Soapy => None,
+    };
     let mut sched = UlScheduler::new(
         SchedConfig {
             policy: Policy::ProportionalFair,
@@ -415,7 +446,13 @@ pub fn run_with_fixed_ul(
         McsSelector::shannon_gap(McsTable::Qam256, 3.0),
     );
 
-    let rx_cfg = rx_config(n_rx);
+    let max_layers = s
+        .ues
+        .iter()
+        .map(|g| (g.antennas as usize).min(max_tx_layers))
+        .max()
+        .unwrap_or(1);
+    let rx_cfg = rx_config(n_rx, max_layers, s.ue_count() as usize, o.workers);
     let budget_us = slot_us as f64 * 2.0; // a slot's samples plus one slot of processing (K2 >= 1)
     let pipe = uplink_pipeline(num, rx_cfg, ofdm, o.workers, MAX_IN_FLIGHT + 1, budget_us)?;
 
@@ -558,6 +595,9 @@ pub fn run_with_fixed_ul(
             // Swapped, not cloned: `pdus` and `grants` are cleared before the next slot.
             std::mem::swap(&mut p.pdus, &mut pdus);
             std::mem::swap(&mut p.grants, &mut grants);
+            if let Some(dl) = downlink.as_mut() {
+                dl.run_slot(n, slot_in_frame, len, sample_time)?;
+            }
             sample_time += len as i64;
             scheduled += 1;
         }
@@ -713,6 +753,7 @@ pub fn run_with_fixed_ul(
                 vec![]
             },
             ul_carriers: vec![c.name.clone()],
+            ..UeReport::default()
         });
         ok += st.ok;
         failed += st.failed;
@@ -725,7 +766,14 @@ pub fn run_with_fixed_ul(
         dl_goodput_mbps: 0.0,
         bler: failed as f64 / (ok + failed).max(1) as f64,
         bler_first_tx: first_fail as f64 / first.max(1) as f64,
+        ..CellReport::default()
     };
+    if let Some(dl) = &downlink {
+        dl.report(&mut report.ues, &mut report.cell, air_s);
+        report.link += &format!(
+            "; downlink: PDSCH from 1 gNB antenna to every UE antenna, one UE per D slot (PF), 256QAM table, HARQ (max {MAX_HARQ_TX} tx, ACK in the next U slot) and OLLA"
+        );
+    }
     let mut t = Timing::from_metrics(pipe.metrics(), &["ofdm", "pusch"], budget_us, o.workers);
     t.wall_s = wall;
     t.realtime_factor = air_s / wall.max(1e-9);
@@ -776,9 +824,14 @@ pub fn numerology(s: &Scenario) -> CliResult<Numerology> {
         .map_err(|e| format!("cell.carriers[0]: {e}"))?)
 }
 
-/// The gNB PUSCH receiver settings of the loopback for `n_rx` antennas.
-pub fn rx_config(n_rx: usize) -> PuschRxConfig {
-    PuschRxConfig::new(n_rx, n_rx.min(4))
+/// The gNB PUSCH receiver settings of the loopback: `n_rx` antennas, up to
+/// `max_layers` layers per PUSCH, and HARQ soft buffers for `ues` UEs spread
+/// over the `workers + 1` receivers of the uplink job (16 processes per UE on
+/// each receiver its RNTIs map to, so no waiting block is ever evicted).
+pub fn rx_config(n_rx: usize, max_layers: usize, ues: usize, workers: usize) -> PuschRxConfig {
+    let mut cfg = PuschRxConfig::new(n_rx, max_layers.clamp(1, n_rx.min(4)));
+    cfg.harq_buffers = 16 * ues.div_ceil(workers + 1).max(1);
+    cfg
 }
 
 /// The uplink slot pipeline of carrier `num`: `pool` slot buffers of up to

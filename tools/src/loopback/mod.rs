@@ -1,6 +1,9 @@
 //! `ranlab loopback`: the main job. UEs transmit through the software channel
-//! to the gNB receiver, and the run is summarised per UE and per cell.
+//! to the gNB receiver (uplink, through the slot pipeline), the gNB transmits
+//! to the UEs in the downlink slots (`downlink`), and the run is summarised
+//! per UE and per cell.
 
+mod downlink;
 pub mod engine;
 pub mod radio;
 mod report;

@@ -42,6 +42,28 @@ pub struct UeReport {
     pub drop_reasons: Vec<(String, u64)>,
     /// Uplink carriers used.
     pub ul_carriers: Vec<String>,
+    /// Downlink residual BLER: failed after HARQ / (delivered + failed).
+    pub dl_bler: f64,
+    /// Downlink BLER of first transmissions.
+    pub dl_bler_first_tx: f64,
+    /// Downlink transport blocks delivered.
+    pub dl_tb_ok: u64,
+    /// Downlink transport blocks failed after the last HARQ transmission.
+    pub dl_tb_failed: u64,
+    /// Downlink transport blocks dropped (reasons in `dl_drop_reasons`).
+    pub dl_tb_dropped: u64,
+    /// Downlink transmissions whose CRC passed with wrong bits (counted as NACKs).
+    pub dl_tb_undetected: u64,
+    /// Downlink transport blocks still in HARQ when the run ended.
+    pub dl_tb_in_flight: u64,
+    /// Downlink transmissions (first and retransmissions).
+    pub dl_transmissions: u64,
+    /// Mean downlink MCS index.
+    pub dl_mcs_mean: f64,
+    /// Mean SINR the UE measured on the PDSCH DM-RS, dB.
+    pub dl_sinr_db: f64,
+    /// Downlink drop reasons and counts.
+    pub dl_drop_reasons: Vec<(String, u64)>,
 }
 
 /// Per-stage timing.
@@ -95,6 +117,10 @@ pub struct CellReport {
     pub bler: f64,
     /// First-transmission BLER over all UEs.
     pub bler_first_tx: f64,
+    /// Downlink residual BLER over all UEs.
+    pub dl_bler: f64,
+    /// Downlink first-transmission BLER over all UEs.
+    pub dl_bler_first_tx: f64,
 }
 
 /// Radio counters.
@@ -238,12 +264,53 @@ impl Report {
                 println!("       dropped {n}: {why}");
             }
         }
+        if self.ues.iter().any(|u| u.dl_transmissions > 0) {
+            println!(
+                "{:>4} {:>6} {:>10} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>7}",
+                "UE",
+                "",
+                "DL Mbit/s",
+                "BLER1st",
+                "BLER",
+                "TB ok",
+                "failed",
+                "dropped",
+                "MCS",
+                "SINR dB"
+            );
+            for u in &self.ues {
+                println!(
+                    "{:>4} {:>6} {:>10.2} {:>8.3} {:>8.4} {:>7} {:>7} {:>7} {:>6.1} {:>7.1}",
+                    u.id,
+                    "DL",
+                    u.dl_goodput_mbps,
+                    u.dl_bler_first_tx,
+                    u.dl_bler,
+                    u.dl_tb_ok,
+                    u.dl_tb_failed,
+                    u.dl_tb_dropped,
+                    u.dl_mcs_mean,
+                    u.dl_sinr_db
+                );
+                if u.dl_tb_undetected > 0 {
+                    println!(
+                        "       {} DL transmissions passed CRC with wrong bits (handled as NACK)",
+                        u.dl_tb_undetected
+                    );
+                }
+                for (why, n) in &u.dl_drop_reasons {
+                    println!("       DL dropped {n}: {why}");
+                }
+            }
+        }
         println!(
-            "cell: UL {:.2} Mbit/s, DL {:.2} Mbit/s, BLER first tx {:.3}, after HARQ {:.4}",
+            "cell: UL {:.2} Mbit/s (BLER first tx {:.3}, after HARQ {:.4}), DL {:.2} Mbit/s (BLER first tx {:.3}, after HARQ {:.4})",
             self.cell.ul_goodput_mbps,
-            self.cell.dl_goodput_mbps,
             self.cell.bler_first_tx,
-            self.cell.bler
+            self.cell.bler,
+            self.cell.dl_goodput_mbps,
+            self.cell.dl_bler_first_tx,
+            self.cell.dl_bler
         );
         let t = &self.timing;
         println!(

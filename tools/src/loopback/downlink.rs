@@ -1,0 +1,443 @@
+//! The loopback's downlink: the gNB sends a PDSCH in every downlink slot of
+//! the pattern, each UE receives it through its own fading channel and
+//! reports HARQ-ACK in the next uplink slot.
+//!
+//! - Scheduling: one UE per downlink slot on every PRB (TDM), chosen by
+//!   proportional fairness (expected spectral efficiency over the average
+//!   served rate, window 100 slots) among UEs with a free HARQ process;
+//!   a retransmission that is due goes first (oldest first transmission).
+//!   Every UE has full-buffer downlink traffic. The MAC and scheduler crates
+//!   handle the uplink only, so this small scheduler lives here.
+//! - PDSCH: mapping type A, symbols 2..13 (symbols 0-1 left to a PDCCH that is
+//!   not modelled), one layer on antenna port 1000 sent from gNB antenna 0 (no
+//!   precoding), DM-RS type 1 at symbol 2 with one additional position, the
+//!   256QAM MCS table (TS 38.214 Table 5.1.3.1-2), MCS from the last SINR the
+//!   UE measured (its CSI) plus an outer loop towards 10 % BLER.
+//! - HARQ: 16 processes per UE, rv 0-2-3-1, at most 4 transmissions; the UE's
+//!   ACK/NACK for slot n goes in uplink slot n + K1 (the first uplink slot at
+//!   least one slot later, TS 38.213 §9.2.3) and the gNB can act on it from
+//!   the slot after that. Retransmissions are decoded on their own (the PDSCH
+//!   receiver has no soft combining yet), like the uplink's.
+//! - Channel: per UE, the scenario's model as a separate realisation (its own
+//!   stream, not reciprocal with the uplink) from gNB antenna 0 to the UE's
+//!   antennas, with the UE's noise. The channel follows absolute time, so a
+//!   UE that was not served for a while sees the fading of the current slot.
+//!
+//! Everything runs on the driving thread in slot order, so a seed gives the
+//! same downlink with any number of pipeline workers.
+
+use super::report::{CellReport, UeReport};
+use crate::CliResult;
+use num_complex::Complex32;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use ranlab_mac::buffer::Segment;
+use ranlab_mac::harq::{HarqEntity, HarqOutcome, TbInfo};
+use ranlab_mac::la::{McsSelector, Olla};
+use ranlab_mac::mcs::McsTable;
+use ranlab_mac::timing::{SlotKind, SlotPattern};
+use ranlab_phy::numerology::Numerology;
+use ranlab_phy::ofdm::OfdmOptions;
+use ranlab_phy::pdsch::{PdschPdu, PdschReceiver, PdschTransmitter};
+use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::pusch::PuschRxConfig;
+use ranlab_phy::refsig::dmrs::MappingType;
+use ranlab_sim_channel::{LinkConfig, MultiLinkChannel};
+use std::collections::VecDeque;
+
+/// Receive antennas of one UE this module handles.
+const MAX_UE_ANTENNAS: usize = 8;
+/// HARQ transmissions per downlink transport block.
+const MAX_HARQ_TX: u8 = 4;
+/// PF averaging window, slots.
+const PF_WINDOW_SLOTS: f64 = 100.0;
+
+/// What one UE's downlink did.
+#[derive(Debug, Default, Clone)]
+struct DlStats {
+    transmissions: u64,
+    first_tx: u64,
+    first_tx_fail: u64,
+    ok: u64,
+    failed: u64,
+    dropped: u64,
+    bits_ok: u64,
+    undetected: u64,
+    mcs_sum: f64,
+    sinr_sum: f64,
+    sinr_n: u64,
+    rx_errors: u64,
+}
+
+/// A UE's downlink state.
+struct DlUe {
+    rnti: u16,
+    harq: HarqEntity,
+    olla: Olla,
+    /// The SINR the gNB believes (last CSI), dB.
+    sinr_db: f32,
+    /// PF average served bits per slot.
+    avg_bits: f64,
+    /// Transport block bits per HARQ process.
+    tb: Vec<Vec<u8>>,
+    /// Whether each process's current transmission is new data (for first-tx BLER).
+    first: [bool; 16],
+    rng: Xoshiro256PlusPlus,
+    rx: PdschReceiver,
+    air: MultiLinkChannel,
+    bufs: Vec<Vec<Complex32>>,
+    stats: DlStats,
+}
+
+/// A HARQ-ACK on its way to the gNB.
+#[derive(Debug, Clone, Copy)]
+struct Feedback {
+    /// The gNB acts on it from this slot on.
+    usable_from: u64,
+    ue: usize,
+    pid: u8,
+    ok: bool,
+    /// The SINR the UE measured (reported with it, as CSI).
+    sinr_db: Option<f32>,
+}
+
+/// The downlink side of the loopback.
+pub struct Downlink {
+    pattern: SlotPattern,
+    tx: PdschTransmitter,
+    gnb: Vec<Complex32>,
+    ues: Vec<DlUe>,
+    sel: McsSelector,
+    feedback: VecDeque<Feedback>,
+    pdu: PdschPdu,
+    segments: Vec<Segment>,
+    slot_us: u64,
+}
+
+impl Downlink {
+    /// The downlink of carrier `num` with `pattern`, for the UEs whose uplinks
+    /// are `ul_links` (their reverse links are built here, `dl_snr_db` each),
+    /// with C-RNTIs `rntis`, cell identity `cell_id` and noise seed `seed`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        num: Numerology,
+        pattern: SlotPattern,
+        slot_us: u64,
+        ul_links: &[LinkConfig],
+        dl_snr_db: &[f64],
+        rntis: &[u16],
+        cell_id: u16,
+        seed: u64,
+    ) -> CliResult<Downlink> {
+        let ofdm = OfdmOptions::default();
+        let max_len = (0..num.slots_per_frame())
+            .map(|k| num.slot_len(k))
+            .max()
+            .unwrap_or(0);
+        let mut ues = Vec::with_capacity(ul_links.len());
+        for (i, ul) in ul_links.iter().enumerate() {
+            let n_ant = ul.channel.n_tx;
+            if n_ant > MAX_UE_ANTENNAS {
+                return Err(format!(
+                    "ue[{i}]: {n_ant} antennas (the loopback downlink handles at most {MAX_UE_ANTENNAS})"
+                )
+                .into());
+            }
+            let mut link = ul.clone();
+            link.channel.n_rx = n_ant;
+            link.channel.n_tx = 1;
+            link.channel.stream = ul.channel.stream + 0x1_0000;
+            link.gain_db = dl_snr_db[i];
+            let air = MultiLinkChannel::new(n_ant, &[link], 1.0, seed ^ 0xD0D0_0000 ^ i as u64)
+                .map_err(|e| format!("downlink channel of UE {i}: {e}"))?;
+            ues.push(DlUe {
+                rnti: rntis[i],
+                harq: HarqEntity::new(MAX_HARQ_TX),
+                olla: Olla::default(),
+                sinr_db: dl_snr_db[i] as f32,
+                avg_bits: 0.0,
+                tb: vec![Vec::new(); 16],
+                first: [false; 16],
+                rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ (0xD1_0000 + i as u64)),
+                rx: PdschReceiver::new(num, PuschRxConfig::new(n_ant, 1))
+                    .map_err(|e| format!("UE {i} PDSCH receiver: {e}"))?,
+                air,
+                bufs: vec![vec![Complex32::default(); max_len]; n_ant],
+                stats: DlStats::default(),
+            });
+        }
+        let pdu = PdschPdu {
+            rnti: 0,
+            n_id: cell_id,
+            slot: 0,
+            prb_start: 0,
+            n_prb: num.n_prb(),
+            start_symbol: 2,
+            n_symbols: 12,
+            mapping_type: MappingType::A,
+            mcs_table: 2,
+            mcs_index: 0,
+            num_layers: 1,
+            dmrs: DmrsConfig {
+                config_type: DmrsType::Type1,
+                type_a_position: 2,
+                additional_position: 1,
+                length: 1,
+                ports: vec![0],
+                cdm_groups_without_data: 2,
+                scrambling_id: cell_id,
+                n_scid: 0,
+            },
+            rv: 0,
+            harq_id: 0,
+            new_data: true,
+        };
+        Ok(Downlink {
+            pattern,
+            tx: PdschTransmitter::new(num, 1, ofdm).map_err(|e| format!("gNB PDSCH: {e}"))?,
+            gnb: vec![Complex32::default(); max_len],
+            ues,
+            sel: McsSelector::shannon_gap(McsTable::Qam256, 3.0),
+            feedback: VecDeque::with_capacity(16 * 16),
+            pdu,
+            segments: Vec::new(),
+            slot_us,
+        })
+    }
+
+    /// Slot `n` (slot `slot_in_frame` of its frame, `len` samples starting at
+    /// absolute sample `time`): HARQ-ACKs that have arrived are applied; in a
+    /// downlink slot one UE is served.
+    pub fn run_slot(&mut self, n: u64, slot_in_frame: u32, len: usize, time: i64) -> CliResult {
+        let now = n * self.slot_us;
+        while self.feedback.front().is_some_and(|f| f.usable_from <= n) {
+            if let Some(f) = self.feedback.pop_front() {
+                self.apply_feedback(f, now);
+            }
+        }
+        let dl = matches!(self.pattern.kind(n), SlotKind::Dl | SlotKind::Both);
+        if dl {
+            if let Some((u, pid, new_data)) = self.pick(now) {
+                self.serve(n, u, pid, new_data, slot_in_frame, len, time)?;
+            }
+        }
+        // PF averages move every slot, served or not.
+        for u in &mut self.ues {
+            u.avg_bits *= 1.0 - 1.0 / PF_WINDOW_SLOTS;
+        }
+        Ok(())
+    }
+
+    /// The UE to serve: a due retransmission first, else the best PF metric
+    /// among UEs with a free process. (UE, process, new data).
+    fn pick(&self, now: u64) -> Option<(usize, u8, bool)> {
+        let retx = self
+            .ues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| {
+                u.harq
+                    .retx_ready(now)
+                    .map(|p| (u.harq.process(p).first_tx_us, i, p))
+            })
+            .min();
+        if let Some((_, i, p)) = retx {
+            return Some((i, p, false));
+        }
+        let table = self.sel.table();
+        self.ues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| {
+                let pid = u.harq.free_process()?;
+                let mcs = self.sel.select(u.sinr_db + u.olla.offset_db(), 27);
+                let se = table.spectral_efficiency(mcs) as f64;
+                Some((se / u.avg_bits.max(1.0), i, pid))
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, i, pid)| (i, pid, true))
+    }
+
+    /// Encodes, sends and receives one PDSCH for UE `u` on process `pid`.
+    #[allow(clippy::too_many_arguments)]
+    fn serve(
+        &mut self,
+        n: u64,
+        u: usize,
+        pid: u8,
+        new_data: bool,
+        slot_in_frame: u32,
+        len: usize,
+        time: i64,
+    ) -> CliResult {
+        let now = n * self.slot_us;
+        let ue = &mut self.ues[u];
+        let (mcs, rv) = if new_data {
+            let mcs = self.sel.select(ue.sinr_db + ue.olla.offset_db(), 27);
+            (mcs, 0)
+        } else {
+            let (_, rv) = ue.harq.start_retx(pid);
+            (ue.harq.process(pid).tb.mcs, rv)
+        };
+        let pdu = &mut self.pdu;
+        pdu.rnti = ue.rnti;
+        pdu.slot = slot_in_frame as u16;
+        pdu.mcs_index = mcs;
+        pdu.rv = rv;
+        pdu.harq_id = pid;
+        pdu.new_data = new_data;
+        let plan = self
+            .tx
+            .plan(pdu)
+            .map_err(|e| format!("UE {u} PDSCH: {e}"))?;
+        let tb = &mut ue.tb[pid as usize];
+        if new_data {
+            tb.clear();
+            let rng = &mut ue.rng;
+            tb.extend((0..plan.tbs).map(|_| rng.gen::<u8>() & 1));
+            ue.harq.start_new(
+                pid,
+                now,
+                TbInfo {
+                    tbs_bits: plan.tbs as u32,
+                    mcs,
+                    n_prb: pdu.n_prb,
+                    layers: 1,
+                },
+                &mut self.segments,
+            );
+            ue.stats.first_tx += 1;
+        }
+        ue.first[pid as usize] = new_data;
+        ue.stats.transmissions += 1;
+        ue.stats.mcs_sum += mcs as f64;
+        self.tx
+            .transmit(pdu, tb)
+            .map_err(|e| format!("UE {u} PDSCH transmit: {e}"))?;
+        self.tx
+            .modulate(slot_in_frame, &mut [&mut self.gnb[..len]])
+            .map_err(|e| format!("UE {u} PDSCH modulate: {e}"))?;
+
+        // The air: this UE's channel at the slot's absolute time.
+        if let Some(ch) = ue.air.link_channel(0) {
+            if ch.position() != time as u64 {
+                ch.reset(time as u64);
+            }
+        }
+        let n_ant = ue.bufs.len();
+        let mut outs: [&mut [Complex32]; MAX_UE_ANTENNAS] = Default::default();
+        for (o, b) in outs.iter_mut().zip(ue.bufs.iter_mut()) {
+            *o = &mut b[..len];
+        }
+        ue.air
+            .process(&[&self.gnb[..len]], &mut outs[..n_ant])
+            .map_err(|e| format!("downlink channel of UE {u}: {e}"))?;
+        let mut ins: [&[Complex32]; MAX_UE_ANTENNAS] = Default::default();
+        for (i, b) in ins.iter_mut().zip(ue.bufs.iter()) {
+            *i = &b[..len];
+        }
+        let (ok, sinr) = match ue.rx.process_samples(pdu, &ins[..n_ant]) {
+            Ok(r) => {
+                // The loopback knows the bits: a CRC pass with wrong bits is a NACK.
+                let right = r.crc_ok && ue.rx.transport_block(&plan) == &tb[..];
+                if r.crc_ok && !right {
+                    ue.stats.undetected += 1;
+                }
+                (right, Some(r.sinr_db).filter(|s| s.is_finite()))
+            }
+            Err(_) => {
+                ue.stats.rx_errors += 1;
+                (false, None)
+            }
+        };
+        if let Some(s) = sinr {
+            ue.stats.sinr_sum += s as f64;
+            ue.stats.sinr_n += 1;
+        }
+        match self.pattern.k1(n, 1) {
+            Some(k1) => self.feedback.push_back(Feedback {
+                usable_from: n + k1 as u64 + 1,
+                ue: u,
+                pid,
+                ok,
+                sinr_db: sinr,
+            }),
+            // No uplink slot can carry the HARQ-ACK: the block is lost to the gNB.
+            None => {
+                let mut out = std::mem::take(&mut self.segments);
+                ue.harq.on_crc(pid, false, now, &mut out);
+                out.clear();
+                self.segments = out;
+                ue.stats.dropped += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The gNB learns a HARQ-ACK (and the CSI sent with it).
+    fn apply_feedback(&mut self, f: Feedback, now: u64) {
+        let ue = &mut self.ues[f.ue];
+        if let Some(s) = f.sinr_db {
+            ue.sinr_db = s;
+        }
+        let first = ue.first[f.pid as usize];
+        if first {
+            ue.olla.on_crc(f.ok);
+            if !f.ok {
+                ue.stats.first_tx_fail += 1;
+            }
+        }
+        let tbs = ue.harq.process(f.pid).tb.tbs_bits as u64;
+        let mut out = std::mem::take(&mut self.segments);
+        match ue.harq.on_crc(f.pid, f.ok, now, &mut out) {
+            HarqOutcome::Ack => {
+                ue.stats.ok += 1;
+                ue.stats.bits_ok += tbs;
+                ue.avg_bits += tbs as f64 / PF_WINDOW_SLOTS;
+            }
+            HarqOutcome::Failed => ue.stats.failed += 1,
+            HarqOutcome::Retx | HarqOutcome::Unexpected => {}
+        }
+        out.clear();
+        self.segments = out;
+    }
+
+    /// Writes the downlink figures into the report's UE rows and cell totals.
+    pub fn report(&self, ues: &mut [UeReport], cell: &mut CellReport, air_s: f64) {
+        let (mut ok, mut failed, mut first, mut first_fail, mut bits) = (0, 0, 0, 0, 0u64);
+        for (u, r) in self.ues.iter().zip(ues.iter_mut()) {
+            let s = &u.stats;
+            r.dl_goodput_mbps = s.bits_ok as f64 / air_s / 1e6;
+            r.dl_bler = s.failed as f64 / (s.ok + s.failed).max(1) as f64;
+            r.dl_bler_first_tx = s.first_tx_fail as f64 / s.first_tx.max(1) as f64;
+            r.dl_tb_ok = s.ok;
+            r.dl_tb_failed = s.failed;
+            r.dl_tb_dropped = s.dropped;
+            r.dl_tb_undetected = s.undetected;
+            r.dl_tb_in_flight = u.harq.busy() as u64;
+            r.dl_transmissions = s.transmissions;
+            r.dl_mcs_mean = s.mcs_sum / s.transmissions.max(1) as f64;
+            r.dl_sinr_db = if s.sinr_n > 0 {
+                s.sinr_sum / s.sinr_n as f64
+            } else {
+                u.sinr_db as f64
+            };
+            if s.dropped > 0 {
+                r.dl_drop_reasons
+                    .push(("no uplink slot carries the HARQ-ACK".into(), s.dropped));
+            }
+            if s.rx_errors > 0 {
+                r.dl_drop_reasons
+                    .push(("UE receiver error (counted as NACK)".into(), s.rx_errors));
+            }
+            ok += s.ok;
+            failed += s.failed;
+            first += s.first_tx;
+            first_fail += s.first_tx_fail;
+            bits += s.bits_ok;
+        }
+        cell.dl_goodput_mbps = bits as f64 / air_s / 1e6;
+        cell.dl_bler = failed as f64 / (ok + failed).max(1) as f64;
+        cell.dl_bler_first_tx = first_fail as f64 / first.max(1) as f64;
+    }
+}
