@@ -294,8 +294,11 @@ pub(crate) fn check_len(name: &'static str, got: usize, expected: usize) -> Resu
     Ok(())
 }
 
-/// Runs the kernel of `level` over whole vectors and the scalar twin over
-/// the tail.
+/// Runs the kernel of `level` over whole vectors; a partial last vector is
+/// done by running the kernel once more over the last whole vector's worth
+/// of REs (overlapping REs already done: every RE is computed on its own,
+/// so they are rewritten with the same values). Only fewer REs than one
+/// vector go to the scalar twin.
 ///
 /// # Safety
 /// Buffers must have the shapes `p` implies for `n_re` REs.
@@ -313,17 +316,29 @@ unsafe fn run_detect(
     #[cfg(target_arch = "x86_64")]
     {
         match level {
-            SimdLevel::Avx512 => {
-                done = n_re / 16 * 16;
+            SimdLevel::Avx512 if n_re >= 16 => {
+                let whole = n_re / 16 * 16;
                 // SAFETY: level was clamped to what the CPU supports.
-                unsafe { crate::simd::avx512::mimo::detect(p, yp, hp, xp, np, 0, done) };
+                unsafe { crate::simd::avx512::mimo::detect(p, yp, hp, xp, np, 0, whole) };
+                if whole < n_re {
+                    // SAFETY: as above; n_re - 16 >= 0.
+                    unsafe {
+                        crate::simd::avx512::mimo::detect(p, yp, hp, xp, np, n_re - 16, n_re)
+                    };
+                }
+                done = n_re;
             }
-            SimdLevel::Avx2 => {
-                done = n_re / 8 * 8;
-                // SAFETY: as above.
-                unsafe { crate::simd::avx2::mimo::detect(p, yp, hp, xp, np, 0, done) };
+            SimdLevel::Avx2 | SimdLevel::Avx512 if n_re >= 8 => {
+                let whole = n_re / 8 * 8;
+                // SAFETY: as above (AVX-512 implies AVX2 + FMA here).
+                unsafe { crate::simd::avx2::mimo::detect(p, yp, hp, xp, np, 0, whole) };
+                if whole < n_re {
+                    // SAFETY: as above; n_re - 8 >= 0.
+                    unsafe { crate::simd::avx2::mimo::detect(p, yp, hp, xp, np, n_re - 8, n_re) };
+                }
+                done = n_re;
             }
-            SimdLevel::Scalar => {}
+            _ => {}
         }
     }
     let _ = level;

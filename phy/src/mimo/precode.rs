@@ -132,17 +132,31 @@ impl Precoder {
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
         match self.level {
-            SimdLevel::Avx512 => {
-                done = ng / 16 * 16;
+            // A partial last vector reruns the kernel over the last whole
+            // vector's worth of groups (each group is computed on its own, so
+            // the overlap is rewritten with the same values): a 64 x 16 group
+            // in scalar code costs as much as a whole AVX2 vector of them.
+            SimdLevel::Avx512 if ng >= 16 => {
+                let whole = ng / 16 * 16;
                 // SAFETY: level supported (clamped at construction), lengths checked.
-                unsafe { crate::simd::avx512::mimo::precode(&p, hp, wp, 0, done) };
+                unsafe { crate::simd::avx512::mimo::precode(&p, hp, wp, 0, whole) };
+                if whole < ng {
+                    // SAFETY: as above; ng - 16 >= 0.
+                    unsafe { crate::simd::avx512::mimo::precode(&p, hp, wp, ng - 16, ng) };
+                }
+                done = ng;
             }
-            SimdLevel::Avx2 => {
-                done = ng / 8 * 8;
-                // SAFETY: as above.
-                unsafe { crate::simd::avx2::mimo::precode(&p, hp, wp, 0, done) };
+            SimdLevel::Avx2 | SimdLevel::Avx512 if ng >= 8 => {
+                let whole = ng / 8 * 8;
+                // SAFETY: as above (AVX-512 implies AVX2 + FMA here).
+                unsafe { crate::simd::avx2::mimo::precode(&p, hp, wp, 0, whole) };
+                if whole < ng {
+                    // SAFETY: as above; ng - 8 >= 0.
+                    unsafe { crate::simd::avx2::mimo::precode(&p, hp, wp, ng - 8, ng) };
+                }
+                done = ng;
             }
-            SimdLevel::Scalar => {}
+            _ => {}
         }
         // SAFETY: groups done..ng are inside every plane.
         unsafe { lanes::precode_range::<f32>(&p, hp, wp, done, ng) };
