@@ -24,10 +24,11 @@
 //! allocates nothing.
 
 use crate::chest::ChestOptions;
-use crate::coding::ldpc::{DecoderConfig, MinSum};
+use crate::coding::crc::{Crc, CrcPoly};
+use crate::coding::ldpc::{BaseGraph, DecoderConfig, LdpcDecoder, MinSum};
 use crate::coding::rate_match::HarqSoftBuffer;
 use crate::coding::scrambling::{c_init_pusch, scramble_bits_into};
-use crate::coding::tb::{TbConfig, TbDecoder, TbEncoder, TbPlan};
+use crate::coding::tb::{CbOutcome, TbConfig, TbDecoder, TbEncoder, TbPlan};
 use crate::coding::tbs::{mcs, transport_block_size, McsTable, TbScaling, TbsError, TbsParams};
 use crate::grid::ResourceGrid;
 use crate::mimo::Equalizer;
@@ -42,6 +43,7 @@ use crate::sch::{
 };
 use crate::simd::SimdLevel;
 use num_complex::Complex32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Why a PUSCH could not be processed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -545,6 +547,120 @@ fn soft_buffer_bound(n_prb: usize, layers: usize) -> (usize, usize) {
     (cap, max_cbs)
 }
 
+/// A raw pointer handed between the split-decode steps (see
+/// [`ShReceiver::decode_code_block`] for why its use is sound).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+
+// SAFETY: the pointee buffers belong to the receiver and the split-decode
+// claims give each code block's range to one caller at a time.
+unsafe impl<T: Send> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+/// The state of a split decode between its three steps.
+struct SplitState {
+    /// The prepared TB plan; None when no split decode is open.
+    plan: Option<TbPlan>,
+    rv: u8,
+    /// HARQ entry in use.
+    entry: usize,
+    soft: SendPtr<i8>,
+    filled: SendPtr<usize>,
+    bits: SendPtr<u8>,
+    /// Per code block: decoded (or being decoded) in this split.
+    claims: Vec<AtomicBool>,
+    iterations: Vec<AtomicU32>,
+}
+
+impl SplitState {
+    fn new(max_cbs: usize) -> Self {
+        SplitState {
+            plan: None,
+            rv: 0,
+            entry: 0,
+            soft: SendPtr(std::ptr::null_mut()),
+            filled: SendPtr(std::ptr::null_mut()),
+            bits: SendPtr(std::ptr::null_mut()),
+            claims: (0..max_cbs).map(|_| AtomicBool::new(false)).collect(),
+            iterations: (0..max_cbs).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.plan = None;
+    }
+}
+
+/// The LDPC decoders of one task thread for [`ShReceiver::decode_code_block`]:
+/// one per (BG, Z) met (made on first use), and rate-recovery scratch.
+pub struct CbDecoder {
+    config: DecoderConfig,
+    decoders: Vec<((BaseGraph, usize), LdpcDecoder)>,
+    scratch: Vec<i8>,
+    bits: Vec<u8>,
+}
+
+impl CbDecoder {
+    /// Decoders with the receiver settings `cfg` (iterations, min-sum, SIMD).
+    pub fn new(cfg: &PuschRxConfig) -> Self {
+        CbDecoder {
+            config: DecoderConfig {
+                max_iterations: cfg.ldpc_iterations.clamp(1, 100),
+                algorithm: cfg.ldpc_algorithm,
+                level: cfg.level.clamp_to(SimdLevel::detect()),
+                early_stop: true,
+            },
+            decoders: Vec::new(),
+            scratch: Vec::new(),
+            bits: vec![0; 8448],
+        }
+    }
+
+    /// De-rate-matches `llrs` (block r's E values) into `soft` (its N, with
+    /// extent `filled`), decodes it and writes its payload bits to `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn decode(
+        &mut self,
+        plan: &ShPlan,
+        rm: crate::coding::rate_match::CbRateMatcher,
+        llrs: &[i8],
+        soft: &mut [i8],
+        filled: &mut usize,
+        crc: CrcPoly,
+        out: &mut [u8],
+    ) -> Result<CbOutcome, String> {
+        let sh = plan.tb.seg.shape;
+        if self.scratch.len() < rm.e {
+            self.scratch.resize(rm.e, 0);
+        }
+        let top = rm
+            .derate_match(llrs, &mut self.scratch[..rm.e], soft)
+            .map_err(|e| e.to_string())?;
+        *filled = (*filled).max(top);
+        let i = match self.decoders.iter().position(|(k, _)| *k == (sh.bg, sh.z)) {
+            Some(i) => i,
+            None => {
+                let d =
+                    LdpcDecoder::new(sh.bg, sh.z as u16, self.config).map_err(|e| e.to_string())?;
+                self.decoders.push(((sh.bg, sh.z), d));
+                self.decoders.len() - 1
+            }
+        };
+        let bits = &mut self.bits[..sh.k];
+        let o = self.decoders[i]
+            .1
+            .decode(soft, *filled, sh.k_prime, Some(crc), bits)
+            .map_err(|e| e.to_string())?;
+        out.copy_from_slice(&bits[..out.len()]);
+        Ok(CbOutcome {
+            iterations: o.iterations,
+            parity_ok: o.parity_ok,
+            crc_ok: o.crc_ok.unwrap_or(false),
+        })
+    }
+}
+
 /// Shared-channel receiver: [`PuschReceiver`] is the gNB side of the PUSCH,
 /// `pdsch::PdschReceiver` the UE side of the PDSCH. One per worker thread;
 /// every buffer is made by the constructor, including the HARQ soft buffers
@@ -567,8 +683,10 @@ pub struct ShReceiver<L: SharedChannel> {
     llr: Vec<i8>,
     /// Whether the last demapped slot carried any non-zero LLR.
     heard: bool,
+    /// The decoded TB bits a, followed by its CRC bits p for a split decode.
     tb: Vec<u8>,
     n_sym: usize,
+    split: SplitState,
 }
 
 /// The PUSCH receiver.
@@ -618,8 +736,9 @@ impl<L: SharedChannel> ShReceiver<L> {
             mask: vec![0; DEMAP_CHUNK * 10 / 32],
             llr: vec![0; max_g],
             heard: false,
-            tb: vec![0; max_g],
+            tb: vec![0; max_g + 24],
             n_sym: 0,
+            split: SplitState::new(max_cbs),
         })
     }
 
@@ -705,6 +824,7 @@ impl<L: SharedChannel> ShReceiver<L> {
     /// Stage: soft demapping, quantisation ([`LLR_SCALE`]) and descrambling
     /// of the detected symbols into the G `i8` LLRs (positive: bit 0), returned.
     pub fn demap(&mut self, plan: &ShPlan) -> Result<&[i8], PuschError> {
+        self.split.clear();
         let qm = plan.qm;
         let n_sym = plan.g / qm;
         let (d, nv) = self.fe.symbols(n_sym);
@@ -750,6 +870,7 @@ impl<L: SharedChannel> ShReceiver<L> {
     /// register, TS 38.212 §5.1) passes; a MAC PDU is never all zeros
     /// (padding has a subheader, TS 38.321 §6.1.2).
     pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
+        self.split.clear();
         let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
         let entry = &mut self.harq.entries[i];
         entry.heard = self.heard || (!fresh && entry.heard);
@@ -767,6 +888,151 @@ impl<L: SharedChannel> ShReceiver<L> {
         let iterations = out.cbs.iter().map(|c| c.iterations).sum();
         let ok = out.tb_crc_ok && entry.heard && self.tb[..plan.tbs].contains(&1);
         entry.pending = !ok;
+        Ok((ok, iterations))
+    }
+
+    /// Split decode, step 1 of 3: takes the HARQ soft buffer of the PDU's
+    /// (RNTI, HARQ id) exactly as [`ShReceiver::decode`] does (cleared by
+    /// new data), after [`ShReceiver::demap`]. Then
+    /// [`ShReceiver::decode_code_block`] runs once per code block
+    /// r = 0..C ([`ShPlan::tb`]`.num_cb()`), in any order and from any
+    /// threads (it takes `&self`; each block writes only its own part of the
+    /// soft buffer and of the TB), and [`ShReceiver::decode_finish`] checks
+    /// the TB CRC. The outcome equals [`ShReceiver::decode`]'s.
+    pub fn decode_prepare(&mut self, plan: &ShPlan) -> Result<(), PuschError> {
+        self.split.clear();
+        let seg = &plan.tb.seg;
+        let c = seg.num_cb;
+        if c > self.split.claims.len() || seg.b > self.tb.len() || plan.g > self.llr.len() {
+            return Err(PuschError::Size(format!(
+                "{c} code blocks of a {} bit TB exceed the receiver's buffers",
+                seg.tbs
+            )));
+        }
+        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
+        let entry = &mut self.harq.entries[i];
+        entry.heard = self.heard || (!fresh && entry.heard);
+        let layout = (seg.shape, c, plan.tb.n_cb);
+        if fresh || entry.buf.layout() != Some(layout) {
+            entry
+                .buf
+                .reset(seg.shape, c, plan.tb.n_cb)
+                .map_err(|e| PuschError::Coding(e.to_string()))?;
+        }
+        let (soft, filled) = entry.buf.cbs_mut();
+        let sp = &mut self.split;
+        sp.soft = SendPtr(soft.as_mut_ptr());
+        sp.filled = SendPtr(filled.as_mut_ptr());
+        sp.bits = SendPtr(self.tb.as_mut_ptr());
+        sp.entry = i;
+        for (k, cl) in sp.claims[..c].iter().enumerate() {
+            cl.store(false, Ordering::Relaxed);
+            sp.iterations[k].store(0, Ordering::Relaxed);
+        }
+        sp.plan = Some(plan.tb);
+        sp.rv = plan.rv;
+        Ok(())
+    }
+
+    /// Split decode, step 2: rate recovery and HARQ combining of code block
+    /// `r` into its part of the soft buffer, LDPC decoding with its CRC
+    /// (CRC24B, or the TB CRC when C = 1) on `dec` (one per thread), and its
+    /// payload bits into the TB. Each block can be decoded once per
+    /// [`ShReceiver::decode_prepare`]; a second call for the same block, a
+    /// block out of range or a plan other than the prepared one is an error.
+    pub fn decode_code_block(
+        &self,
+        plan: &ShPlan,
+        r: usize,
+        dec: &mut CbDecoder,
+    ) -> Result<CbOutcome, PuschError> {
+        let sp = &self.split;
+        if sp.plan != Some(plan.tb) || sp.rv != plan.rv {
+            return Err(PuschError::Size(
+                "decode_code_block: not the prepared plan (call decode_prepare first)".into(),
+            ));
+        }
+        let seg = &plan.tb.seg;
+        let sh = seg.shape;
+        if r >= seg.num_cb {
+            return Err(PuschError::Size(format!(
+                "code block {r} of {}",
+                seg.num_cb
+            )));
+        }
+        if sp.claims[r].swap(true, Ordering::AcqRel) {
+            return Err(PuschError::Size(format!(
+                "code block {r} already decoded for this plan"
+            )));
+        }
+        let rm = plan
+            .tb
+            .rate_matcher(r, plan.rv)
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        let off = plan.tb.cb_offset(r);
+        let llrs = &self.llr[off..off + rm.e];
+        let n = sh.n();
+        let p = seg.payload_per_cb();
+        // SAFETY: decode_prepare (under &mut self) took these pointers from
+        // the HARQ soft buffer (C·N LLRs, C extents) and the TB buffer (≥ B
+        // bits), which are never reallocated; every &mut method clears the
+        // plan first, so they are live while `sp.plan` is set. The claim
+        // above makes block r's ranges — LLRs [r·N, (r+1)·N), extent r, bits
+        // [r·p, (r+1)·p) of a ‖ p — exclusive to this call.
+        let (soft, filled, bits) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(sp.soft.0.add(r * n), n),
+                &mut *sp.filled.0.add(r),
+                std::slice::from_raw_parts_mut(sp.bits.0.add(r * p), p),
+            )
+        };
+        let crc = if seg.num_cb > 1 {
+            CrcPoly::Crc24B
+        } else {
+            seg.tb_crc
+        };
+        let o = dec
+            .decode(plan, rm, llrs, soft, filled, crc, bits)
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        sp.iterations[r].store(o.iterations, Ordering::Release);
+        Ok(o)
+    }
+
+    /// Split decode, step 3: after every block, the TB CRC (with the
+    /// all-zero guard of [`ShReceiver::decode`]). Returns (TB CRC passed,
+    /// LDPC iterations summed over blocks).
+    pub fn decode_finish(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
+        let sp = &mut self.split;
+        if sp.plan != Some(plan.tb) {
+            return Err(PuschError::Size(
+                "decode_finish: not the prepared plan".into(),
+            ));
+        }
+        let seg = &plan.tb.seg;
+        let c = seg.num_cb;
+        if let Some(r) = sp.claims[..c]
+            .iter()
+            .position(|cl| !cl.load(Ordering::Acquire))
+        {
+            return Err(PuschError::Size(format!(
+                "decode_finish: code block {r} was not decoded"
+            )));
+        }
+        let iterations = sp.iterations[..c]
+            .iter()
+            .map(|x| x.load(Ordering::Acquire))
+            .sum();
+        let entry = sp.entry;
+        sp.clear();
+        let a = seg.tbs;
+        let l = seg.tb_crc.len();
+        let want = self.tb[a..a + l]
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
+        let crc_ok = Crc::new(seg.tb_crc).remainder(&self.tb[..a]) == want;
+        let e = &mut self.harq.entries[entry];
+        let ok = crc_ok && e.heard && self.tb[..a].contains(&1);
+        e.pending = !ok;
         Ok((ok, iterations))
     }
 

@@ -449,3 +449,70 @@ fn harq_case(snr: f32, need_rv3: bool) {
         }
     }
 }
+
+#[test]
+fn split_code_block_decode_matches_the_whole_decode() {
+    use ranlab_phy::pusch::CbDecoder;
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).unwrap();
+    let mut tx = PuschTransmitter::new(num, 1, OfdmOptions::default()).unwrap();
+    let cfg = PuschRxConfig::new(1, 1);
+    let mut whole = PuschReceiver::new(num, cfg).unwrap();
+    let mut split = PuschReceiver::new(num, cfg).unwrap();
+    let mut decs = [CbDecoder::new(&cfg), CbDecoder::new(&cfg)];
+    // 64QAM R ≈ 0.55, 3 code blocks, near threshold: rv 0 fails, rv 2 combines.
+    let mut p = pdu(52, 1, 20, 1, 1);
+    let plan = tx.plan(&p).unwrap();
+    assert!(plan.tb.num_cb() >= 3, "{} code blocks", plan.tb.num_cb());
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(21);
+    let tb: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+    let mut results = Vec::new();
+    for (rv, new_data, snr) in [(0u8, true, 9.0f32), (2, false, 9.0), (0, true, 30.0)] {
+        p.rv = rv;
+        p.new_data = new_data;
+        let plan = tx.plan(&p).unwrap();
+        let g = noisy_grid(&mut tx, &p, &tb, snr, &mut r);
+        let w = whole.process_grid(&p, Some(&g)).unwrap();
+        let w_tb = whole.transport_block(&plan).to_vec();
+
+        split.estimate_channel(&plan, Some(&g)).unwrap();
+        let mut first = 0;
+        for l in 0..14 {
+            first += split.detect_symbol(&plan, Some(&g), l, first).unwrap();
+        }
+        split.demap(&plan).unwrap();
+        // Before preparing, no block may run.
+        assert!(split.decode_code_block(&plan, 0, &mut decs[0]).is_err());
+        split.decode_prepare(&plan).unwrap();
+        let c = plan.tb.num_cb();
+        assert!(
+            split.decode_finish(&plan).is_err(),
+            "finish before the blocks"
+        );
+        let s = &split;
+        std::thread::scope(|sc| {
+            for (t, dec) in decs.iter_mut().enumerate() {
+                sc.spawn(move || {
+                    // Two threads, blocks in reverse order.
+                    for b in (0..c).rev().filter(|b| b % 2 == t) {
+                        s.decode_code_block(&plan, b, dec).unwrap();
+                    }
+                });
+            }
+        });
+        // Each block once.
+        assert!(split.decode_code_block(&plan, 0, &mut decs[0]).is_err());
+        let (ok, iters) = split.decode_finish(&plan).unwrap();
+        assert_eq!(
+            (ok, iters),
+            (w.crc_ok, w.ldpc_iterations),
+            "rv {rv} snr {snr}"
+        );
+        assert_eq!(split.transport_block(&plan), &w_tb[..], "rv {rv}");
+        results.push(ok);
+    }
+    assert_eq!(
+        results,
+        [false, true, true],
+        "rv 0 fails, rv 2 combines, clean rv 0 decodes"
+    );
+}

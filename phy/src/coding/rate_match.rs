@@ -424,6 +424,13 @@ impl HarqSoftBuffer {
         (&mut self.llrs[r * s..(r + 1) * s], &mut self.n_filled[r])
     }
 
+    /// Every block's LLRs (C·N values, block r at r·N) and written extents
+    /// (C values) at once, for callers that hand blocks to different tasks.
+    pub fn cbs_mut(&mut self) -> (&mut [i8], &mut [usize]) {
+        let n = self.stride * self.num_cb;
+        (&mut self.llrs[..n], &mut self.n_filled[..self.num_cb])
+    }
+
     /// Block `r`'s LLRs and written extent.
     pub fn cb(&self, r: usize) -> (&[i8], usize) {
         let s = self.stride;
