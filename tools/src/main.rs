@@ -37,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the main job: UEs transmit through the software channel to the gNB receiver.
+    /// Run the main job: UEs transmit through the software channel (or SoapySDR radios) to the gNB receiver.
     Loopback(loopback::Args),
     /// Check PHY blocks against JSON Lines test vectors (see shared/vectors/FORMAT.md).
     Conform(conform::Args),

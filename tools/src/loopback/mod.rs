@@ -1,5 +1,6 @@
 //! `ranlab loopback`: the main job. UEs transmit through the software channel
-//! to the gNB receiver (uplink, through the slot pipeline), the gNB transmits
+//! or SoapySDR radios (`--radio soapy`, see [`radio`]) to the gNB receiver
+//! (uplink, through the slot pipeline), the gNB transmits
 //! to the UEs in the downlink slots (`downlink`), and the run is summarised
 //! per UE and per cell.
 
@@ -16,12 +17,16 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Pacing of the simulated radio clock.
+/// Pacing of the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Pace {
-    /// As fast as the CPU allows; deterministic (CI).
+    /// As fast as the CPU allows, each slot's results back before the next is
+    /// scheduled; deterministic (CI). Over SoapySDR the device clock still
+    /// runs on its own (`mode=realtime` or hardware), only the waiting stays.
     Free,
-    /// Paced to the wall clock, one slot per slot duration.
+    /// The simulated clock paced to the wall clock, one slot per slot
+    /// duration; results are taken as they come (over SoapySDR: never wait
+    /// for the decoder, as a live gNB must not).
     Realtime,
 }
 
