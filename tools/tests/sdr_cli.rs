@@ -510,3 +510,83 @@ fn loopback_over_two_soapy_devices_ue_board_to_gnb_board() {
     );
     assert_eq!(tbs, 0, "nothing can arrive without a cable: {v}");
 }
+
+/// Over TDL-C fading at 20 dB some first transmissions fail and HARQ
+/// retransmits: the replay (one receiver, soft combining in recording order)
+/// still decodes exactly the blocks the loopback delivered, and fails the
+/// transmissions the loopback did not deliver.
+#[test]
+fn replay_of_a_fading_recording_matches_the_loopback_with_retransmissions() {
+    let cfg = tmp("fade.toml");
+    let fading = HIGH_SNR
+        .replace("model = \"awgn\"", "model = \"tdl-c\"")
+        .replace("delay_spread_ns = 0.0", "delay_spread_ns = 100.0")
+        .replace("speed_kmh = 0.0", "speed_kmh = 3.0")
+        .replace("snr_db = 30.0", "snr_db = 20.0");
+    std::fs::write(&cfg, fading).unwrap();
+    let c = cfg.to_str().unwrap();
+    let base = tmp("faderec");
+    let b = base.to_str().unwrap();
+    ok(&ranlab(&[
+        "record", "--radio", "sim", "--config", c, "--slots", "40", "--out", b,
+    ]));
+    let rj = tmp("faderec-replay.json");
+    ok(&ranlab(&[
+        "replay",
+        b,
+        "--quiet",
+        "--json",
+        rj.to_str().unwrap(),
+    ]));
+    let lj = tmp("faderec-loop.json");
+    ok(&ranlab(&[
+        "loopback",
+        "--config",
+        c,
+        "--slots",
+        "40",
+        "--json",
+        lj.to_str().unwrap(),
+    ]));
+    let (r, l) = (json_file(&rj), json_file(&lj));
+    let sum = |k: &str| -> u64 {
+        l["ues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u[k].as_u64().unwrap())
+            .sum()
+    };
+    let p = &r["pusch"];
+    let (ok_n, failed) = (
+        p["tb_ok"].as_u64().unwrap(),
+        p["tb_failed"].as_u64().unwrap(),
+    );
+    assert!(
+        failed > 0,
+        "no transmission failed, nothing was retransmitted: {p}"
+    );
+    assert_eq!(ok_n, sum("tb_ok"), "replay {p} loopback {l}");
+    assert_eq!(
+        ok_n + failed,
+        sum("transmissions"),
+        "replay {p} loopback {l}"
+    );
+    let retx = r["slot_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["pusch"].as_array().unwrap())
+        .filter(|x| x["rv"].as_u64() != Some(0))
+        .count();
+    assert!(retx > 0, "no retransmission in the recording");
+    for f in [
+        cfg,
+        rj,
+        lj,
+        base.with_extension("sigmf-meta"),
+        base.with_extension("sigmf-data"),
+    ] {
+        let _ = std::fs::remove_file(f);
+    }
+}
