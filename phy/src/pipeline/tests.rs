@@ -155,5 +155,5 @@ fn overload_drops_whole_slots_and_memory_stays_bounded() {
     );
     assert!(m.max_in_flight.load(Ordering::Relaxed) <= 3);
     assert!(m.deadline_misses.load(Ordering::Relaxed) > 0);
-    assert!(m.task_time[0].count() >= 7 * completed as u64);
+    assert!(m.task_time[0].count() >= 7 * completed);
 }

@@ -118,6 +118,8 @@ pub struct UplinkSlot {
     /// Scheduled PUSCHs of the slot (at most `max_pdus`); tasks read them at once.
     pub pdus: RwLock<Vec<PuschPdu>>,
     n_pdus: AtomicUsize,
+    /// PDUs of earlier slots, kept for their allocations.
+    spare: Mutex<Vec<PuschPdu>>,
     /// One indication per PDU, in PDU order.
     pub indications: Vec<Mutex<PuschIndication>>,
 }
@@ -180,6 +182,7 @@ impl UplinkJob {
             )),
             pdus: RwLock::new(Vec::with_capacity(max_pdus)),
             n_pdus: AtomicUsize::new(0),
+            spare: Mutex::new(Vec::with_capacity(max_pdus)),
             indications: (0..max_pdus)
                 .map(|_| {
                     Mutex::new(PuschIndication {
@@ -225,8 +228,14 @@ impl UplinkSlot {
         }
         self.slot.store(slot, Ordering::Relaxed);
         let mut p = self.pdus.write().unwrap_or_else(|e| e.into_inner());
-        p.clear();
-        p.extend_from_slice(pdus);
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        // The last slot's PDUs become spares whose port lists are reused.
+        spare.append(&mut p);
+        for pdu in pdus {
+            let mut slot = spare.pop();
+            copy_pdu(&mut slot, pdu);
+            p.extend(slot);
+        }
         self.n_pdus.store(pdus.len(), Ordering::Release);
         Ok(())
     }

@@ -380,6 +380,14 @@ pub fn run_with_fixed_ul(
     if let Some(note) = &link.note {
         eprintln!("note: {note}");
     }
+    let max_ue_antennas = s.ues.iter().map(|g| g.antennas as usize).max().unwrap_or(0);
+    if n_rx > MAX_STREAMS || link.tx_channels > MAX_STREAMS || max_ue_antennas > MAX_STREAMS {
+        return Err(format!(
+            "{n_rx} gNB antennas, {} radio TX channels, {max_ue_antennas} antennas per UE: at most {MAX_STREAMS} each in loopback",
+            link.tx_channels
+        )
+        .into());
+    }
     let radio = &mut link.radio;
 
     let ofdm = OfdmOptions::default();
@@ -559,10 +567,10 @@ pub fn run_with_fixed_ul(
                         .transmit(&pdu, tb)
                         .map_err(|e| format!("UE {} transmit: {e}", g.ue))?;
                     {
-                        let mut outs: Vec<&mut [Complex32]> =
-                            st.samples.iter_mut().map(|b| &mut b[..len]).collect();
+                        let ports = st.samples.len();
+                        let mut outs = stack_mut(&mut st.samples, len);
                         st.tx
-                            .modulate(slot_in_frame, &mut outs)
+                            .modulate(slot_in_frame, &mut outs[..ports])
                             .map_err(|e| format!("UE {} modulate: {e}", g.ue))?;
                     }
                     st.transmissions += 1;
@@ -584,8 +592,8 @@ pub fn run_with_fixed_ul(
                     .iter()
                     .flat_map(|st| st.samples.iter().map(|b| &b[..len]));
                 mix(streams, &mut tx_mix, len, link.tx_scale);
-                let txs: Vec<&[Complex32]> = tx_mix.iter().map(|b| &b[..len]).collect();
-                radio.transmit(&txs, TxTime::At(sample_time), true)?;
+                let txs = stack_ref(&tx_mix, len);
+                radio.transmit(&txs[..tx_mix.len()], TxTime::At(sample_time), true)?;
             }
             let p = &mut pending[(n % (lookahead as u64 + 1)) as usize];
             p.index = n;
@@ -606,21 +614,13 @@ pub fn run_with_fixed_ul(
         // with PUSCHs go to the pipeline.
         if slots_run < scheduled && (scheduled - slots_run > lookahead as u64 || !more) {
             let p = &pending[(slots_run % (lookahead as u64 + 1)) as usize];
-            let len = p.len;
             if !p.pdus.is_empty() {
                 match pipe.acquire() {
                     Ok(i) => {
                         {
                             let slot = pipe.slot(i);
                             let mut rx = slot.rx.write().unwrap_or_else(|e| e.into_inner());
-                            let mut refs: Vec<&mut [Complex32]> =
-                                rx.iter_mut().map(|b| &mut b[..len]).collect();
-                            reader.read_at(radio.as_mut(), p.time, &mut refs, RX_TIMEOUT)?;
-                            if let Some(tap) = tap.as_mut() {
-                                let view: Vec<&[Complex32]> = refs.iter().map(|b| &**b).collect();
-                                tap(p.rx_slot(&view))?;
-                            }
-                            drop(refs);
+                            receive_slot(&mut reader, radio.as_mut(), &mut rx, p, &mut tap)?;
                             drop(rx);
                             slot.set_pdus(p.slot_in_frame, &p.pdus)?;
                         }
@@ -631,13 +631,7 @@ pub fn run_with_fixed_ul(
                     }
                     Err(_reason) => {
                         dropped_slots += 1;
-                        let mut refs: Vec<&mut [Complex32]> =
-                            rx_bufs.iter_mut().map(|b| &mut b[..len]).collect();
-                        reader.read_at(radio.as_mut(), p.time, &mut refs, RX_TIMEOUT)?;
-                        if let Some(tap) = tap.as_mut() {
-                            let view: Vec<&[Complex32]> = refs.iter().map(|b| &**b).collect();
-                            tap(p.rx_slot(&view))?;
-                        }
+                        receive_slot(&mut reader, radio.as_mut(), &mut rx_bufs, p, &mut tap)?;
                         for g in &p.grants {
                             let st = &mut ue_state[g.ue as usize];
                             st.last_dropped[g.harq_id as usize] = true;
@@ -656,13 +650,7 @@ pub fn run_with_fixed_ul(
                     }
                 }
             } else {
-                let mut refs: Vec<&mut [Complex32]> =
-                    rx_bufs.iter_mut().map(|b| &mut b[..len]).collect();
-                reader.read_at(radio.as_mut(), p.time, &mut refs, RX_TIMEOUT)?;
-                if let Some(tap) = tap.as_mut() {
-                    let view: Vec<&[Complex32]> = refs.iter().map(|b| &**b).collect();
-                    tap(p.rx_slot(&view))?;
-                }
+                receive_slot(&mut reader, radio.as_mut(), &mut rx_bufs, p, &mut tap)?;
             }
             slots_run += 1;
             if let Some(b) = &bar {
@@ -855,6 +843,50 @@ pub fn uplink_pipeline(
             deadline: Duration::from_micros(budget_us as u64),
         },
     ))
+}
+
+/// Antenna streams one radio or PHY call handles (gNB antennas, radio TX
+/// channels, one UE's antennas): their slice lists live on the stack.
+const MAX_STREAMS: usize = 64;
+
+/// `&mut b[..len]` of every buffer (at most [`MAX_STREAMS`]), in a stack array.
+fn stack_mut(bufs: &mut [Vec<Complex32>], len: usize) -> [&mut [Complex32]; MAX_STREAMS] {
+    let mut refs: [&mut [Complex32]; MAX_STREAMS] = std::array::from_fn(|_| Default::default());
+    for (r, b) in refs.iter_mut().zip(bufs.iter_mut()) {
+        *r = &mut b[..len];
+    }
+    refs
+}
+
+/// `&b[..len]` of every buffer (at most [`MAX_STREAMS`]), in a stack array.
+fn stack_ref(bufs: &[Vec<Complex32>], len: usize) -> [&[Complex32]; MAX_STREAMS] {
+    let mut refs: [&[Complex32]; MAX_STREAMS] = [&[]; MAX_STREAMS];
+    for (r, b) in refs.iter_mut().zip(bufs.iter()) {
+        *r = &b[..len];
+    }
+    refs
+}
+
+/// Reads the slot of `p` (its `len` samples at device time `p.time`) into
+/// `bufs` and hands it to the tap, without allocating.
+fn receive_slot(
+    reader: &mut TimedReader,
+    radio: &mut dyn Radio,
+    bufs: &mut [Vec<Complex32>],
+    p: &Pending,
+    tap: &mut Option<Tap<'_>>,
+) -> CliResult {
+    let n = bufs.len();
+    let mut refs = stack_mut(bufs, p.len);
+    reader.read_at(radio, p.time, &mut refs[..n], RX_TIMEOUT)?;
+    if let Some(tap) = tap.as_mut() {
+        let mut view: [&[Complex32]; MAX_STREAMS] = [&[]; MAX_STREAMS];
+        for (v, r) in view.iter_mut().zip(refs[..n].iter()) {
+            *v = r;
+        }
+        tap(p.rx_slot(&view[..n]))?;
+    }
+    Ok(())
 }
 
 /// How long the gNB waits for a slot's samples.
