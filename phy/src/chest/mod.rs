@@ -555,59 +555,40 @@ impl ChannelEstimator {
             out.cfo_hz = Some(if den > 0.0 { num_acc / den } else { 0.0 });
         }
 
-        // Frequency interpolation, then the ramp back.
+        // Frequency interpolation, then in one pass over each interpolated
+        // block: the ramp back, the signal power and the time average.
         let ramp = &mut self.ramp[..n_sc];
         ramp.fill(Complex32::new(1.0, 0.0));
         if tau != 0.0 {
             crate::ofdm::rotate(ramp, 0.0, -step);
         }
         let stride = n_rx * nl * n_sc;
-        for pos in 0..n_pos {
-            for rx in 0..n_rx {
-                for layer in 0..nl {
-                    let d = port_params(t, p.ports[layer]).delta;
+        let average = self.opts.time == TimeMode::Average;
+        let cfo = if self.opts.cfo_correction {
+            out.cfo_hz.unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        let t0 = out.pos_time[..n_pos].iter().sum::<f64>() / n_pos as f64;
+        let mut power = [0.0f64; MAX_DMRS_PORTS];
+        for rx in 0..n_rx {
+            for layer in 0..nl {
+                let d = port_params(t, p.ports[layer]).delta;
+                let ao = (rx * nl + layer) * n_sc;
+                for pos in 0..n_pos {
                     let b = &self.pairs[block(pos, rx, layer)..][..n_pairs];
-                    let o = pos * stride + (rx * nl + layer) * n_sc;
-                    let h = &mut out.h[o..o + n_sc];
+                    let h = &mut out.h[pos * stride + ao..pos * stride + ao + n_sc];
                     interpolate(b, centre0(d), spacing, h);
-                    if tau != 0.0 {
-                        for (v, r) in h.iter_mut().zip(ramp.iter()) {
-                            *v *= r;
-                        }
-                    }
+                    // The CFO phase of the position relative to the positions' mean time.
+                    let ph = -std::f64::consts::TAU * cfo * (out.pos_time[pos] - t0);
+                    let w = Complex32::from_polar(1.0 / n_pos as f32, ph as f32);
+                    let avg = &mut out.h_avg[ao..ao + n_sc];
+                    power[layer] +=
+                        ramp_power_average(h, ramp, average.then_some((avg, w, pos == 0)));
                 }
             }
         }
-
-        // Time combining and signal power.
-        if self.opts.time == TimeMode::Average {
-            let (avg, h) = (&mut out.h_avg[..stride], &out.h);
-            avg.fill(Complex32::default());
-            let cfo = if self.opts.cfo_correction {
-                out.cfo_hz.unwrap_or(0.0)
-            } else {
-                0.0
-            };
-            let t0 = out.pos_time[..n_pos].iter().sum::<f64>() / n_pos as f64;
-            for pos in 0..n_pos {
-                let ph = -std::f64::consts::TAU * cfo * (out.pos_time[pos] - t0);
-                let r = Complex32::from_polar(1.0 / n_pos as f32, ph as f32);
-                for (a, v) in avg.iter_mut().zip(&h[pos * stride..(pos + 1) * stride]) {
-                    *a += v * r;
-                }
-            }
-        }
-        for layer in 0..nl {
-            let mut s = 0.0f64;
-            for pos in 0..n_pos {
-                for rx in 0..n_rx {
-                    let o = pos * stride + (rx * nl + layer) * n_sc;
-                    s += out.h[o..o + n_sc]
-                        .iter()
-                        .map(|v| v.norm_sqr() as f64)
-                        .sum::<f64>();
-                }
-            }
+        for (layer, &s) in power.iter().enumerate().take(nl) {
             let mean = s / (n_pos * n_rx * n_sc).max(1) as f64;
             // Remove the noise the estimate itself carries (σ²/(2L'β²) per pair).
             let bias = out.noise_var as f64 / (2.0 * len as f64 * (p.beta * p.beta) as f64);
@@ -661,6 +642,36 @@ fn zidx(
     n_pairs: usize,
 ) -> usize {
     ((((pos * n_rx + rx) * n_groups + gi) * len + lp) * 2 + kp) * n_pairs
+}
+
+/// h ← h·ramp; returns Σ|h|² (after the ramp); with `avg = Some((a, w,
+/// first))` also a ← h·w (first) or a ← a + h·w. One pass; f32 partial sums
+/// in 8 lanes.
+fn ramp_power_average(
+    h: &mut [Complex32],
+    ramp: &[Complex32],
+    avg: Option<(&mut [Complex32], Complex32, bool)>,
+) -> f64 {
+    let mut acc = [0.0f32; 8];
+    let n = h.len().min(ramp.len());
+    let (h, ramp) = (&mut h[..n], &ramp[..n]);
+    match avg {
+        None => {
+            for (i, (v, r)) in h.iter_mut().zip(ramp).enumerate() {
+                *v *= r;
+                acc[i % 8] += v.norm_sqr();
+            }
+        }
+        Some((a, w, first)) => {
+            let a = &mut a[..n];
+            for (i, ((v, r), a)) in h.iter_mut().zip(ramp).zip(a.iter_mut()).enumerate() {
+                *v *= r;
+                acc[i % 8] += v.norm_sqr();
+                *a = if first { *v * w } else { *a + *v * w };
+            }
+        }
+    }
+    acc.iter().map(|&x| x as f64).sum()
 }
 
 /// Linear interpolation of pair estimates `b` (centres at `c0 + n·d`) onto
