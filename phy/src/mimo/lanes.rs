@@ -178,6 +178,17 @@ pub(crate) unsafe fn cmsub_conj<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
     }
 }
 
+/// `a + b`.
+#[inline(always)]
+pub(crate) unsafe fn cadd<V: Lanes>(a: C<V>, b: C<V>) -> C<V> {
+    unsafe {
+        C {
+            re: a.re.add(b.re),
+            im: a.im.add(b.im),
+        }
+    }
+}
+
 /// `a * s` for a real `s`.
 #[inline(always)]
 pub(crate) unsafe fn cscale<V: Lanes>(a: C<V>, s: V) -> C<V> {
@@ -247,6 +258,58 @@ pub(crate) unsafe fn ldl<V: Lanes, const M: usize>(
 /// Solves `L D L^H x = z` with the factor from [`ldl`]; `z` becomes `x`.
 #[inline(always)]
 pub(crate) unsafe fn solve<V: Lanes, const M: usize>(
+    l: usize,
+    f: &[[C<V>; M]; M],
+    r: &[V; M],
+    z: &mut [C<V>; M],
+) {
+    if M <= 4 {
+        // Up to 4 layers the sums are at most 3 terms long.
+        unsafe { solve_short(l, f, r, z) };
+        return;
+    }
+    // Each substitution sum runs in four interleaved partial sums: one sum
+    // is a chain of dependent FMAs, which left the many-layer solves
+    // (precoder: one per antenna) latency bound.
+    unsafe {
+        for i in 0..l {
+            let mut acc = [z[i], czero::<V>(), czero::<V>(), czero::<V>()];
+            let mut k = 0;
+            while k + 3 < i {
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a = cmsub(*a, f[i][k + q], z[k + q]);
+                }
+                k += 4;
+            }
+            for (q, kk) in (k..i).enumerate() {
+                acc[q] = cmsub(acc[q], f[i][kk], z[kk]);
+            }
+            z[i] = cadd(cadd(acc[0], acc[1]), cadd(acc[2], acc[3]));
+        }
+        for i in 0..l {
+            z[i] = cscale(z[i], r[i]);
+        }
+        for i in (0..l).rev() {
+            // x_i -= conj(L_ki) x_k
+            let mut acc = [z[i], czero::<V>(), czero::<V>(), czero::<V>()];
+            let mut k = i + 1;
+            while k + 3 < l {
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a = cmsub_conj_left(*a, f[k + q][i], z[k + q]);
+                }
+                k += 4;
+            }
+            for (q, kk) in (k..l).enumerate() {
+                acc[q] = cmsub_conj_left(acc[q], f[kk][i], z[kk]);
+            }
+            z[i] = cadd(cadd(acc[0], acc[1]), cadd(acc[2], acc[3]));
+        }
+    }
+}
+
+/// [`solve`] with one running sum per row (short rows).
+#[inline(always)]
+unsafe fn solve_short<V: Lanes, const M: usize>(
     l: usize,
     f: &[[C<V>; M]; M],
     r: &[V; M],
@@ -979,7 +1042,11 @@ fn ldl_flops(l: f64) -> f64 {
 }
 
 fn solve_flops(l: f64) -> f64 {
-    8.0 * l * (l - 1.0) / 2.0 * 2.0 + 2.0 * l
+    // Two triangular substitutions and the 1/d scaling; beyond 4 layers also
+    // the three complex adds per row and substitution that join the partial
+    // sums.
+    let join = if l > 4.0 { 12.0 * l } else { 0.0 };
+    8.0 * l * (l - 1.0) / 2.0 * 2.0 + 2.0 * l + join
 }
 
 fn inv_diag_flops(l: f64) -> f64 {
