@@ -27,6 +27,16 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 #[test]
+fn device_arguments_without_radio_soapy_are_refused() {
+    let o = ranlab(&["loopback", "--args", "driver=uhd", "--slots", "5"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("add `--radio soapy`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn replay_refuses_a_missing_or_broken_recording_cleanly() {
     let o = ranlab(&["replay", "/nonexistent/rec.sigmf-meta"]);
     assert!(!o.status.success());

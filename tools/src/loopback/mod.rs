@@ -89,6 +89,14 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     if let Some(seed) = args.seed {
         scenario.channel.seed = seed;
     }
+    if args.radio == radio::RadioKind::Sim
+        && (!args.args.is_empty() || args.ue_args.is_some() || !args.radio_opts.is_empty())
+    {
+        return Err(
+            "--args, --ue-args and --radio-opts choose SoapySDR devices: add `--radio soapy`"
+                .into(),
+        );
+    }
     if args.workers == 0 || args.workers > 256 {
         return Err("--workers: must be between 1 and 256".into());
     }
