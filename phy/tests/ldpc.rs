@@ -272,6 +272,8 @@ fn simd_decoders_agree_bit_for_bit_with_scalar() {
             (MinSum::Normalized { alpha_16: 12 }, true),
             (MinSum::Offset { beta: 1 }, false),
             (MinSum::Normalized { alpha_16: 13 }, false),
+            (MinSum::Lambda3 { beta: 0 }, true),
+            (MinSum::Lambda3 { beta: 1 }, false),
         ] {
             let mut decs: Vec<LdpcDecoder> = levels
                 .iter()

@@ -29,6 +29,17 @@ pub enum DecoderKind {
     Bp,
 }
 
+/// Check-node rule of the fast decoder (`phy::coding::ldpc::MinSum`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleKind {
+    /// λ-min (λ = 3) with the table box-plus, then an offset.
+    Lambda3,
+    /// Offset min-sum.
+    Offset,
+    /// Normalized min-sum.
+    Normalized,
+}
+
 /// Arguments of `ranlab bler`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,10 +71,14 @@ pub struct Args {
     /// Decoder.
     #[arg(long, value_enum, default_value_t = DecoderKind::Fast)]
     decoder: DecoderKind,
-    /// Offset of offset min-sum, in quantised LLR units (fast decoder).
-    #[arg(long, default_value_t = 4)]
-    offset: u8,
-    /// Use normalized min-sum with this factor in sixteenths instead (fast decoder).
+    /// Check-node rule of the fast decoder.
+    #[arg(long, value_enum, default_value_t = RuleKind::Lambda3)]
+    min_sum: RuleKind,
+    /// Offset (beta) of `offset` and `lambda3`, in quantised LLR units; default 4
+    /// for `offset`, 0 for `lambda3`.
+    #[arg(long)]
+    offset: Option<u8>,
+    /// Factor of `normalized`, in sixteenths (default 12).
     #[arg(long)]
     alpha_16: Option<u8>,
     /// LLR quantisation: i8 = round(LLR * scale) (fast decoder).
@@ -259,9 +274,16 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             .parse::<SimdLevel>()
             .map_err(|e| format!("--impl: {e}"))?
     };
-    let algorithm = match args.alpha_16 {
-        Some(alpha_16) => MinSum::Normalized { alpha_16 },
-        None => MinSum::Offset { beta: args.offset },
+    let algorithm = match args.min_sum {
+        RuleKind::Lambda3 => MinSum::Lambda3 {
+            beta: args.offset.unwrap_or(0),
+        },
+        RuleKind::Offset => MinSum::Offset {
+            beta: args.offset.unwrap_or(4),
+        },
+        RuleKind::Normalized => MinSum::Normalized {
+            alpha_16: args.alpha_16.unwrap_or(12),
+        },
     };
     if !(args.llr_scale > 0.0 && args.llr_scale <= 64.0) {
         return Err("--llr-scale must be in (0, 64]".into());

@@ -52,7 +52,7 @@ pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
     }
 }
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, QMAX};
+use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, BOXPLUS_TABLE, QMAX};
 
 /// |R| = rule(m) on 32 magnitudes (0..=127), as `MinSum::apply`.
 #[inline]
@@ -66,9 +66,47 @@ fn correct(m: __m256i, rule: MinSum) -> __m256i {
             let hi = _mm256_srli_epi16::<4>(_mm256_mullo_epi16(_mm256_unpackhi_epi8(m, z), a));
             _mm256_packus_epi16(lo, hi)
         }
-        MinSum::Offset { beta } => _mm256_subs_epu8(m, _mm256_set1_epi8(beta as i8)),
+        MinSum::Offset { beta } | MinSum::Lambda3 { beta } => {
+            _mm256_subs_epu8(m, _mm256_set1_epi8(beta as i8))
+        }
     };
     _mm256_min_epu8(v, _mm256_set1_epi8(QMAX))
+}
+
+/// `kernel::boxplus` on 32 magnitude pairs: two table look-ups with `pshufb`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn boxplus(a: __m256i, b: __m256i) -> __m256i {
+    // SAFETY: BOXPLUS_TABLE holds 16 bytes.
+    let t = _mm256_broadcastsi128_si256(unsafe {
+        _mm_loadu_si128(BOXPLUS_TABLE.as_ptr() as *const __m128i)
+    });
+    let half = |x: __m256i| {
+        _mm256_min_epu8(
+            _mm256_and_si256(_mm256_srli_epi16::<1>(x), _mm256_set1_epi8(0x7f)),
+            _mm256_set1_epi8(15),
+        )
+    };
+    let lo = _mm256_min_epu8(a, b);
+    let diff = _mm256_sub_epi8(_mm256_max_epu8(a, b), lo);
+    let sum = _mm256_adds_epu8(a, b);
+    _mm256_subs_epu8(
+        _mm256_adds_epu8(lo, _mm256_shuffle_epi8(t, half(sum))),
+        _mm256_shuffle_epi8(t, half(diff)),
+    )
+}
+
+/// `rule.magnitudes(min1, min2, min3)` on 32 lanes: (s1, s2).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn magnitudes(m1: __m256i, m2: __m256i, m3: __m256i, rule: MinSum) -> (__m256i, __m256i) {
+    match rule {
+        MinSum::Lambda3 { .. } => (
+            correct(boxplus(boxplus(m1, m2), m3), rule),
+            correct(boxplus(m2, m3), rule),
+        ),
+        _ => (correct(m1, rule), correct(m2, rule)),
+    }
 }
 
 /// Sign-extends the bytes of `x` in `packs_epi16(a, b)` order back to (a, b) order.
@@ -91,6 +129,20 @@ fn widen(x: __m256i) -> (__m256i, __m256i) {
 /// `stride` must be at least `lanes` rounded up to 32; at most 256 edges.
 #[target_feature(enable = "avx2")]
 pub unsafe fn layer_update(a: LayerArgs<'_>) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if matches!(a.rule, MinSum::Lambda3 { .. }) {
+            layer_update_inner::<true>(a)
+        } else {
+            layer_update_inner::<false>(a)
+        }
+    }
+}
+
+/// `layer_update`, tracking min3 when `MIN3`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn layer_update_inner<const MIN3: bool>(a: LayerArgs<'_>) {
     let LayerArgs {
         app,
         offs,
@@ -114,6 +166,7 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
         while c < lanes {
             let mut min1 = qmax;
             let mut min2 = qmax;
+            let mut min3 = qmax;
             let mut idx = _mm256_setzero_si256();
             let mut sgn = _mm256_setzero_si256();
             for (e, &o) in offs.iter().enumerate() {
@@ -129,12 +182,14 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
                 let m = _mm256_abs_epi8(q8);
                 sgn = _mm256_xor_si256(sgn, q8);
                 let lt = _mm256_cmpgt_epi8(min1, m);
+                if MIN3 {
+                    min3 = _mm256_min_epi8(min3, _mm256_max_epi8(min2, m));
+                }
                 min2 = _mm256_min_epi8(min2, _mm256_max_epi8(min1, m));
                 idx = _mm256_blendv_epi8(idx, _mm256_set1_epi8(e as i8), lt);
                 min1 = _mm256_min_epi8(min1, m);
             }
-            let s1 = correct(min1, rule);
-            let s2 = correct(min2, rule);
+            let (s1, s2) = magnitudes(min1, min2, min3, rule);
             for e in 0..offs.len() {
                 let q0 = _mm256_loadu_si256(wp.add(e * stride + c) as *const __m256i);
                 let q1 = _mm256_loadu_si256(wp.add(e * stride + c + 16) as *const __m256i);

@@ -35,7 +35,7 @@ pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
     }
 }
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, QMAX};
+use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, BOXPLUS_TABLE, QMAX};
 
 /// |R| = rule(m) on 64 magnitudes (0..=127), as `MinSum::apply`.
 #[inline]
@@ -49,9 +49,47 @@ fn correct(m: __m512i, rule: MinSum) -> __m512i {
             let hi = _mm512_srli_epi16::<4>(_mm512_mullo_epi16(_mm512_unpackhi_epi8(m, z), a));
             _mm512_packus_epi16(lo, hi)
         }
-        MinSum::Offset { beta } => _mm512_subs_epu8(m, _mm512_set1_epi8(beta as i8)),
+        MinSum::Offset { beta } | MinSum::Lambda3 { beta } => {
+            _mm512_subs_epu8(m, _mm512_set1_epi8(beta as i8))
+        }
     };
     _mm512_min_epu8(v, _mm512_set1_epi8(QMAX))
+}
+
+/// `kernel::boxplus` on 64 magnitude pairs: two table look-ups with `pshufb`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn boxplus(a: __m512i, b: __m512i) -> __m512i {
+    // SAFETY: BOXPLUS_TABLE holds 16 bytes.
+    let t = _mm512_broadcast_i32x4(unsafe {
+        _mm_loadu_si128(BOXPLUS_TABLE.as_ptr() as *const __m128i)
+    });
+    let half = |x: __m512i| {
+        _mm512_min_epu8(
+            _mm512_and_si512(_mm512_srli_epi16::<1>(x), _mm512_set1_epi8(0x7f)),
+            _mm512_set1_epi8(15),
+        )
+    };
+    let lo = _mm512_min_epu8(a, b);
+    let diff = _mm512_sub_epi8(_mm512_max_epu8(a, b), lo);
+    let sum = _mm512_adds_epu8(a, b);
+    _mm512_subs_epu8(
+        _mm512_adds_epu8(lo, _mm512_shuffle_epi8(t, half(sum))),
+        _mm512_shuffle_epi8(t, half(diff)),
+    )
+}
+
+/// `rule.magnitudes(min1, min2, min3)` on 64 lanes: (s1, s2).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn magnitudes(m1: __m512i, m2: __m512i, m3: __m512i, rule: MinSum) -> (__m512i, __m512i) {
+    match rule {
+        MinSum::Lambda3 { .. } => (
+            correct(boxplus(boxplus(m1, m2), m3), rule),
+            correct(boxplus(m2, m3), rule),
+        ),
+        _ => (correct(m1, rule), correct(m2, rule)),
+    }
 }
 
 /// Sign-extends the bytes of `x` in `packs_epi16(a, b)` order back to (a, b) order.
@@ -74,6 +112,20 @@ fn widen(x: __m512i) -> (__m512i, __m512i) {
 /// to 64; at most 256 edges.
 #[target_feature(enable = "avx512f,avx512bw")]
 pub unsafe fn layer_update(a: LayerArgs<'_>) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if matches!(a.rule, MinSum::Lambda3 { .. }) {
+            layer_update_inner::<true>(a)
+        } else {
+            layer_update_inner::<false>(a)
+        }
+    }
+}
+
+/// `layer_update`, tracking min3 when `MIN3`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn layer_update_inner<const MIN3: bool>(a: LayerArgs<'_>) {
     let LayerArgs {
         app,
         offs,
@@ -98,6 +150,7 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
         while c < lanes {
             let mut min1 = qmax;
             let mut min2 = qmax;
+            let mut min3 = qmax;
             let mut idx = zero;
             let mut sgn = zero;
             for (e, &o) in offs.iter().enumerate() {
@@ -113,12 +166,14 @@ pub unsafe fn layer_update(a: LayerArgs<'_>) {
                 let m = _mm512_abs_epi8(q8);
                 sgn = _mm512_xor_si512(sgn, q8);
                 let lt = _mm512_cmpgt_epi8_mask(min1, m);
+                if MIN3 {
+                    min3 = _mm512_min_epi8(min3, _mm512_max_epi8(min2, m));
+                }
                 min2 = _mm512_min_epi8(min2, _mm512_max_epi8(min1, m));
                 idx = _mm512_mask_blend_epi8(lt, idx, _mm512_set1_epi8(e as i8));
                 min1 = _mm512_min_epi8(min1, m);
             }
-            let s1 = correct(min1, rule);
-            let s2 = correct(min2, rule);
+            let (s1, s2) = magnitudes(min1, min2, min3, rule);
             for e in 0..offs.len() {
                 let q0 = _mm512_loadu_si512(wp.add(e * stride + c) as *const _);
                 let q1 = _mm512_loadu_si512(wp.add(e * stride + c + 32) as *const _);

@@ -37,6 +37,7 @@ pub fn layer_update(a: LayerArgs<'_>) {
     let lanes = lanes.min(MAXL);
     let mut min1 = [QMAX as u8; MAXL];
     let mut min2 = [QMAX as u8; MAXL];
+    let mut min3 = [QMAX as u8; MAXL];
     let mut idx = [0u8; MAXL];
     let mut sgn = [0u8; MAXL];
     for (e, &o) in offs.iter().enumerate() {
@@ -49,21 +50,29 @@ pub fn layer_update(a: LayerArgs<'_>) {
             let m = q.clamp(-(QMAX as i16), QMAX as i16).unsigned_abs() as u8;
             sgn[l] ^= (q < 0) as u8;
             if m < min1[l] {
+                min3[l] = min2[l];
                 min2[l] = min1[l];
                 min1[l] = m;
                 idx[l] = e as u8;
             } else if m < min2[l] {
+                min3[l] = min2[l];
                 min2[l] = m;
+            } else if m < min3[l] {
+                min3[l] = m;
             }
         }
+    }
+    let mut s1 = [0u8; MAXL];
+    let mut s2 = [0u8; MAXL];
+    for l in 0..lanes {
+        (s1[l], s2[l]) = rule.magnitudes(min1[l], min2[l], min3[l]);
     }
     for e in 0..offs.len() {
         let re = &mut r[e * stride..e * stride + lanes];
         let we = &mut work[e * stride..e * stride + lanes];
         for l in 0..lanes {
             let q = we[l];
-            let m = if idx[l] == e as u8 { min2[l] } else { min1[l] };
-            let m = rule.apply(m) as i8;
+            let m = if idx[l] == e as u8 { s2[l] } else { s1[l] } as i8;
             let rn = if (sgn[l] ^ (q < 0) as u8) != 0 { -m } else { m };
             re[l] = rn;
             we[l] = q.wrapping_add(rn as i16);
