@@ -9,15 +9,18 @@
 //! Output: the K systematic bits (punctured ones included, fillers 0), the number of
 //! iterations, the parity-check and optional CRC result, and the final soft values.
 //!
-//! Schedule: one pass over the active base rows per iteration (layered decoding). A
+//! Schedule: one pass over the active base rows per iteration (layered decoding),
+//! the 4 core rows first, then the extension rows from the last one back. A
 //! base row is Z independent check nodes, handled a whole vector at a time: every
 //! variable-node column is stored twice in a row, so the block shift P_ij of H is an
 //! unaligned load at offset P_ij. The per-row kernel (`kernel::layer_update`, with
 //! scalar, AVX2 and AVX-512 implementations in `simd::*::ldpc`) computes
 //!
-//! * Q = APP - R_old (variable-to-check), min1, min2, the index of min1 and the sign
-//!   product over the row;
-//! * R_new = sign * f(min1 or min2), f the normalized or offset correction;
+//! * Q = APP - R_old (variable-to-check), min1, min2 (and min3 for λ-min), the index
+//!   of min1 and the sign product over the row;
+//! * R_new = sign * f(...), f the λ-min box-plus of the three smallest magnitudes
+//!   (default, [`MinSum::Lambda3`]) or the normalized or offset correction of min1
+//!   or min2;
 //! * APP = Q + R_new,
 //!
 //! with 8-bit check-to-variable messages and 8-bit saturated Q magnitudes in the
