@@ -485,3 +485,55 @@ proptest! {
         }
     }
 }
+
+/// A decode depends only on its inputs: a decoder that has decoded other blocks
+/// (other lengths, fillers and noise) gives exactly what a fresh one gives, for
+/// every rule and instruction set (the pipeline's results must not depend on
+/// which worker's decoder ran a block).
+#[test]
+fn decodes_do_not_depend_on_earlier_blocks() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    for (bg, z) in [(BaseGraph::Bg1, 384u16), (BaseGraph::Bg2, 52), (BaseGraph::Bg1, 15)] {
+        let zu = z as usize;
+        let (k, n) = (bg.info_len(zu), bg.buffer_len(zu));
+        let blocks: Vec<(Vec<i8>, usize, usize)> = (0..6)
+            .map(|t| {
+                let k_prime = rng.gen_range(k / 2..=k);
+                let n_filled = rng.gen_range(k / 2..=n);
+                let cw = codeword(bg, z, k_prime, &mut rng);
+                let f = noisy_llrs(&cw, zu, n_filled, [0.7, 1.0, 1.3][t % 3], &mut rng);
+                let mut q = vec![0i8; n];
+                quantize_llrs(&f, 8.0, &mut q);
+                (q, n_filled, k_prime)
+            })
+            .collect();
+        for algorithm in [
+            MinSum::default(),
+            MinSum::Normalized { alpha_16: 12 },
+            MinSum::Offset { beta: 4 },
+        ] {
+            for level in SimdLevel::supported() {
+                let c = DecoderConfig {
+                    algorithm,
+                    max_iterations: 6,
+                    ..cfg(level)
+                };
+                let mut reused = LdpcDecoder::new(bg, z, c).unwrap();
+                for (b, (q, n_filled, k_prime)) in blocks.iter().enumerate() {
+                    let mut run = |dec: &mut LdpcDecoder| {
+                        let mut out = vec![0u8; k];
+                        let o = dec.decode(q, *n_filled, *k_prime, None, &mut out).unwrap();
+                        let mut soft = vec![0i8; bg.codeword_len(zu)];
+                        dec.soft_output(&mut soft);
+                        (o, out, soft)
+                    };
+                    let fresh = run(&mut LdpcDecoder::new(bg, z, c).unwrap());
+                    assert!(
+                        run(&mut reused) == fresh,
+                        "{bg:?} Z={z} {algorithm:?} {level} block {b}: history changed the decode"
+                    );
+                }
+            }
+        }
+    }
+}
