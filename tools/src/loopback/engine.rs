@@ -526,27 +526,17 @@ pub fn run_with_fixed_ul(
             let len = num.slot_len(slot_in_frame);
             let ul = pattern.is_ul(n);
 
-            // Results of earlier slots come back before the next uplink slot is
-            // scheduled. In free pace the engine waits for them, at the start
-            // of the slot before an uplink slot, or of an uplink slot that
-            // follows one (a deterministic point, so a seed gives the same run
-            // with any worker count); the slots in between (the downlink
-            // slots of a TDD pattern) simulate the UE side and the downlink
-            // while the pipeline decodes. A retransmission is ready at the
-            // same uplink slot either way: its DCI needs a downlink slot.
-            // In real-time pace whatever has completed is taken every slot.
-            let free = o.pace == Pace::Free;
-            if !free || pattern.is_ul(n + 1) || (ul && pattern.is_ul(n.wrapping_sub(1))) {
-                collect(
-                    &pipe,
-                    &mut mac,
-                    &mut ue_state,
-                    &mut inflight,
-                    &mut inflight_order,
-                    now,
-                    free,
-                );
-            }
+            // Results of earlier slots come back before this slot is scheduled.
+            let wait_all = o.pace == Pace::Free;
+            collect(
+                &pipe,
+                &mut mac,
+                &mut ue_state,
+                &mut inflight,
+                &mut inflight_order,
+                now,
+                wait_all,
+            );
 
             mac.begin_slot(now);
             grants.clear();
