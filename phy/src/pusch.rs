@@ -429,6 +429,9 @@ pub struct PuschRxConfig {
     pub ldpc_iterations: u32,
     /// LDPC check-node correction.
     pub ldpc_algorithm: MinSum,
+    /// Stop a code block's LDPC iterations as soon as its parity checks or
+    /// CRC pass (otherwise every block runs `ldpc_iterations`).
+    pub ldpc_early_stop: bool,
     /// HARQ soft buffers the receiver keeps (each sized for the largest
     /// transport block of the carrier): one per (RNTI, HARQ process) awaiting
     /// a retransmission. At least 1.
@@ -453,6 +456,7 @@ impl PuschRxConfig {
             chest: ChestOptions::default(),
             ldpc_iterations: 6,
             ldpc_algorithm: MinSum::Offset { beta: 4 },
+            ldpc_early_stop: true,
             harq_buffers: 16,
             ofdm: OfdmOptions::default(),
             level: SimdLevel::detect(),
@@ -609,7 +613,7 @@ impl CbDecoder {
                 max_iterations: cfg.ldpc_iterations.clamp(1, 100),
                 algorithm: cfg.ldpc_algorithm,
                 level: cfg.level.clamp_to(SimdLevel::detect()),
-                early_stop: true,
+                early_stop: cfg.ldpc_early_stop,
             },
             decoders: Vec::new(),
             scratch: Vec::new(),
@@ -711,7 +715,7 @@ impl<L: SharedChannel> ShReceiver<L> {
             max_iterations: cfg.ldpc_iterations.clamp(1, 100),
             algorithm: cfg.ldpc_algorithm,
             level,
-            early_stop: true,
+            early_stop: cfg.ldpc_early_stop,
         });
         let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
         Ok(ShReceiver {
