@@ -1,25 +1,10 @@
 //! `ranlab`: the command-line front end of the ranlab RAN data plane.
 
-mod bench;
-mod bler;
-mod blertable;
-mod channel;
-mod conform;
-mod info;
-mod loopback;
-mod record;
-mod record_ext;
-mod replay;
-mod scenario;
-mod sdr;
-mod system;
-mod tags;
-
 use clap::{Parser, Subcommand};
+use ranlab::{
+    bench, bler, blertable, channel, conform, info, loopback, record, replay, sdr, system, tags,
+};
 use std::process::ExitCode;
-
-/// Errors that end a command: printed as one line, exit status 1.
-pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 #[derive(Parser)]
 #[command(

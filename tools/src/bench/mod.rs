@@ -3,18 +3,18 @@
 //! Each case is a closure doing one call of a block on fixed-seed input; the
 //! harness times single calls (batched when a call is too short for the clock),
 //! and reports the median and 99th percentile per call and the information
-//! throughput at the median. Criterion benches in `benches/` measure the same
-//! blocks with statistics; this table is for quick comparison by script.
+//! throughput at the median. The criterion benches in `benches/` run these same
+//! cases with criterion's statistics; this table is for quick comparison by script.
 
-mod channel;
-mod coding;
-mod ldpc;
-mod mimo;
-mod ofdm;
-mod piot;
-mod sched;
-mod slot;
-mod transport;
+pub mod channel;
+pub mod coding;
+pub mod ldpc;
+pub mod mimo;
+pub mod ofdm;
+pub mod piot;
+pub mod sched;
+pub mod slot;
+pub mod transport;
 
 use crate::CliResult;
 use ranlab_phy::simd::SimdLevel;
@@ -80,7 +80,7 @@ pub struct Measurement {
 }
 
 /// All cases for `level`. Each block family registers its cases here.
-fn cases(level: SimdLevel) -> Vec<Case> {
+pub fn cases(level: SimdLevel) -> Vec<Case> {
     let mut v = Vec::new();
     v.extend(coding::cases(level));
     v.extend(channel::cases(level));
