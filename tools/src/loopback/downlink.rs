@@ -4,7 +4,7 @@
 //!
 //! - Scheduling: one UE per downlink slot on every PRB (TDM), chosen by
 //!   proportional fairness (expected spectral efficiency over the average
-//!   served rate, window 100 slots) among UEs with a free HARQ process;
+//!   scheduled rate, window 100 slots) among UEs with a free HARQ process;
 //!   a retransmission that is due goes first (oldest first transmission).
 //!   Every UE has full-buffer downlink traffic. The MAC and scheduler crates
 //!   handle the uplink only, so this small scheduler lives here.
@@ -76,7 +76,8 @@ struct DlUe {
     olla: Olla,
     /// The SINR the gNB believes (last CSI), dB.
     sinr_db: f32,
-    /// PF average served bits per slot.
+    /// PF average scheduled bits per slot (first transmissions and
+    /// retransmissions: a UE whose blocks fail is not served forever).
     avg_bits: f64,
     /// Transport block bits per HARQ process.
     tb: Vec<Vec<u8>>,
@@ -309,6 +310,7 @@ impl Downlink {
             ue.stats.first_tx += 1;
         }
         ue.first[pid as usize] = new_data;
+        ue.avg_bits += plan.tbs as f64 / PF_WINDOW_SLOTS;
         ue.stats.transmissions += 1;
         ue.stats.mcs_sum += mcs as f64;
         self.tx
@@ -393,7 +395,6 @@ impl Downlink {
             HarqOutcome::Ack => {
                 ue.stats.ok += 1;
                 ue.stats.bits_ok += tbs;
-                ue.avg_bits += tbs as f64 / PF_WINDOW_SLOTS;
             }
             HarqOutcome::Failed => ue.stats.failed += 1,
             HarqOutcome::Retx | HarqOutcome::Unexpected => {}
@@ -439,5 +440,100 @@ impl Downlink {
         cell.dl_goodput_mbps = bits as f64 / air_s / 1e6;
         cell.dl_bler = failed as f64 / (ok + failed).max(1) as f64;
         cell.dl_bler_first_tx = first_fail as f64 / first.max(1) as f64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ranlab_phy::numerology::{CyclicPrefix, Scs};
+    use ranlab_sim_channel::{ChannelConfig, ModelKind};
+
+    /// Runs `slots` slots of a DDDSU downlink to 2 single-antenna UEs over AWGN at `snr_db`.
+    fn run(snr_db: f64, slots: u64) -> (Downlink, Vec<UeReport>, CellReport) {
+        let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 24, None).unwrap();
+        let links: Vec<LinkConfig> = (0..2)
+            .map(|i| {
+                LinkConfig::new(
+                    ChannelConfig {
+                        model: ModelKind::Awgn,
+                        sample_rate_hz: num.sample_rate_hz(),
+                        n_rx: 4,
+                        n_tx: 1,
+                        seed: 3,
+                        stream: i,
+                        ..ChannelConfig::default()
+                    },
+                    snr_db,
+                )
+            })
+            .collect();
+        let pattern = SlotPattern::tdd("DDDSU").unwrap();
+        let mut dl = Downlink::new(
+            num,
+            pattern,
+            500,
+            &links,
+            &[snr_db, snr_db],
+            &[0x4601, 0x4602],
+            7,
+            3,
+        )
+        .unwrap();
+        let mut time = 0i64;
+        for n in 0..slots {
+            let k = (n % num.slots_per_frame() as u64) as u32;
+            let len = num.slot_len(k);
+            dl.run_slot(n, k, len, time).unwrap();
+            time += len as i64;
+        }
+        let mut ues = vec![UeReport::default(); 2];
+        let mut cell = CellReport::default();
+        dl.report(&mut ues, &mut cell, slots as f64 * 500e-6);
+        (dl, ues, cell)
+    }
+
+    /// Every block sent ends delivered, failed or dropped, or is still in HARQ.
+    fn accounted(dl: &Downlink, ues: &[UeReport]) {
+        for (u, r) in dl.ues.iter().zip(ues) {
+            assert_eq!(
+                r.dl_tb_ok + r.dl_tb_failed + r.dl_tb_dropped + r.dl_tb_in_flight,
+                u.stats.first_tx,
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn clean_downlink_delivers_every_block_to_both_ues() {
+        let (dl, ues, cell) = run(30.0, 60);
+        accounted(&dl, &ues);
+        for r in &ues {
+            assert!(r.dl_tb_ok >= 5, "PF serves both UEs: {r:?}");
+            assert_eq!(r.dl_tb_failed, 0);
+            assert!(
+                r.dl_mcs_mean > 15.0,
+                "link adaptation uses the 30 dB: {r:?}"
+            );
+        }
+        assert!(cell.dl_goodput_mbps > 0.0 && cell.dl_bler == 0.0);
+    }
+
+    #[test]
+    fn hopeless_downlink_fails_blocks_after_four_transmissions() {
+        let (dl, ues, cell) = run(-25.0, 120);
+        accounted(&dl, &ues);
+        for r in &ues {
+            assert_eq!(r.dl_tb_ok, 0, "{r:?}");
+            assert!(r.dl_tb_failed >= 1, "{r:?}");
+            // Each failed block was sent 4 times; blocks still in HARQ at most 4 times.
+            assert!(r.dl_transmissions >= 4 * r.dl_tb_failed, "{r:?}");
+            assert!(
+                r.dl_transmissions <= 4 * (r.dl_tb_failed + r.dl_tb_in_flight),
+                "{r:?}"
+            );
+        }
+        assert_eq!(cell.dl_bler, 1.0);
+        assert_eq!(cell.dl_goodput_mbps, 0.0);
     }
 }
