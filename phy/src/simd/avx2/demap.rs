@@ -1,53 +1,16 @@
 //! AVX2 + FMA max-log QAM demapper (twin: `simd::scalar::demap`).
 //!
-//! Eight floats (four symbols, re/im interleaved) per step: each lane is one
-//! PAM dimension, so one pass of the folding formula gives the LLRs of bit
-//! 2k (re lanes) and 2k+1 (im lanes) for four symbols; the m results are then
-//! transposed in 64-bit pairs into bit order.
+//! Eight floats (four symbols, re/im interleaved) per vector: each lane is one
+//! PAM dimension, so one pass over the m levels gives the LLRs of bit 2k (re
+//! lanes) and 2k+1 (im lanes) for four symbols; the m results are then
+//! transposed in 64-bit pairs into bit order. Levels with at most 3 inner
+//! decision boundaries per side use a closed form (a ramp sum, no rounding);
+//! wider ones (bit 0 of 256QAM/1024QAM, bit 1 of 1024QAM) the nearest-point
+//! fold of the scalar twin. Eight symbols per step share one division.
 
 use crate::simd::scalar::demap::{demap_qam as demap_scalar, QamParams, MIN_NOISE_VAR};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
-
-/// Per-dimension D values of 8 lanes in grid units, levels 0..m.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub(crate) fn levels8(y: __m256, m: usize, d: &mut [__m256; 5]) {
-    let one = _mm256_set1_ps(1.0);
-    let two = _mm256_set1_ps(2.0);
-    let half = _mm256_set1_ps(0.5);
-    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
-    let odd = |v: __m256| _mm256_fmadd_ps(two, _mm256_floor_ps(_mm256_mul_ps(v, half)), one);
-    let top = _mm256_set1_ps(((1u32 << m) - 1) as f32);
-    let q = odd(y);
-    let n0 = _mm256_min_ps(_mm256_max_ps(q, one), top);
-    let n1 = _mm256_max_ps(
-        _mm256_min_ps(q, _mm256_set1_ps(-1.0)),
-        _mm256_sub_ps(_mm256_setzero_ps(), top),
-    );
-    // (n0 − n1)(2y − (n0 + n1))
-    d[0] = _mm256_mul_ps(
-        _mm256_sub_ps(n0, n1),
-        _mm256_fmsub_ps(two, y, _mm256_add_ps(n0, n1)),
-    );
-    let mut v = _mm256_and_ps(y, abs_mask);
-    for (k, dk) in d.iter_mut().enumerate().take(m).skip(1) {
-        let c = (1u32 << (m - k)) as f32;
-        let cv = _mm256_set1_ps(c);
-        let q = odd(v);
-        let n0 = _mm256_min_ps(_mm256_max_ps(q, one), _mm256_set1_ps(c - 1.0));
-        let n1 = _mm256_min_ps(
-            _mm256_max_ps(q, _mm256_set1_ps(c + 1.0)),
-            _mm256_set1_ps(2.0 * c - 1.0),
-        );
-        *dk = _mm256_mul_ps(
-            _mm256_sub_ps(n0, n1),
-            _mm256_fmsub_ps(two, v, _mm256_add_ps(n0, n1)),
-        );
-        v = _mm256_and_ps(_mm256_sub_ps(v, cv), abs_mask);
-    }
-}
 
 /// Writes the m level vectors of four symbols (scaled) in bit order to `out`
 /// (4·2m floats).
@@ -131,6 +94,118 @@ pub(crate) fn store_bit_order(m: usize, d: &[__m256; 5], out: &mut [f32]) {
     }
 }
 
+/// 4·D/4 of one PAM level in closed form (exact max-log, the same value as the
+/// scalar `pam_levels` fold): with w the signed distance from the level's decision
+/// boundary and t = c/2 − 1 inner boundaries on each side,
+/// D/4 = w + sign(w)·Σ_{j=1..t} max(|w| − 2j, 0)
+/// (the slope grows by 4 at every odd-level midpoint crossed). Returns D/4
+/// (positive side = bit 0 for level 0, bit 1 for the others; the caller's scale
+/// carries the sign and the 4).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn ramp_level(w: __m256, a: __m256, t: usize) -> __m256 {
+    if t == 0 {
+        return w;
+    }
+    let zero = _mm256_setzero_ps();
+    let mut acc = _mm256_max_ps(_mm256_sub_ps(a, _mm256_set1_ps(2.0)), zero);
+    for j in 2..=t {
+        acc = _mm256_add_ps(
+            acc,
+            _mm256_max_ps(_mm256_sub_ps(a, _mm256_set1_ps(2.0 * j as f32)), zero),
+        );
+    }
+    let sign = _mm256_and_ps(w, _mm256_set1_ps(-0.0));
+    _mm256_add_ps(w, _mm256_xor_ps(acc, sign))
+}
+
+/// The m level values of 8 lanes (grid units), each D/4 with the sign of the
+/// LLR (bit 0 positive): closed-form ramps where a level has at most 3 inner
+/// boundaries, the nearest-point fold above that.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn ramps8<const M: usize>(y: __m256, d: &mut [__m256; 5]) {
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let quarter = _mm256_set1_ps(0.25);
+    let mut w = y;
+    for (k, dk) in d.iter_mut().enumerate().take(M) {
+        // Level k: boundary at c = 2^(m−k) on the folded axis (0 for level 0).
+        let c = 1usize << (M - k);
+        let t = c / 2 - 1;
+        if k > 0 {
+            w = _mm256_sub_ps(_mm256_and_ps(w, abs_mask), _mm256_set1_ps(c as f32));
+        }
+        let a = _mm256_and_ps(w, abs_mask);
+        *dk = if t <= 3 {
+            let v = ramp_level(w, a, t);
+            if k == 0 {
+                v
+            } else {
+                _mm256_sub_ps(_mm256_setzero_ps(), v)
+            }
+        } else if k == 0 {
+            // Many inner boundaries: the nearest-point fold is cheaper.
+            _mm256_mul_ps(fold_level0(w, M), quarter)
+        } else {
+            // On the folded axis v = |previous| = w + c.
+            _mm256_mul_ps(
+                fold_level(_mm256_add_ps(w, _mm256_set1_ps(c as f32)), c),
+                quarter,
+            )
+        };
+    }
+}
+
+/// D of the sign bit of an m-bit PAM by the nearest points (see the scalar `pam_levels`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn fold_level0(y: __m256, m: usize) -> __m256 {
+    let one = _mm256_set1_ps(1.0);
+    let two = _mm256_set1_ps(2.0);
+    let top = _mm256_set1_ps(((1u32 << m) - 1) as f32);
+    let q = _mm256_fmadd_ps(
+        two,
+        _mm256_floor_ps(_mm256_mul_ps(y, _mm256_set1_ps(0.5))),
+        one,
+    );
+    let n0 = _mm256_min_ps(_mm256_max_ps(q, one), top);
+    let n1 = _mm256_max_ps(
+        _mm256_min_ps(q, _mm256_set1_ps(-1.0)),
+        _mm256_sub_ps(_mm256_setzero_ps(), top),
+    );
+    _mm256_mul_ps(
+        _mm256_sub_ps(n0, n1),
+        _mm256_fmsub_ps(two, y, _mm256_add_ps(n0, n1)),
+    )
+}
+
+/// D of a folded level with boundary `c` at folded coordinate v >= 0 (see the scalar `pam_levels`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn fold_level(v: __m256, c: usize) -> __m256 {
+    let one = _mm256_set1_ps(1.0);
+    let two = _mm256_set1_ps(2.0);
+    let c = c as f32;
+    let q = _mm256_fmadd_ps(
+        two,
+        _mm256_floor_ps(_mm256_mul_ps(v, _mm256_set1_ps(0.5))),
+        one,
+    );
+    let n0 = _mm256_min_ps(_mm256_max_ps(q, one), _mm256_set1_ps(c - 1.0));
+    let n1 = _mm256_min_ps(
+        _mm256_max_ps(q, _mm256_set1_ps(c + 1.0)),
+        _mm256_set1_ps(2.0 * c - 1.0),
+    );
+    _mm256_mul_ps(
+        _mm256_sub_ps(n0, n1),
+        _mm256_fmsub_ps(two, v, _mm256_add_ps(n0, n1)),
+    )
+}
+
 /// AVX2 max-log demapper; same contract as the scalar `demap_qam`.
 ///
 /// # Safety
@@ -148,35 +223,43 @@ pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) 
     }
 }
 
+/// Eight symbols per step: one division for 8 noise variances (4/(norm σ²),
+/// the 4 of D = 4·ramp folded in), two 4-symbol halves through the ramps and the
+/// bit-order transpose.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
     let m = M;
     let n = nv.len().min(sym.len() / 2).min(out.len() / (2 * m));
-    let blocks = n / 4;
+    let blocks = n / 8;
     let sn = _mm256_set1_ps(p.sqrt_norm);
-    let inv_norm = _mm_set1_ps(p.inv_norm);
-    let floor = _mm_set1_ps(MIN_NOISE_VAR);
-    let dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    let four_inv_norm = _mm256_set1_ps(4.0 * p.inv_norm);
+    let floor = _mm256_set1_ps(MIN_NOISE_VAR);
+    let dup_lo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    let dup_hi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
     let mut d = [_mm256_setzero_ps(); 5];
     for b in 0..blocks {
-        // SAFETY: b·4 + 4 ≤ n symbols, so 8 floats of `sym` and 4 of `nv` are in bounds.
-        let (y, nv4) = unsafe {
+        // SAFETY: 8·b + 8 ≤ n symbols, so 16 floats of `sym` and 8 of `nv` are in bounds.
+        let (y0, y1, nv8) = unsafe {
             (
-                _mm256_loadu_ps(sym.as_ptr().add(8 * b)),
-                _mm_loadu_ps(nv.as_ptr().add(4 * b)),
+                _mm256_loadu_ps(sym.as_ptr().add(16 * b)),
+                _mm256_loadu_ps(sym.as_ptr().add(16 * b + 8)),
+                _mm256_loadu_ps(nv.as_ptr().add(8 * b)),
             )
         };
-        let s4 = _mm_div_ps(inv_norm, _mm_max_ps(nv4, floor));
-        let s8 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s4), dup);
-        levels8(_mm256_mul_ps(y, sn), m, &mut d);
-        for dk in d.iter_mut().take(m) {
-            *dk = _mm256_mul_ps(*dk, s8);
+        let s = _mm256_div_ps(four_inv_norm, _mm256_max_ps(nv8, floor));
+        for (h, y) in [(0usize, y0), (1, y1)] {
+            let sh = _mm256_permutevar8x32_ps(s, if h == 0 { dup_lo } else { dup_hi });
+            ramps8::<M>(_mm256_mul_ps(y, sn), &mut d);
+            for dk in d.iter_mut().take(m) {
+                *dk = _mm256_mul_ps(*dk, sh);
+            }
+            let o = 16 * m * b + 8 * m * h;
+            store_bit_order(m, &d, &mut out[o..o + 8 * m]);
         }
-        store_bit_order(m, &d, &mut out[8 * m * b..8 * m * (b + 1)]);
     }
-    let done = blocks * 4;
+    let done = blocks * 8;
     demap_scalar(
         p,
         &sym[2 * done..2 * n],
