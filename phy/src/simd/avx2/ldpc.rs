@@ -8,6 +8,23 @@ use std::arch::x86_64::*;
 /// The CPU must support AVX2, and `offs[e] + dst.len() <= base.len()` for every e.
 #[target_feature(enable = "avx2")]
 pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
+    // Whole rows of up to 12 vectors (Z <= 384, Z a multiple of 32) stay in
+    // registers over all edges: one pass over `offs` instead of one per 64 bytes.
+    // SAFETY (all arms): the caller's contract; N * 32 == dst.len().
+    unsafe {
+        match dst.len() {
+            384 => return xor_gather_n::<12>(dst, base, offs),
+            352 => return xor_gather_n::<11>(dst, base, offs),
+            320 => return xor_gather_n::<10>(dst, base, offs),
+            288 => return xor_gather_n::<9>(dst, base, offs),
+            256 => return xor_gather_n::<8>(dst, base, offs),
+            224 => return xor_gather_n::<7>(dst, base, offs),
+            192 => return xor_gather_n::<6>(dst, base, offs),
+            160 => return xor_gather_n::<5>(dst, base, offs),
+            128 => return xor_gather_n::<4>(dst, base, offs),
+            _ => {}
+        }
+    }
     let n = dst.len();
     let bp = base.as_ptr();
     let dp = dst.as_mut_ptr();
@@ -48,6 +65,31 @@ pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
             }
             *dp.add(i) = a;
             i += 1;
+        }
+    }
+}
+
+/// `xor_gather` for `dst.len() == 32 * N`, the N accumulators in registers.
+///
+/// # Safety
+/// As `xor_gather`, and `dst.len() == 32 * N`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn xor_gather_n<const N: usize>(dst: &mut [u8], base: &[u8], offs: &[usize]) {
+    debug_assert_eq!(dst.len(), 32 * N);
+    let bp = base.as_ptr();
+    let mut acc = [_mm256_setzero_si256(); N];
+    // SAFETY: offs[e] + 32 N <= base.len() and 32 N == dst.len() (caller).
+    unsafe {
+        for &o in offs {
+            let p = bp.add(o);
+            for (v, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_xor_si256(*a, _mm256_loadu_si256(p.add(32 * v) as *const __m256i));
+            }
+        }
+        let dp = dst.as_mut_ptr();
+        for (v, a) in acc.iter().enumerate() {
+            _mm256_storeu_si256(dp.add(32 * v) as *mut __m256i, *a);
         }
     }
 }
