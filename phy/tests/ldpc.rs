@@ -493,7 +493,11 @@ proptest! {
 #[test]
 fn decodes_do_not_depend_on_earlier_blocks() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
-    for (bg, z) in [(BaseGraph::Bg1, 384u16), (BaseGraph::Bg2, 52), (BaseGraph::Bg1, 15)] {
+    for (bg, z) in [
+        (BaseGraph::Bg1, 384u16),
+        (BaseGraph::Bg2, 52),
+        (BaseGraph::Bg1, 15),
+    ] {
         let zu = z as usize;
         let (k, n) = (bg.info_len(zu), bg.buffer_len(zu));
         let blocks: Vec<(Vec<i8>, usize, usize)> = (0..6)
@@ -520,7 +524,7 @@ fn decodes_do_not_depend_on_earlier_blocks() {
                 };
                 let mut reused = LdpcDecoder::new(bg, z, c).unwrap();
                 for (b, (q, n_filled, k_prime)) in blocks.iter().enumerate() {
-                    let mut run = |dec: &mut LdpcDecoder| {
+                    let run = |dec: &mut LdpcDecoder| {
                         let mut out = vec![0u8; k];
                         let o = dec.decode(q, *n_filled, *k_prime, None, &mut out).unwrap();
                         let mut soft = vec![0i8; bg.codeword_len(zu)];

@@ -495,3 +495,61 @@ fn tb_chain_rejects_bad_input_without_panicking() {
     })
     .is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The receive chain (de-rate-matching into a HARQ buffer, LDPC, CRCs) on
+    /// arbitrary LLRs (saturated, all-zero, random), any rv (4 is invalid), wrong
+    /// LLR / output lengths and soft buffers too small for the TB: an error or an
+    /// outcome, never a panic; two transmissions combine into the same buffer.
+    #[test]
+    fn tb_decoder_never_panics(
+        cfg_i in 0usize..4,
+        fill in 0u8..3,
+        seed in any::<u64>(),
+        rv in 0u8..5,
+        rv2 in 0u8..4,
+        dl in -2i64..=2,
+        dout in -1i64..=1,
+        small_buffer in any::<bool>(),
+    ) {
+        let (tbs, r, qm, v, g) = [
+            (1000usize, 1200u32, 2u8, 1u8, 2400usize),
+            (24, 240, 2, 1, 300),
+            (2664, 1134, 6, 1, 4752),
+            (8456, 900, 4, 2, 12000),
+        ][cfg_i];
+        let plan = plan(tbs, r, qm, v, g, None);
+        let mut x = seed | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let llrs: Vec<i8> = (0..(g as i64 + dl).max(0) as usize)
+            .map(|_| match fill {
+                0 => 0,
+                1 => if next() & 1 == 0 { 127 } else { -128 },
+                _ => next() as i8,
+            })
+            .collect();
+        let cap = if small_buffer { plan.soft_buffer_len() / 2 } else { plan.soft_buffer_len() };
+        let mut pool = SoftBufferPool::new(1, cap, plan.num_cb());
+        let mut dec = TbDecoder::new(DecoderConfig { max_iterations: 4, ..DecoderConfig::default() });
+        let mut out = vec![0u8; (tbs as i64 + dout).max(0) as usize];
+        let first = dec
+            .decode(&plan, &llrs, rv, pool.get_mut(0).unwrap(), true, &mut out)
+            .map(|o| o.cbs.len());
+        let valid = dl == 0 && dout == 0 && rv < 4 && !small_buffer;
+        prop_assert_eq!(first.is_ok(), valid, "{:?}", first);
+        if let Ok(n) = first {
+            prop_assert_eq!(n, plan.num_cb());
+            prop_assert!(out.iter().all(|&b| b <= 1));
+            // A retransmission combines into the same buffer (saturating).
+            let again = dec.decode(&plan, &llrs, rv2, pool.get_mut(0).unwrap(), false, &mut out);
+            prop_assert!(again.is_ok());
+        }
+    }
+}
