@@ -52,6 +52,20 @@ impl UlGrant {
     /// position, single symbol up to 4 ports, double symbol up to 8, type 2
     /// double symbol up to 12.
     pub fn pusch_pdu(&self, rnti: u16, n_id: u16, slot: u16) -> PuschPdu {
+        let ports = (self.dmrs_port..self.dmrs_port + self.layers).collect();
+        self.pdu_with_ports(rnti, n_id, slot, ports)
+    }
+
+    /// [`Self::pusch_pdu`] written into `pdu`, reusing its DM-RS port list:
+    /// no allocation once the list has room for the layers (per-slot use).
+    pub fn write_pusch_pdu(&self, rnti: u16, n_id: u16, slot: u16, pdu: &mut PuschPdu) {
+        let mut ports = std::mem::take(&mut pdu.dmrs.ports);
+        ports.clear();
+        ports.extend(self.dmrs_port..self.dmrs_port + self.layers);
+        *pdu = self.pdu_with_ports(rnti, n_id, slot, ports);
+    }
+
+    fn pdu_with_ports(&self, rnti: u16, n_id: u16, slot: u16, ports: Vec<u8>) -> PuschPdu {
         let top = self.dmrs_port as u32 + self.layers as u32;
         let (config_type, length) = match top {
             0..=4 => (DmrsType::Type1, 1),
@@ -74,7 +88,7 @@ impl UlGrant {
                 type_a_position: 2,
                 additional_position: 1,
                 length,
-                ports: (self.dmrs_port..self.dmrs_port + self.layers).collect(),
+                ports,
                 cdm_groups_without_data: if config_type == DmrsType::Type1 { 2 } else { 3 },
                 scrambling_id: n_id,
                 n_scid: 0,
@@ -129,6 +143,13 @@ mod tests {
             };
             let pdu = g.pusch_pdu(0x4601, 1, 9);
             assert_eq!(pdu.validate(273, 64), Ok(()), "port {port}");
+            // Rewriting a recycled PDU gives the same PDU without a new port list.
+            let mut recycled = g.pusch_pdu(0x4602, 2, 3);
+            recycled.dmrs.ports.reserve(16);
+            let before = recycled.dmrs.ports.as_ptr();
+            g.write_pusch_pdu(0x4601, 1, 9, &mut recycled);
+            assert_eq!(recycled, pdu);
+            assert_eq!(recycled.dmrs.ports.as_ptr(), before);
         }
     }
 }

@@ -85,7 +85,9 @@ struct Pending {
     slot_in_frame: u32,
     len: usize,
     time: i64,
+    /// PDU slots, recycled with their port lists; the first `n_pdus` are this slot's.
     pdus: Vec<PuschPdu>,
+    n_pdus: usize,
     grants: Vec<UlGrant>,
 }
 
@@ -508,6 +510,7 @@ pub fn run_with_fixed_ul(
             len: 0,
             time: 0,
             pdus: Vec::with_capacity(MAX_PDUS),
+            n_pdus: 0,
             grants: Vec::with_capacity(MAX_PDUS),
         })
         .collect();
@@ -540,7 +543,7 @@ pub fn run_with_fixed_ul(
 
             mac.begin_slot(now);
             grants.clear();
-            pdus.clear();
+            let mut n_pdus = 0;
             if ul {
                 sched.schedule_ul(now, &[true], mac.carriers(), mac.ues(), &mut grants);
                 if let Some(f) = fixed {
@@ -552,10 +555,16 @@ pub fn run_with_fixed_ul(
                 for g in &grants {
                     let ue = &mac.ues()[g.ue as usize];
                     let st = &mut ue_state[g.ue as usize];
-                    let pdu = g.pusch_pdu(ue.rnti, s.cell.id, slot_in_frame as u16);
+                    let (rnti, sif) = (ue.rnti, slot_in_frame as u16);
+                    match pdus.get_mut(n_pdus) {
+                        Some(p) => g.write_pusch_pdu(rnti, s.cell.id, sif, p),
+                        None => pdus.push(g.pusch_pdu(rnti, s.cell.id, sif)),
+                    }
+                    let pdu = &pdus[n_pdus];
+                    n_pdus += 1;
                     let plan = st
                         .tx
-                        .plan(&pdu)
+                        .plan(pdu)
                         .map_err(|e| format!("UE {} grant: {e}", g.ue))?;
                     let tb = &mut st.tb[g.harq_id as usize];
                     if g.new_data || tb.len() != plan.tbs {
@@ -564,7 +573,7 @@ pub fn run_with_fixed_ul(
                         tb.extend((0..plan.tbs).map(|_| rng.gen::<u8>() & 1));
                     }
                     st.tx
-                        .transmit(&pdu, tb)
+                        .transmit(pdu, tb)
                         .map_err(|e| format!("UE {} transmit: {e}", g.ue))?;
                     {
                         let ports = st.samples.len();
@@ -578,7 +587,6 @@ pub fn run_with_fixed_ul(
                     if g.new_data {
                         st.first_tx += 1;
                     }
-                    pdus.push(pdu);
                 }
                 // Every UE antenna is a TX stream: silent UEs send zeros.
                 for (u, st) in ue_state.iter_mut().enumerate() {
@@ -600,8 +608,9 @@ pub fn run_with_fixed_ul(
             p.slot_in_frame = slot_in_frame;
             p.len = len;
             p.time = sample_time;
-            // Swapped, not cloned: `pdus` and `grants` are cleared before the next slot.
+            // Swapped, not cloned: `pdus` is rewritten and `grants` cleared before the next slot.
             std::mem::swap(&mut p.pdus, &mut pdus);
+            p.n_pdus = n_pdus;
             std::mem::swap(&mut p.grants, &mut grants);
             if let Some(dl) = downlink.as_mut() {
                 dl.run_slot(n, slot_in_frame, len, sample_time)?;
@@ -614,7 +623,7 @@ pub fn run_with_fixed_ul(
         // with PUSCHs go to the pipeline.
         if slots_run < scheduled && (scheduled - slots_run > lookahead as u64 || !more) {
             let p = &pending[(slots_run % (lookahead as u64 + 1)) as usize];
-            if !p.pdus.is_empty() {
+            if p.n_pdus > 0 {
                 match pipe.acquire() {
                     Ok(i) => {
                         {
@@ -622,7 +631,7 @@ pub fn run_with_fixed_ul(
                             let mut rx = slot.rx.write().unwrap_or_else(|e| e.into_inner());
                             receive_slot(&mut reader, radio.as_mut(), &mut rx, p, &mut tap)?;
                             drop(rx);
-                            slot.set_pdus(p.slot_in_frame, &p.pdus)?;
+                            slot.set_pdus(p.slot_in_frame, &p.pdus[..p.n_pdus])?;
                         }
                         inflight[i].clear();
                         inflight[i].extend(p.grants.iter().map(|g| (g.ue, g.harq_id, g.clone())));
@@ -899,7 +908,7 @@ impl Pending {
             slot_in_frame: self.slot_in_frame,
             time: self.time,
             samples,
-            pdus: &self.pdus,
+            pdus: &self.pdus[..self.n_pdus],
         }
     }
 }
