@@ -93,7 +93,6 @@ fn measure(
     let mut nv = vec![0f32; n_sym];
     let mut llr = vec![0f32; g];
     let mut q = vec![0i8; g];
-    let norm = (2.0 * ((1u64 << qm) as f64 - 1.0) / 3.0) as f32; // mean energy of the integer QAM grid
     let se = table.spectral_efficiency(mcs) as f64;
     let start = ((10.0 * (2f64.powf(se) - 1.0).log10() - 1.0) / a.step_db).floor() * a.step_db;
     let (mut snr_db, mut bler, mut blocks) = (Vec::new(), Vec::new(), Vec::new());
@@ -117,11 +116,12 @@ fn measure(
             demapper
                 .demap(&sym, &nv, &mut llr)
                 .map_err(|e| e.to_string())?;
-            // The max-log LLR is D / (norm N0) with D the squared-distance
-            // difference on the integer grid (>= 4 for a reliable bit): scaling
-            // by 2 norm N0 puts those at >= 8 of the 8-bit range, whatever the SNR
-            // (the scale of the transport chain's own tests).
-            quantize_llrs(&llr, 2.0 * norm * n0, &mut q);
+            // Natural LLRs at scale 8 (one unit = 1/8), the scale the LDPC
+            // decoder's rules are tuned for and the PUSCH receiver uses. (An
+            // SNR-dependent scale, 2 norm N0, was used before: it mis-sizes the
+            // min-sum offset at high SNR and lost several dB with the current
+            // row order.)
+            quantize_llrs(&llr, 8.0, &mut q);
             let o = dec
                 .decode(&plan, &q, 0, &mut soft, true, &mut out)
                 .map_err(|e| e.to_string())?;
@@ -210,7 +210,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         n_symbols: 14,
         dmrs_re_per_prb: 24,
         receiver:
-            "max-log demapper, 8-bit LLRs, LDPC layered min-sum (10 iterations, early stop), TB CRC"
+            "max-log demapper, 8-bit LLRs at scale 8, LDPC layered lambda-min (lambda = 3, 10 iterations, early stop), TB CRC"
                 .into(),
         curves,
     };
