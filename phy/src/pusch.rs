@@ -1045,15 +1045,8 @@ impl<L: SharedChannel> ShReceiver<L> {
         &self.tb[..plan.tbs]
     }
 
-    /// Every stage from a received grid (`None`: the receiver's own grid,
-    /// filled by the OFDM stages or [`PuschReceiver::grid_mut`]).
-    pub fn process_grid(
-        &mut self,
-        pdu: &L::Pdu,
-        grid: Option<&ResourceGrid>,
-    ) -> Result<PuschResult, PuschError> {
-        let plan = self.plan(pdu)?;
-        let g = grid.unwrap_or(&self.grid);
+    /// Checks that `g` holds the allocation of `plan` on the receiver's antennas.
+    fn check_grid(&self, plan: &ShPlan, g: &ResourceGrid) -> Result<(), PuschError> {
         if g.ports() != self.cfg.n_rx
             || g.n_sc() < plan.layout.first_sc() + plan.layout.n_sc()
             || g.symbols() < 14
@@ -1066,12 +1059,24 @@ impl<L: SharedChannel> ShReceiver<L> {
                 self.cfg.n_rx
             )));
         }
+        Ok(())
+    }
+
+    /// Channel estimation, detection and demapping of `plan` from `grid`
+    /// (`None`: the receiver's own grid).
+    fn front(&mut self, plan: &ShPlan, grid: Option<&ResourceGrid>) -> Result<(), PuschError> {
+        let g = grid.unwrap_or(&self.grid);
+        self.check_grid(plan, g)?;
         self.fe.process(&self.num, &plan.layout, g)?;
-        self.demap(&plan)?;
-        let (crc_ok, iterations) = self.decode(&plan)?;
+        self.demap(plan)?;
+        Ok(())
+    }
+
+    /// The measurements of the last front end with the decode outcome.
+    fn result(&self, plan: &ShPlan, crc_ok: bool, iterations: u32) -> PuschResult {
         let (d, nv) = self.fe.symbols(self.n_sym);
         let est = self.fe.estimate();
-        Ok(PuschResult {
+        PuschResult {
             crc_ok,
             sinr_db: post_sinr_db(nv),
             dmrs_snr_db: est.sinr_db(0),
@@ -1080,7 +1085,44 @@ impl<L: SharedChannel> ShReceiver<L> {
             cfo_hz: est.cfo_hz().unwrap_or(0.0),
             noise_var: est.noise_var(),
             ldpc_iterations: iterations,
-        })
+        }
+    }
+
+    /// Split processing, step 1: the front end of one PDU on a (possibly
+    /// shared, read-only) `grid` (`None`: the receiver's own grid): channel
+    /// estimation, detection, soft demapping and quantisation, then
+    /// [`ShReceiver::decode_prepare`]. Then [`ShReceiver::decode_code_block`]
+    /// runs for every code block (any order, any thread) and
+    /// [`ShReceiver::finish_result`] builds the result; together they give
+    /// what [`ShReceiver::process_grid`] gives.
+    pub fn front_end(
+        &mut self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+    ) -> Result<(), PuschError> {
+        self.front(plan, grid)?;
+        self.decode_prepare(plan)
+    }
+
+    /// Split processing, last step: [`ShReceiver::decode_finish`] and the
+    /// measurements (SINR, EVM, timing, CFO) of the front end.
+    pub fn finish_result(&mut self, plan: &ShPlan) -> Result<PuschResult, PuschError> {
+        let (crc_ok, iterations) = self.decode_finish(plan)?;
+        Ok(self.result(plan, crc_ok, iterations))
+    }
+
+    /// Every stage from a received grid (`None`: the receiver's own grid,
+    /// filled by the OFDM stages or [`PuschReceiver::grid_mut`]): the front
+    /// end, the whole-TB decode and the result, in one call.
+    pub fn process_grid(
+        &mut self,
+        pdu: &L::Pdu,
+        grid: Option<&ResourceGrid>,
+    ) -> Result<PuschResult, PuschError> {
+        let plan = self.plan(pdu)?;
+        self.front(&plan, grid)?;
+        let (crc_ok, iterations) = self.decode(&plan)?;
+        Ok(self.result(&plan, crc_ok, iterations))
     }
 
     /// Every stage from time samples, one slice of `slot_len(slot)` samples per antenna.

@@ -81,7 +81,7 @@ fn steady_state_allocates_nothing() {
                 deadline: Duration::from_secs(1),
             },
         );
-        let mut run = |n: usize| {
+        let run = |n: usize| {
             for _ in 0..n {
                 let i = p.acquire().expect("one slot at a time never drops");
                 p.start(i, Instant::now());

@@ -117,7 +117,7 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
         }
         // New data every time, on alternating HARQ processes.
         let mut slot_pdus = pdus.clone();
-        let mut run = |n: usize, slot_pdus: &mut Vec<PuschPdu>| {
+        let run = |n: usize, slot_pdus: &mut Vec<PuschPdu>| {
             for s in 0..n {
                 let i = p.acquire().expect("one slot at a time never drops");
                 slot_pdus.iter_mut().for_each(|q| q.harq_id = (s % 2) as u8);

@@ -516,3 +516,43 @@ fn split_code_block_decode_matches_the_whole_decode() {
         "rv 0 fails, rv 2 combines, clean rv 0 decodes"
     );
 }
+
+#[test]
+fn front_end_blocks_and_finish_result_equal_process_grid() {
+    use ranlab_phy::pusch::CbDecoder;
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).unwrap();
+    let mut tx = PuschTransmitter::new(num, 1, OfdmOptions::default()).unwrap();
+    let cfg = PuschRxConfig::new(1, 1);
+    let mut whole = PuschReceiver::new(num, cfg).unwrap();
+    let mut split = PuschReceiver::new(num, cfg).unwrap();
+    let mut dec = CbDecoder::new(&cfg);
+    let mut p = pdu(52, 1, 20, 1, 1);
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(5);
+    let plan = tx.plan(&p).unwrap();
+    let tb: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+    // Near threshold (rv 0 fails, rv 2 combines) and clean.
+    for (rv, new_data, snr) in [(0u8, true, 9.0f32), (2, false, 9.0), (0, true, 30.0)] {
+        p.rv = rv;
+        p.new_data = new_data;
+        let plan = split.plan(&p).unwrap();
+        let g = noisy_grid(&mut tx, &p, &tb, snr, &mut r);
+        let w = whole.process_grid(&p, Some(&g)).unwrap();
+        split.front_end(&plan, Some(&g)).unwrap();
+        for b in (0..plan.tb.num_cb()).rev() {
+            split.decode_code_block(&plan, b, &mut dec).unwrap();
+        }
+        let s = split.finish_result(&plan).unwrap();
+        // Every field, bit for bit (floats by their bits: same arithmetic).
+        assert_eq!(format!("{s:?}"), format!("{w:?}"), "rv {rv} snr {snr}");
+        assert_eq!(
+            split.transport_block(&plan),
+            whole.transport_block(&plan),
+            "rv {rv}"
+        );
+    }
+    // A grid of the wrong size is refused before anything is prepared.
+    let plan = split.plan(&p).unwrap();
+    let bad = ResourceGrid::new(2, 14, num.n_sc());
+    assert!(split.front_end(&plan, Some(&bad)).is_err());
+    assert!(split.decode_code_block(&plan, 0, &mut dec).is_err());
+}

@@ -43,6 +43,14 @@ pub trait SlotJob: Send + Sync + 'static {
     fn task_count(&self, slot: &Self::Slot, stage: usize) -> usize;
     /// Runs task `task` of `stage`.
     fn run_task(&self, slot: &Self::Slot, stage: usize, task: usize);
+    /// Stages `first..=last` that one slot at a time may be in (e.g. because
+    /// they keep state in shared receivers from one stage to the next).
+    /// A slot reaching `first` while another slot is inside waits, without
+    /// holding a worker, and enters when that slot leaves, in arrival order.
+    /// `None` (the default): every stage is open to every slot.
+    fn exclusive_stages(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// Why a slot was not processed.
@@ -125,6 +133,14 @@ struct Shared<J: SlotJob> {
     deadline: Duration,
     in_flight: AtomicUsize,
     stop: AtomicBool,
+    section: Mutex<Section>,
+}
+
+/// Who is in the job's exclusive stages, and who waits (slot, stage).
+struct Section {
+    holder: Option<u32>,
+    /// Capacity `pool`: a slot waits at most once at a time, so this never grows.
+    waiting: std::collections::VecDeque<(u32, usize)>,
 }
 
 /// The slot pipeline: a pool of slot states, a worker pool and the stage logic.
@@ -190,6 +206,10 @@ impl<J: SlotJob> Pipeline<J> {
             deadline: config.deadline,
             in_flight: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            section: Mutex::new(Section {
+                holder: None,
+                waiting: std::collections::VecDeque::with_capacity(pool),
+            }),
         });
         let cores = if config.pin {
             core_affinity::get_core_ids().unwrap_or_default()
@@ -338,12 +358,33 @@ impl<J: SlotJob> Drop for Pipeline<J> {
 }
 
 /// Starts `stage` of `slot` (or completes the slot after the last stage),
-/// skipping stages without tasks.
+/// skipping stages without tasks, entering, waiting for or leaving the job's
+/// exclusive stages on the way.
 fn begin_stage<J: SlotJob>(sh: &Shared<J>, slot: u32, mut stage: usize) {
     let n_stages = sh.job.stages().len();
     let c = &sh.control[slot as usize];
     let st = &sh.slots[slot as usize];
+    let section = sh.job.exclusive_stages();
     loop {
+        if let Some((first, last)) = section {
+            let inside = (first..=last).contains(&stage);
+            let mut sec = sh.section.lock().unwrap_or_else(|e| e.into_inner());
+            if inside && sec.holder != Some(slot) {
+                if sec.holder.is_some() {
+                    // Wait: the holder starts this stage when it leaves.
+                    sec.waiting.push_back((slot, stage));
+                    return;
+                }
+                sec.holder = Some(slot);
+            } else if !inside && sec.holder == Some(slot) {
+                sec.holder = None;
+                if let Some((next, next_stage)) = sec.waiting.pop_front() {
+                    sec.holder = Some(next);
+                    drop(sec);
+                    begin_stage(sh, next, next_stage);
+                }
+            }
+        }
         if stage >= n_stages {
             let arrival = c.arrival.lock().unwrap_or_else(|e| e.into_inner()).take();
             let latency = arrival.map(|a| a.elapsed()).unwrap_or_default();

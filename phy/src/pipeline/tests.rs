@@ -157,3 +157,145 @@ fn overload_drops_whole_slots_and_memory_stays_bounded() {
     assert!(m.deadline_misses.load(Ordering::Relaxed) > 0);
     assert!(m.task_time[0].count() >= 7 * completed);
 }
+
+/// Stage 0 (open) finds how many tasks stage 2 has; stages 1..=3 are
+/// exclusive: the job checks that no two slots are ever inside at once.
+struct Exclusive {
+    owner: Mutex<Option<u64>>,
+    violations: AtomicU64,
+    entered: AtomicU64,
+}
+
+struct ExSlot {
+    id: AtomicU64,
+    /// Stage-2 tasks, set by stage 0 (0 skips stage 2).
+    n2: AtomicUsize,
+    done2: AtomicUsize,
+    done3: AtomicUsize,
+    result: AtomicU64,
+}
+
+impl Exclusive {
+    fn inside(&self, slot: &ExSlot) {
+        let id = slot.id.load(Ordering::Acquire);
+        let mut o = self.owner.lock().unwrap();
+        match *o {
+            None => {
+                *o = Some(id);
+                self.entered.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(x) if x == id => {}
+            Some(_) => {
+                self.violations.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl SlotJob for Exclusive {
+    type Slot = ExSlot;
+    fn stages(&self) -> &'static [&'static str] {
+        &["open", "enter", "variable", "leave"]
+    }
+    fn task_count(&self, slot: &ExSlot, stage: usize) -> usize {
+        match stage {
+            0 => 3,
+            2 => slot.n2.load(Ordering::Acquire),
+            _ => 2,
+        }
+    }
+    fn exclusive_stages(&self) -> Option<(usize, usize)> {
+        Some((1, 3))
+    }
+    fn run_task(&self, slot: &ExSlot, stage: usize, task: usize) {
+        std::thread::sleep(Duration::from_micros(200));
+        let id = slot.id.load(Ordering::Acquire);
+        match stage {
+            0 => {
+                if task == 0 {
+                    // 0, 1, .., 4 tasks: every third slot skips stage 2.
+                    slot.n2.store((id % 5) as usize, Ordering::Release);
+                }
+            }
+            1 => self.inside(slot),
+            2 => {
+                self.inside(slot);
+                slot.done2.fetch_add(1, Ordering::AcqRel);
+            }
+            _ => {
+                self.inside(slot);
+                if task == 1 {
+                    slot.result
+                        .store(slot.done2.load(Ordering::Acquire) as u64, Ordering::Release);
+                }
+                // The section's last task: the slot leaves (the pipeline lets
+                // the next one in only after this returns).
+                if slot.done3.fetch_add(1, Ordering::AcqRel) == 1 {
+                    *self.owner.lock().unwrap() = None;
+                }
+            }
+        }
+    }
+}
+
+fn run_exclusive(workers: usize, slots: u64) {
+    let job = Arc::new(Exclusive {
+        owner: Mutex::new(None),
+        violations: AtomicU64::new(0),
+        entered: AtomicU64::new(0),
+    });
+    let pool = (0..4)
+        .map(|_| ExSlot {
+            id: AtomicU64::new(0),
+            n2: AtomicUsize::new(0),
+            done2: AtomicUsize::new(0),
+            done3: AtomicUsize::new(0),
+            result: AtomicU64::new(u64::MAX),
+        })
+        .collect();
+    let p = Pipeline::new(
+        Arc::clone(&job),
+        pool,
+        PipelineConfig {
+            workers,
+            pin: false,
+            deadline: Duration::from_secs(1),
+        },
+    );
+    let (mut started, mut done) = (0u64, 0u64);
+    let mut max_in_flight = 0;
+    while done < slots {
+        while started < slots {
+            let Ok(i) = p.acquire() else { break };
+            let s = p.slot(i);
+            s.id.store(started, Ordering::Release);
+            s.done2.store(0, Ordering::Release);
+            s.done3.store(0, Ordering::Release);
+            s.result.store(u64::MAX, Ordering::Release);
+            p.start(i, Instant::now());
+            started += 1;
+        }
+        max_in_flight = max_in_flight.max(p.in_flight());
+        let c = p
+            .next_completed(Duration::from_secs(5))
+            .expect("slot completes (no deadlock)");
+        let s = p.slot(c.index);
+        let id = s.id.load(Ordering::Acquire);
+        assert_eq!(s.result.load(Ordering::Acquire), id % 5, "slot {id}");
+        p.release(c.index);
+        done += 1;
+    }
+    assert!(max_in_flight > 1, "slots overlapped");
+    assert_eq!(
+        job.violations.load(Ordering::Relaxed),
+        0,
+        "{workers} workers"
+    );
+}
+
+#[test]
+fn exclusive_stages_hold_one_slot_at_a_time_without_deadlock() {
+    for workers in [1, 2, 3] {
+        run_exclusive(workers, 40);
+    }
+}

@@ -3,8 +3,22 @@
 //! Stages (each a set of parallel tasks):
 //! 1. `ofdm`: CP-OFDM demodulation, one task per receive antenna, into the
 //!    slot's resource grid (each task writes only its antenna's port);
-//! 2. `pusch`: one task per scheduled PUSCH: channel estimation, detection,
-//!    soft demapping, HARQ combining and LDPC decoding, CRCs.
+//! 2. `pusch-front`: one task per PUSCH receiver in use, for its PUSCHs in
+//!    PDU order: channel estimation, detection, soft demapping and
+//!    quantisation, HARQ soft-buffer selection
+//!    ([`PuschReceiver::front_end`]). A receiver's last PUSCH of the slot
+//!    leaves its code blocks to the next stage; earlier ones of the same
+//!    receiver (two PUSCHs of one RNTI class in a slot) are decoded whole here;
+//! 3. `ldpc`: one task per [`CBS_PER_TASK`] code blocks of those PUSCHs, on
+//!    any worker, each with a pooled [`CbDecoder`]
+//!    ([`PuschReceiver::decode_code_block`]): HARQ combining, rate recovery,
+//!    LDPC decoding and code-block CRCs;
+//! 4. `pusch-finish`: one task per receiver: TB CRC, measurements and the
+//!    indication ([`PuschReceiver::finish_result`]).
+//!
+//! Stages 2 to 4 keep a PUSCH's LLRs and split-decode state in its receiver,
+//! so one slot at a time is in them ([`SlotJob::exclusive_stages`]); the
+//! OFDM stage of the next slot overlaps them.
 //!
 //! FFT plans, receivers and every buffer are made at construction; workers
 //! borrow a demodulator from a small pool (one per worker plus one), so the
@@ -22,10 +36,10 @@ use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
 use crate::pdu::{DmrsConfig, PuschPdu};
-use crate::pusch::{PuschError, PuschReceiver, PuschResult, PuschRxConfig};
+use crate::pusch::{CbDecoder, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShPlan};
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
 /// Takes whichever pooled item is free (there is one per worker plus one, so
@@ -49,7 +63,7 @@ struct PortGrid {
 }
 
 // SAFETY: stage `ofdm` writes port `a` only from task `a`, through `base`
-// (disjoint memory, no reference to the whole grid); stage `pusch` only
+// (disjoint memory, no reference to the whole grid); the PUSCH stages only
 // reads, after every `ofdm` task has finished (the stage countdown is an
 // acquire/release barrier).
 unsafe impl Sync for PortGrid {}
@@ -108,6 +122,26 @@ pub struct PuschIndication {
     pub tb: Vec<u8>,
 }
 
+/// Code blocks per `ldpc` task: large enough that queueing a task costs
+/// little beside decoding (tens of microseconds per block), small enough
+/// that a large TB spreads over the workers.
+pub const CBS_PER_TASK: usize = 2;
+
+/// No PUSCH in a split decode.
+const NONE: usize = usize::MAX;
+
+/// One receiver's split-decoded PUSCH of the slot.
+struct SplitPdu {
+    /// Its PDU index, or [`NONE`].
+    pdu: AtomicUsize,
+    /// Its code blocks (0 when none).
+    cbs: AtomicUsize,
+    /// Its plan (set by `pusch-front`, read by `ldpc` and `pusch-finish`).
+    plan: Mutex<Option<ShPlan>>,
+    /// A code block failed to decode (not a CRC failure: an error).
+    failed: AtomicBool,
+}
+
 /// Per-slot state in the pipeline's pool.
 pub struct UplinkSlot {
     /// Slot number within the frame (sets CP lengths and DM-RS).
@@ -122,6 +156,8 @@ pub struct UplinkSlot {
     spare: Mutex<Vec<PuschPdu>>,
     /// One indication per PDU, in PDU order.
     pub indications: Vec<Mutex<PuschIndication>>,
+    /// Per receiver: its PUSCH whose code blocks the `ldpc` stage decodes.
+    split: Vec<SplitPdu>,
 }
 
 /// The uplink receive job.
@@ -129,10 +165,16 @@ pub struct UplinkJob {
     num: Numerology,
     n_rx: usize,
     demods: Vec<Mutex<OfdmDemodulator>>,
-    receivers: Vec<Mutex<PuschReceiver>>,
+    /// Written by `pusch-front` and `pusch-finish`, shared by `ldpc`.
+    receivers: Vec<RwLock<PuschReceiver>>,
+    cb_decoders: Vec<Mutex<CbDecoder>>,
 }
 
-const STAGES: &[&str] = &["ofdm", "pusch"];
+const STAGES: &[&str] = &["ofdm", "pusch-front", "ldpc", "pusch-finish"];
+const OFDM: usize = 0;
+const FRONT: usize = 1;
+const LDPC: usize = 2;
+const FINISH: usize = 3;
 
 impl UplinkJob {
     /// A job for carrier `num` with the receiver settings `cfg`, for
@@ -151,13 +193,15 @@ impl UplinkJob {
             .map(|_| OfdmDemodulator::new(num, ofdm).map(Mutex::new))
             .collect::<Result<_, _>>()?;
         let receivers = (0..n)
-            .map(|_| PuschReceiver::new(num, cfg).map(Mutex::new))
+            .map(|_| PuschReceiver::new(num, cfg).map(RwLock::new))
             .collect::<Result<_, _>>()?;
+        let cb_decoders = (0..n).map(|_| Mutex::new(CbDecoder::new(&cfg))).collect();
         Ok(UplinkJob {
             num,
             n_rx: cfg.n_rx,
             demods,
             receivers,
+            cb_decoders,
         })
     }
 
@@ -190,6 +234,14 @@ impl UplinkJob {
                         result: Err(String::new()),
                         tb: Vec::with_capacity(max_tbs),
                     })
+                })
+                .collect(),
+            split: (0..self.receivers.len())
+                .map(|_| SplitPdu {
+                    pdu: AtomicUsize::new(NONE),
+                    cbs: AtomicUsize::new(0),
+                    plan: Mutex::new(None),
+                    failed: AtomicBool::new(false),
                 })
                 .collect(),
         }
@@ -246,6 +298,110 @@ impl UplinkSlot {
     }
 }
 
+impl UplinkJob {
+    /// Stage `pusch-front` for receiver `r`: its PUSCHs in PDU order, the
+    /// last one up to the code blocks, earlier ones whole.
+    fn front(&self, s: &UplinkSlot, r: usize) {
+        let split = &s.split[r];
+        split.pdu.store(NONE, Ordering::Relaxed);
+        split.cbs.store(0, Ordering::Relaxed);
+        split.failed.store(false, Ordering::Relaxed);
+        let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
+        let mine = |k: &usize| self.receiver_of(pdus[*k].rnti) == r;
+        let Some(last) = (0..pdus.len()).rev().find(mine) else {
+            return;
+        };
+        // SAFETY: stage `ofdm` has completed; the grid is only read now.
+        let grid = unsafe { &*s.grid.grid.get() };
+        let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        for k in (0..last).filter(mine) {
+            let pdu = &pdus[k];
+            let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
+            ind.tb.clear();
+            match rx.process_grid(pdu, Some(grid)) {
+                Ok(res) => {
+                    if let Ok(plan) = rx.plan(pdu) {
+                        ind.tb.extend_from_slice(rx.transport_block(&plan));
+                    }
+                    ind.result = Ok(res);
+                }
+                Err(e) => ind.result = Err(e.to_string()),
+            }
+            copy_pdu(&mut ind.pdu, pdu);
+        }
+        let pdu = &pdus[last];
+        let prepared = rx
+            .plan(pdu)
+            .and_then(|plan| rx.front_end(&plan, Some(grid)).map(|()| plan));
+        match prepared {
+            Ok(plan) => {
+                *split.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
+                split.cbs.store(plan.tb.num_cb(), Ordering::Relaxed);
+                split.pdu.store(last, Ordering::Relaxed);
+            }
+            Err(e) => {
+                let mut ind = s.indications[last]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                ind.tb.clear();
+                ind.result = Err(e.to_string());
+                copy_pdu(&mut ind.pdu, pdu);
+            }
+        }
+    }
+
+    /// Stage `ldpc`, task `task`: finds its receiver and code blocks.
+    fn ldpc(&self, s: &UplinkSlot, mut task: usize) {
+        for (r, split) in s.split.iter().enumerate() {
+            let groups = split.cbs.load(Ordering::Relaxed).div_ceil(CBS_PER_TASK);
+            if task >= groups {
+                task -= groups;
+                continue;
+            }
+            let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+                return;
+            };
+            let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+            let mut dec = borrow(&self.cb_decoders);
+            let first = task * CBS_PER_TASK;
+            let end = (first + CBS_PER_TASK).min(plan.tb.num_cb());
+            for b in first..end {
+                if rx.decode_code_block(&plan, b, &mut dec).is_err() {
+                    split.failed.store(true, Ordering::Relaxed);
+                }
+            }
+            return;
+        }
+    }
+
+    /// Stage `pusch-finish` for receiver `r`: TB CRC, measurements, indication.
+    fn finish(&self, s: &UplinkSlot, r: usize) {
+        let split = &s.split[r];
+        let k = split.pdu.load(Ordering::Relaxed);
+        if k == NONE {
+            return;
+        }
+        let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return;
+        };
+        let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
+        let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
+        ind.tb.clear();
+        match rx.finish_result(&plan) {
+            Ok(_) if split.failed.load(Ordering::Relaxed) => {
+                ind.result = Err("LDPC: a code block could not be decoded".to_string());
+            }
+            Ok(res) => {
+                ind.tb.extend_from_slice(rx.transport_block(&plan));
+                ind.result = Ok(res);
+            }
+            Err(e) => ind.result = Err(e.to_string()),
+        }
+        copy_pdu(&mut ind.pdu, &pdus[k]);
+    }
+}
+
 impl SlotJob for UplinkJob {
     type Slot = UplinkSlot;
 
@@ -254,17 +410,29 @@ impl SlotJob for UplinkJob {
     }
 
     fn task_count(&self, slot: &UplinkSlot, stage: usize) -> usize {
+        if slot.n_pdus() == 0 {
+            return 0;
+        }
         match stage {
-            0 if slot.n_pdus() > 0 => self.n_rx,
-            1 => slot.n_pdus(),
+            OFDM => self.n_rx,
+            FRONT | FINISH => self.receivers.len(),
+            LDPC => slot
+                .split
+                .iter()
+                .map(|p| p.cbs.load(Ordering::Acquire).div_ceil(CBS_PER_TASK))
+                .sum(),
             _ => 0,
         }
+    }
+
+    fn exclusive_stages(&self) -> Option<(usize, usize)> {
+        Some((FRONT, FINISH))
     }
 
     fn run_task(&self, s: &UplinkSlot, stage: usize, task: usize) {
         let slot = s.slot.load(Ordering::Relaxed);
         match stage {
-            0 => {
+            OFDM => {
                 let rx = s.rx.read().unwrap_or_else(|e| e.into_inner());
                 let mut demod = borrow(&self.demods);
                 let samples = &rx[task];
@@ -282,30 +450,10 @@ impl SlotJob for UplinkJob {
                     }
                 }
             }
-            _ => {
-                let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
-                let pdu = &pdus[task];
-                // SAFETY: stage 0 has completed; the grid is only read now.
-                let grid = unsafe { &*s.grid.grid.get() };
-                // Two PUSCHs of one receiver in a slot wait for each other here.
-                let mut rx = self.receivers[self.receiver_of(pdu.rnti)]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                let mut ind = s.indications[task]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                ind.tb.clear();
-                match rx.process_grid(pdu, Some(grid)) {
-                    Ok(r) => {
-                        if let Ok(plan) = rx.plan(pdu) {
-                            ind.tb.extend_from_slice(rx.transport_block(&plan));
-                        }
-                        ind.result = Ok(r);
-                    }
-                    Err(e) => ind.result = Err(e.to_string()),
-                }
-                copy_pdu(&mut ind.pdu, pdu);
-            }
+            FRONT => self.front(s, task),
+            LDPC => self.ldpc(s, task),
+            FINISH => self.finish(s, task),
+            _ => {}
         }
     }
 }
