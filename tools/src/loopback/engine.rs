@@ -35,7 +35,7 @@ use ranlab_phy::numerology::{carrier_prbs, CyclicPrefix, FrequencyRange, Numerol
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pipeline::uplink::UplinkJob;
-use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
 use ranlab_phy::pusch::{PuschRxConfig, PuschTransmitter};
 use ranlab_sched::{Policy, SchedConfig, Scheduler, UlScheduler};
 use ranlab_sdr::radio::{Radio, RadioConfig, TxTime};
@@ -771,7 +771,7 @@ pub fn run_with_fixed_ul(
             "; downlink: PDSCH from 1 gNB antenna to every UE antenna, one UE per D slot (PF), 256QAM table, HARQ (max {MAX_HARQ_TX} tx, ACK in the next U slot) and OLLA"
         );
     }
-    let mut t = Timing::from_metrics(pipe.metrics(), &["ofdm", "pusch"], budget_us, o.workers);
+    let mut t = Timing::from_metrics(pipe.metrics(), pipe.job().stages(), budget_us, o.workers);
     t.wall_s = wall;
     t.realtime_factor = air_s / wall.max(1e-9);
     t.dropped_slots = dropped_slots;
