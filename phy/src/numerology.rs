@@ -308,7 +308,7 @@ impl Numerology {
                 let sym_in_sf = (slot % per_sf) as usize * 14 + l;
                 let half = 7usize << self.scs.mu();
                 let base = 144 * n / 2048;
-                if sym_in_sf % half == 0 {
+                if sym_in_sf.is_multiple_of(half) {
                     base + (16usize << self.scs.mu()) * n / 2048
                 } else {
                     base

@@ -176,7 +176,7 @@ fn mmse_and_zf_agree_with_direct_inverse() {
             let nv = 0.05;
             let case = make_case(100 + si as u64, n, l, 37, nv);
             for (eq, zf) in [(Equalizer::Mmse, false), (Equalizer::Zf, true)] {
-                let (x, v) = run(&case, eq, level, nv as f32);
+                let (x, v) = run(&case, eq, level, nv);
                 for re in 0..case.n_re {
                     let (xr, vr) = reference_re(&case, re, nv as f64, zf);
                     for k in 0..l {
@@ -759,8 +759,8 @@ fn layer_mapping_follows_38211_and_round_trips() {
         layer_demap(&lay, nl, &mut a2, &mut b2).unwrap();
         assert_eq!((a2, b2), (a, b));
     }
-    assert!(layer_map(&cw, &[], 9, &mut vec![0; 12]).is_err());
-    assert!(layer_map(&cw[..11], &[], 2, &mut vec![0; 11]).is_err());
+    assert!(layer_map(&cw, &[], 9, &mut [0; 12]).is_err());
+    assert!(layer_map(&cw[..11], &[], 2, &mut [0; 11]).is_err());
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub const CS16_FULL_SCALE: f32 = 32767.0;
 /// Views little-endian CS16 wire bytes as interleaved `i16` I/Q without copying.
 /// Fails when the length is not a whole number of samples or the bytes are misaligned.
 pub fn cs16_from_bytes(bytes: &[u8]) -> Result<&[i16], String> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(format!(
             "{} bytes is not a whole number of CS16 samples (4 bytes each)",
             bytes.len()

@@ -204,6 +204,34 @@ impl Radio for SimRadio {
     }
 }
 
+/// Most transmit streams one simulated air interface carries (UE antennas).
+pub const MAX_TX_STREAMS: usize = 256;
+
+/// The software channel of `ranlab-sim-channel` as the air between UEs and gNB.
+impl AirChannel for ranlab_sim_channel::MultiLinkChannel {
+    fn propagate(
+        &mut self,
+        _time: Ticks,
+        n: usize,
+        tx: &[Vec<Complex32>],
+        rx: &mut [&mut [Complex32]],
+    ) -> Result<(), String> {
+        if tx.len() > MAX_TX_STREAMS {
+            return Err(format!(
+                "{} transmit streams (at most {MAX_TX_STREAMS})",
+                tx.len()
+            ));
+        }
+        // Slices on the stack: the per-slot path allocates nothing.
+        let mut txs: [&[Complex32]; MAX_TX_STREAMS] = [&[]; MAX_TX_STREAMS];
+        for (s, b) in txs.iter_mut().zip(tx) {
+            *s = &b[..n];
+        }
+        self.process(&txs[..tx.len()], rx)
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,33 +279,5 @@ mod tests {
             r.transmit(&[&one], TxTime::Now, true).is_err(),
             "wrong channel count is an error"
         );
-    }
-}
-
-/// Most transmit streams one simulated air interface carries (UE antennas).
-pub const MAX_TX_STREAMS: usize = 256;
-
-/// The software channel of `ranlab-sim-channel` as the air between UEs and gNB.
-impl AirChannel for ranlab_sim_channel::MultiLinkChannel {
-    fn propagate(
-        &mut self,
-        _time: Ticks,
-        n: usize,
-        tx: &[Vec<Complex32>],
-        rx: &mut [&mut [Complex32]],
-    ) -> Result<(), String> {
-        if tx.len() > MAX_TX_STREAMS {
-            return Err(format!(
-                "{} transmit streams (at most {MAX_TX_STREAMS})",
-                tx.len()
-            ));
-        }
-        // Slices on the stack: the per-slot path allocates nothing.
-        let mut txs: [&[Complex32]; MAX_TX_STREAMS] = [&[]; MAX_TX_STREAMS];
-        for (s, b) in txs.iter_mut().zip(tx) {
-            *s = &b[..n];
-        }
-        self.process(&txs[..tx.len()], rx)
-            .map_err(|e| e.to_string())
     }
 }

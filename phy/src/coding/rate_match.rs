@@ -140,7 +140,7 @@ impl CbRateMatcher {
         if !matches!(qm, 1 | 2 | 4 | 6 | 8 | 10) {
             return Err(RateMatchError::Qm(qm));
         }
-        if e == 0 || e % qm as usize != 0 {
+        if e == 0 || !e.is_multiple_of(qm as usize) {
             return Err(RateMatchError::E { e, qm });
         }
         let n_cb = n_cb.min(shape.n());

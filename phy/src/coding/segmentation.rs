@@ -180,7 +180,7 @@ impl Segmentation {
             (b.div_ceil(k_cb - 24), 24)
         };
         let b_prime = b + num_cb * l;
-        if b_prime % num_cb != 0 {
+        if !b_prime.is_multiple_of(num_cb) {
             return Err(SegmentationError::NotDivisible { b_prime, c: num_cb });
         }
         let k_prime = b_prime / num_cb;

@@ -109,7 +109,7 @@ impl TbPlan {
         }
         let seg = Segmentation::new(cfg.tbs, bg)?;
         let unit = cfg.num_layers as usize * cfg.qm as usize;
-        if cfg.g % unit != 0 || cfg.g / unit < seg.num_cb {
+        if !cfg.g.is_multiple_of(unit) || cfg.g / unit < seg.num_cb {
             return Err(RateMatchError::G { g: cfg.g, unit }.into());
         }
         let n_cb = circular_buffer_len(&seg.shape, seg.num_cb, cfg.tbs_lbrm);
@@ -195,12 +195,12 @@ fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
 }
 
 /// Finds or makes the coder for (bg, z); the list stays tiny (a few sizes).
-fn coder<'a, T>(
-    list: &'a mut Vec<((BaseGraph, usize), T)>,
+fn coder<T>(
+    list: &mut Vec<((BaseGraph, usize), T)>,
     bg: BaseGraph,
     z: usize,
     make: impl FnOnce() -> Result<T, LdpcError>,
-) -> Result<&'a mut T, LdpcError> {
+) -> Result<&mut T, LdpcError> {
     let i = match list.iter().position(|(k, _)| *k == (bg, z)) {
         Some(i) => i,
         None => {

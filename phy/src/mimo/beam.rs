@@ -176,7 +176,7 @@ impl BeamCodebook {
     /// (e.g. SRS estimates per PRB and UE antenna, downlink by reciprocity).
     /// `gains` must hold [`BeamCodebook::len`] values.
     pub fn sweep(&self, h: &[Complex32], gains: &mut [f32]) -> Result<(), BeamError> {
-        if h.is_empty() || h.len() % self.ports != 0 {
+        if h.is_empty() || !h.len().is_multiple_of(self.ports) {
             return Err(BeamError::Channel {
                 got: h.len(),
                 ports: self.ports,

@@ -261,7 +261,7 @@ impl Detector {
         x: &[Complex32],
         nvar: &[f32],
     ) -> Result<usize, MimoError> {
-        if y.len() % self.n_rx != 0 {
+        if !y.len().is_multiple_of(self.n_rx) {
             return Err(MimoError::Length {
                 name: "y",
                 got: y.len(),
@@ -406,7 +406,7 @@ pub fn estimate_covariance(
         return Err(MimoError::Size { n_rx, n_layers: 1 });
     }
     check_len("out", out.len(), n_rx * n_rx)?;
-    if e.len() % n_rx != 0 || e.is_empty() {
+    if !e.len().is_multiple_of(n_rx) || e.is_empty() {
         return Err(MimoError::Length {
             name: "e",
             got: e.len(),

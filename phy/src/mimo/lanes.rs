@@ -768,7 +768,7 @@ pub(crate) unsafe fn detect_range<V: Lanes>(
     start: usize,
     end: usize,
 ) {
-    debug_assert!((end - start) % V::W == 0);
+    debug_assert!((end - start).is_multiple_of(V::W));
     macro_rules! run {
         ($m:literal, $n:expr, $l:expr) => {{
             let mut re = start;

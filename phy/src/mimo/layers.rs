@@ -27,7 +27,7 @@ fn split(n_layers: usize, cw0: usize, cw1: usize) -> Result<(usize, usize, usize
         n_rx: n_layers,
         n_layers,
     })?;
-    if cw0 % l0 != 0 {
+    if !cw0.is_multiple_of(l0) {
         return Err(MimoError::Length {
             name: "cw0",
             got: cw0,
@@ -103,7 +103,7 @@ pub fn precode_layers(
     if re_per_group == 0 {
         return Err(MimoError::ZeroGroup("re_per_group"));
     }
-    if x.len() % n_layers != 0 {
+    if !x.len().is_multiple_of(n_layers) {
         return Err(MimoError::Length {
             name: "x",
             got: x.len(),

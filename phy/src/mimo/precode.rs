@@ -106,7 +106,7 @@ impl Precoder {
     /// Allocates nothing.
     pub fn compute(&self, h: &[Complex32], w: &mut [Complex32]) -> Result<(), MimoError> {
         let per = self.n_tx * self.n_users;
-        if h.len() % per != 0 {
+        if !h.len().is_multiple_of(per) {
             return Err(MimoError::Length {
                 name: "h",
                 got: h.len(),

@@ -173,7 +173,7 @@ impl Viterbi {
             let mut dec = 0u64;
             let tail = t >= info;
             for (ns, nm) in next.iter_mut().enumerate() {
-                let u = (ns >> 5) as usize;
+                let u = ns >> 5;
                 if tail && u == 1 {
                     *nm = NEG;
                     continue;

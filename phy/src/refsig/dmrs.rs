@@ -100,7 +100,7 @@ pub fn port_params(t: DmrsType, p: u8) -> DmrsPort {
     let p = p % (2 * per_len);
     let in_len = p % per_len;
     let group = in_len / 2;
-    let w_f = if in_len % 2 == 0 {
+    let w_f = if in_len.is_multiple_of(2) {
         [1.0, 1.0]
     } else {
         [1.0, -1.0]

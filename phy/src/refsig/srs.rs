@@ -147,7 +147,7 @@ impl SrsConfig {
         f(
             "m_srs",
             self.m_srs as u32,
-            self.m_srs >= 4 && self.m_srs % 4 == 0,
+            self.m_srs >= 4 && self.m_srs.is_multiple_of(4),
             "multiples of 4",
         )?;
         f(
@@ -207,7 +207,12 @@ impl SrsConfig {
 }
 
 fn largest_prime_below(m: usize) -> usize {
-    let is_prime = |n: usize| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0);
+    let is_prime = |n: usize| {
+        n >= 2
+            && (2..)
+                .take_while(|d| d * d <= n)
+                .all(|d| !n.is_multiple_of(d))
+    };
     (2..m).rev().find(|&n| is_prime(n)).unwrap_or(2)
 }
 

@@ -91,20 +91,6 @@ impl FromStr for SimdLevel {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scalar_is_always_supported_and_ordering_holds() {
-        assert!(SimdLevel::Scalar.is_supported());
-        assert!(SimdLevel::Scalar < SimdLevel::Avx2 && SimdLevel::Avx2 < SimdLevel::Avx512);
-        assert_eq!(SimdLevel::Avx512.clamp_to(SimdLevel::Avx2), SimdLevel::Avx2);
-        assert_eq!("generic".parse::<SimdLevel>(), Ok(SimdLevel::Scalar));
-        assert!("sse".parse::<SimdLevel>().is_err());
-    }
-}
-
 /// The kernel each block runs at `level`, as (block, kernel) pairs, for
 /// `ranlab info`. Blocks whose kernel does not depend on the level say so.
 pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
@@ -149,4 +135,18 @@ pub fn kernels(level: SimdLevel) -> Vec<(&'static str, String)> {
         .to_string(),
     ));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_is_always_supported_and_ordering_holds() {
+        assert!(SimdLevel::Scalar.is_supported());
+        assert!(SimdLevel::Scalar < SimdLevel::Avx2 && SimdLevel::Avx2 < SimdLevel::Avx512);
+        assert_eq!(SimdLevel::Avx512.clamp_to(SimdLevel::Avx2), SimdLevel::Avx2);
+        assert_eq!("generic".parse::<SimdLevel>(), Ok(SimdLevel::Scalar));
+        assert!("sse".parse::<SimdLevel>().is_err());
+    }
 }

@@ -103,11 +103,11 @@ impl Bench {
             );
             for y in ys.iter_mut() {
                 y.iter_mut().for_each(|v| *v = Complex32::new(0.0, 0.0));
-                add_leakage(y, leak, rng.gen_range(0.0..6.283), 1e-5);
+                add_leakage(y, leak, rng.gen_range(0.0..std::f64::consts::TAU), 1e-5);
                 add_backscatter(
                     y,
                     &refl,
-                    Complex32::from_polar(amp, rng.gen_range(0.0..6.283)),
+                    Complex32::from_polar(amp, rng.gen_range(0.0..std::f32::consts::TAU)),
                     cfo * rng.gen_range(-1.0..1.0),
                 );
                 g.add_complex(y, 1.0);

@@ -215,8 +215,10 @@ impl Msg {
                 // SNR per sample of the full-reflection level, with fast fading.
                 let db = tags[*t].rx_dbm[j] - w.noise_dbm
                     + w.cfg.tags.fast_fading_db * g.normal() as f64;
-                let gain =
-                    Complex32::from_polar(10f32.powf(db as f32 / 20.0), rng.gen_range(0.0..6.283));
+                let gain = Complex32::from_polar(
+                    10f32.powf(db as f32 / 20.0),
+                    rng.gen_range(0.0..std::f32::consts::TAU),
+                );
                 add_backscatter(y, &self.refl[k], gain, cfo * rng.gen_range(-1.0..1.0));
             }
             g.add_complex(y, 1.0);

@@ -97,7 +97,7 @@ fn random_bits(n: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<u8> {
 fn link(snr_db: f64, rng: &mut Xoshiro256PlusPlus) -> Link {
     Link {
         leakage: 300.0,
-        gain: Complex32::from_polar(1.0, rng.gen_range(0.0..6.28)),
+        gain: Complex32::from_polar(1.0, rng.gen_range(0.0..std::f32::consts::TAU)),
         cfo: 2e-5,
         noise_var: 10f64.powf(-snr_db / 10.0),
     }
