@@ -249,6 +249,24 @@ fn list<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
+/// `Err("FIELD: V UNIT (allowed: LO..=HI)")` unless `v` lies in `range`;
+/// `unit` is empty or starts with a space (`" dB"`).
+pub fn check_range<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    v: T,
+    range: std::ops::RangeInclusive<T>,
+    unit: &str,
+) -> Result<(), String> {
+    if range.contains(&v) {
+        return Ok(());
+    }
+    Err(format!(
+        "{field}: {v}{unit} (allowed: {}..={})",
+        range.start(),
+        range.end()
+    ))
+}
+
 /// The radio fields of a carrier that the loopback scenario and the system
 /// study both check: subcarrier spacing, bandwidth (TS 38.101-1 Table
 /// 5.3.2-1), gNB antennas, duplex with its TDD pattern, noise figure.
@@ -290,13 +308,7 @@ impl CarrierFields<'_> {
                 list(bws)
             ));
         }
-        if !(1..=64).contains(&self.antennas) {
-            return Err(format!(
-                "{}: {} (allowed: 1..=64)",
-                f("antennas"),
-                self.antennas
-            ));
-        }
+        check_range(&f("antennas"), self.antennas, 1..=64, "")?;
         match (self.duplex, self.tdd_pattern) {
             (Duplex::Tdd, None) => {
                 return Err(format!(
@@ -329,13 +341,12 @@ impl CarrierFields<'_> {
             }
             _ => {}
         }
-        if !(0.0..=30.0).contains(&self.noise_figure_db) {
-            return Err(format!(
-                "{}: {} dB (allowed: 0..=30)",
-                f("noise_figure_db"),
-                self.noise_figure_db
-            ));
-        }
+        check_range(
+            &f("noise_figure_db"),
+            self.noise_figure_db,
+            0.0..=30.0,
+            " dB",
+        )?;
         Ok(())
     }
 }
@@ -420,9 +431,7 @@ impl Scenario {
         }
         for (i, u) in self.ues.iter().enumerate() {
             let f = |name: &str| format!("ue[{i}].{name}");
-            if !(1..=10_000).contains(&u.count) {
-                return Err(format!("{}: {} (allowed: 1..=10000)", f("count"), u.count));
-            }
+            check_range(&f("count"), u.count, 1..=10_000, "")?;
             match (u.distance_m, u.path_loss_db) {
                 (Some(_), Some(_)) => {
                     return Err(format!(
@@ -437,34 +446,22 @@ impl Scenario {
                 }
                 _ => {}
             }
-            if !(1..=8).contains(&u.antennas) {
-                return Err(format!(
-                    "{}: {} (allowed: 1..=8)",
-                    f("antennas"),
-                    u.antennas
-                ));
-            }
-            if !(-40.0..=33.0).contains(&u.max_tx_power_dbm) {
-                return Err(format!(
-                    "{}: {} dBm (allowed: -40..=33)",
-                    f("max_tx_power_dbm"),
-                    u.max_tx_power_dbm
-                ));
-            }
+            check_range(&f("antennas"), u.antennas, 1..=8, "")?;
+            check_range(
+                &f("max_tx_power_dbm"),
+                u.max_tx_power_dbm,
+                -40.0..=33.0,
+                " dBm",
+            )?;
         }
         let ch = &self.channel;
-        if !(0.0..=10_000.0).contains(&ch.delay_spread_ns) {
-            return Err(format!(
-                "channel.delay_spread_ns: {} (allowed: 0..=10000)",
-                ch.delay_spread_ns
-            ));
-        }
-        if !(0.0..=1_000.0).contains(&ch.speed_kmh) {
-            return Err(format!(
-                "channel.speed_kmh: {} (allowed: 0..=1000)",
-                ch.speed_kmh
-            ));
-        }
+        check_range(
+            "channel.delay_spread_ns",
+            ch.delay_spread_ns,
+            0.0..=10_000.0,
+            "",
+        )?;
+        check_range("channel.speed_kmh", ch.speed_kmh, 0.0..=1_000.0, "")?;
         if let Some(snr) = ch.snr_db {
             if !(-30.0..=60.0).contains(&snr) {
                 return Err(format!("channel.snr_db: {snr} dB (allowed: -30..=60)"));
@@ -509,6 +506,16 @@ mod tests {
             e.contains("cell.carriers[0].duplex") && e.contains("`tdd`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn range_errors_name_field_value_unit_and_bounds() {
+        assert_eq!(check_range("a.b", 5, 1..=8, ""), Ok(()));
+        assert_eq!(
+            check_range("ue[0].max_tx_power_dbm", 40.0, -40.0..=33.0, " dBm"),
+            Err("ue[0].max_tx_power_dbm: 40 dBm (allowed: -40..=33)".into())
+        );
+        assert!(check_range("x", f64::NAN, 0.0..=1.0, "").is_err());
     }
 
     #[test]

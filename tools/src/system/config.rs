@@ -6,7 +6,7 @@
 //! bandwidth table, `traffic` and `qos_class` names. Unknown keys are
 //! rejected; every error is one line naming the field and the allowed values.
 
-use crate::scenario::{CarrierFields, Duplex, QosClass, Traffic};
+use crate::scenario::{check_range, CarrierFields, Duplex, QosClass, Traffic};
 use serde::Deserialize;
 
 /// A system-level study.
@@ -298,33 +298,16 @@ impl SystemConfig {
 
     /// Checks the values.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=10_000_000).contains(&self.slots) {
-            return Err(format!("slots: {} (allowed: 1..=10000000)", self.slots));
-        }
+        check_range("slots", self.slots, 1..=10_000_000, "")?;
         if !["rr", "pf", "qos"].contains(&self.scheduler.as_str()) {
             return Err(format!(
                 "scheduler: `{}` (allowed: rr, pf, qos)",
                 self.scheduler
             ));
         }
-        if !(0.001..=0.5).contains(&self.target_bler) {
-            return Err(format!(
-                "target_bler: {} (allowed: 0.001..=0.5)",
-                self.target_bler
-            ));
-        }
-        if !(1..=8).contains(&self.max_harq_tx) {
-            return Err(format!(
-                "max_harq_tx: {} (allowed: 1..=8)",
-                self.max_harq_tx
-            ));
-        }
-        if !(1..=64).contains(&self.ues_per_slot) {
-            return Err(format!(
-                "ues_per_slot: {} (allowed: 1..=64)",
-                self.ues_per_slot
-            ));
-        }
+        check_range("target_bler", self.target_bler, 0.001..=0.5, "")?;
+        check_range("max_harq_tx", self.max_harq_tx, 1..=8, "")?;
+        check_range("ues_per_slot", self.ues_per_slot, 1..=64, "")?;
         let l = &self.layout;
         if !["uma", "umi"].contains(&l.scenario.as_str()) {
             return Err(format!(
@@ -338,49 +321,24 @@ impl SystemConfig {
                 l.los
             ));
         }
-        if !(0.0..=5000.0).contains(&l.delay_spread_ns) {
-            return Err(format!(
-                "layout.delay_spread_ns: {} (allowed: 0..=5000)",
-                l.delay_spread_ns
-            ));
-        }
-        if !(0.0..=500.0).contains(&l.speed_kmh) {
-            return Err(format!(
-                "layout.speed_kmh: {} (allowed: 0..=500)",
-                l.speed_kmh
-            ));
-        }
-        if !(0.0..=60.0).contains(&l.angular_spread_deg) {
-            return Err(format!(
-                "layout.angular_spread_deg: {} (allowed: 0..=60)",
-                l.angular_spread_deg
-            ));
-        }
-        if !(0.0..=180.0).contains(&l.sector_deg) {
-            return Err(format!(
-                "layout.sector_deg: {} (allowed: 0..=180)",
-                l.sector_deg
-            ));
-        }
+        check_range(
+            "layout.delay_spread_ns",
+            l.delay_spread_ns,
+            0.0..=5000.0,
+            "",
+        )?;
+        check_range("layout.speed_kmh", l.speed_kmh, 0.0..=500.0, "")?;
+        check_range(
+            "layout.angular_spread_deg",
+            l.angular_spread_deg,
+            0.0..=60.0,
+            "",
+        )?;
+        check_range("layout.sector_deg", l.sector_deg, 0.0..=180.0, "")?;
         if let Some(m) = &self.mu_mimo {
-            if !(0.0..=1.0).contains(&m.corr_threshold) {
-                return Err(format!(
-                    "mu_mimo.corr_threshold: {} (allowed: 0..=1)",
-                    m.corr_threshold
-                ));
-            }
-            if !(1..=12).contains(&m.layer_cap) {
-                return Err(format!(
-                    "mu_mimo.layer_cap: {} (allowed: 1..=12)",
-                    m.layer_cap
-                ));
-            }
-            if !(1..=64).contains(&m.prb_groups) {
-                return Err(format!(
-                    "mu_mimo.prb_groups: {} (allowed: 1..=64)",
-                    m.prb_groups
-                ));
-            }
+            check_range("mu_mimo.corr_threshold", m.corr_threshold, 0.0..=1.0, "")?;
+            check_range("mu_mimo.layer_cap", m.layer_cap, 1..=12, "")?;
+            check_range("mu_mimo.prb_groups", m.prb_groups, 1..=64, "")?;
         }
         if self.carriers.is_empty() {
             return Err("carrier: at least one [[carrier]] is required".into());
@@ -414,16 +372,8 @@ impl SystemConfig {
                     c.center_frequency_mhz
                 ));
             }
-            if !(-130.0..=0.0).contains(&c.p0_dbm) {
-                return Err(format!(
-                    "{}: {} dBm (allowed: -130..=0)",
-                    f("p0_dbm"),
-                    c.p0_dbm
-                ));
-            }
-            if !(0.0..=1.0).contains(&c.alpha) {
-                return Err(format!("{}: {} (allowed: 0..=1)", f("alpha"), c.alpha));
-            }
+            check_range(&f("p0_dbm"), c.p0_dbm, -130.0..=0.0, " dBm")?;
+            check_range(&f("alpha"), c.alpha, 0.0..=1.0, "")?;
         }
         if self.carriers[0].duplex == Duplex::Sul {
             return Err("carrier[0].duplex: the primary carrier cannot be a supplementary uplink (allowed: tdd, fdd)".into());
@@ -441,9 +391,7 @@ impl SystemConfig {
         }
         for (i, u) in self.ues.iter().enumerate() {
             let f = |n: &str| format!("ue[{i}].{n}");
-            if !(1..=2000).contains(&u.count) {
-                return Err(format!("{}: {} (allowed: 1..=2000)", f("count"), u.count));
-            }
+            check_range(&f("count"), u.count, 1..=2000, "")?;
             let given = u.distance_m.is_some() as u8
                 + u.distances_m.is_some() as u8
                 + u.distance_range_m.is_some() as u8;
@@ -473,13 +421,12 @@ impl SystemConfig {
                     ));
                 }
             }
-            if !(-40.0..=33.0).contains(&u.max_tx_power_dbm) {
-                return Err(format!(
-                    "{}: {} dBm (allowed: -40..=33)",
-                    f("max_tx_power_dbm"),
-                    u.max_tx_power_dbm
-                ));
-            }
+            check_range(
+                &f("max_tx_power_dbm"),
+                u.max_tx_power_dbm,
+                -40.0..=33.0,
+                " dBm",
+            )?;
             if let Some(r) = u.rate_mbps {
                 if !(0.001..=10_000.0).contains(&r) {
                     return Err(format!("{}: {r} (allowed: 0.001..=10000)", f("rate_mbps")));
