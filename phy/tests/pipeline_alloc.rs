@@ -3,35 +3,13 @@
 //! allocations.
 
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+mod common;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::Counting = common::Counting;
 
 struct Scale;
 struct Buf {
@@ -90,14 +68,19 @@ fn steady_state_allocates_nothing() {
             }
         };
         run(50); // warm-up: thread-locals, channel wakers
-        ALLOCS.store(0, Ordering::SeqCst);
-        COUNTING.store(true, Ordering::SeqCst);
-        run(500);
-        COUNTING.store(false, Ordering::SeqCst);
+        let allocs = common::count_allocations(|| run(500));
         assert_eq!(
-            ALLOCS.load(Ordering::SeqCst),
-            0,
+            allocs, 0,
             "allocations in the steady state with {workers} workers"
         );
     }
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards the tests above: a counter that never counts would pass them.
+    let n = common::count_allocations(|| {
+        std::hint::black_box(vec![0u8; 64]);
+    });
+    assert!(n >= 1);
 }

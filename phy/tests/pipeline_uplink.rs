@@ -6,42 +6,20 @@
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pipeline::uplink::{UplinkJob, CBS_PER_TASK};
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 const N_RX: usize = 2;
 const SLOT: u32 = 3;
 
 fn pdu(rnti: u16, prb_start: u16, n_prb: u16, mcs: u8, harq_id: u8) -> PuschPdu {
-    PuschPdu {
-        rnti,
-        n_id: 7,
-        slot: SLOT as u16,
-        prb_start,
-        n_prb,
-        start_symbol: 0,
-        n_symbols: 14,
-        mcs_table: 1,
-        mcs_index: mcs,
-        num_layers: 1,
-        dmrs: DmrsConfig {
-            config_type: DmrsType::Type1,
-            type_a_position: 2,
-            additional_position: 1,
-            length: 1,
-            ports: vec![0],
-            cdm_groups_without_data: 2,
-            scrambling_id: 7,
-            n_scid: 0,
-        },
-        rv: 0,
-        harq_id,
-        new_data: true,
-    }
+    common::one_layer_pusch(rnti, 7, SLOT as u16, prb_start, n_prb, mcs, harq_id)
 }
 
 /// A small deterministic noise source (xorshift), roughly uniform in ±a.

@@ -6,70 +6,24 @@
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pipeline::uplink::UplinkJob;
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
 use ranlab_phy::pusch::{PuschRxConfig, PuschTransmitter};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+mod common;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::Counting = common::Counting;
 
 const N_RX: usize = 2;
 const SLOT: u32 = 1;
 
 /// UE `k` of 3 on its own 8 PRBs, 16QAM, one layer.
 fn pdu(k: u16, harq_id: u8) -> PuschPdu {
-    PuschPdu {
-        rnti: 0x4601 + k,
-        n_id: 5,
-        slot: SLOT as u16,
-        prb_start: 8 * k,
-        n_prb: 8,
-        start_symbol: 0,
-        n_symbols: 14,
-        mcs_table: 1,
-        mcs_index: 10,
-        num_layers: 1,
-        dmrs: DmrsConfig {
-            config_type: DmrsType::Type1,
-            type_a_position: 2,
-            additional_position: 1,
-            length: 1,
-            ports: vec![0],
-            cdm_groups_without_data: 2,
-            scrambling_id: 5,
-            n_scid: 0,
-        },
-        rv: 0,
-        harq_id,
-        new_data: true,
-    }
+    common::one_layer_pusch(0x4601 + k, 5, SLOT as u16, 8 * k, 8, 10, harq_id)
 }
 
 #[test]
@@ -140,13 +94,9 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
             }
         };
         run(6, &mut slot_pdus); // warm-up: thread-locals, LDPC plans, soft buffers
-        ALLOCS.store(0, Ordering::SeqCst);
-        COUNTING.store(true, Ordering::SeqCst);
-        run(10, &mut slot_pdus);
-        COUNTING.store(false, Ordering::SeqCst);
+        let allocs = common::count_allocations(|| run(10, &mut slot_pdus));
         assert_eq!(
-            ALLOCS.load(Ordering::SeqCst),
-            0,
+            allocs, 0,
             "allocations in the steady state of the uplink job with {workers} workers"
         );
     }
