@@ -27,6 +27,7 @@
 //! same downlink with any number of pipeline workers.
 
 use super::report::{CellReport, UeReport};
+use super::stats::LinkStats;
 use crate::CliResult;
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
@@ -52,23 +53,6 @@ const MAX_HARQ_TX: u8 = 4;
 /// PF averaging window, slots.
 const PF_WINDOW_SLOTS: f64 = 100.0;
 
-/// What one UE's downlink did.
-#[derive(Debug, Default, Clone)]
-struct DlStats {
-    transmissions: u64,
-    first_tx: u64,
-    first_tx_fail: u64,
-    ok: u64,
-    failed: u64,
-    dropped: u64,
-    bits_ok: u64,
-    undetected: u64,
-    mcs_sum: f64,
-    sinr_sum: f64,
-    sinr_n: u64,
-    rx_errors: u64,
-}
-
 /// A UE's downlink state.
 struct DlUe {
     rnti: u16,
@@ -87,7 +71,9 @@ struct DlUe {
     rx: PdschReceiver,
     air: MultiLinkChannel,
     bufs: Vec<Vec<Complex32>>,
-    stats: DlStats,
+    stats: LinkStats,
+    /// PDSCH receiver errors (counted as NACK).
+    rx_errors: u64,
 }
 
 /// A HARQ-ACK on its way to the gNB.
@@ -164,7 +150,8 @@ impl Downlink {
                     .map_err(|e| format!("UE {i} PDSCH receiver: {e}"))?,
                 air,
                 bufs: vec![vec![Complex32::default(); max_len]; n_ant],
-                stats: DlStats::default(),
+                stats: LinkStats::default(),
+                rx_errors: 0,
             });
         }
         let pdu = PdschPdu {
@@ -348,7 +335,7 @@ impl Downlink {
                 (right, Some(r.sinr_db).filter(|s| s.is_finite()))
             }
             Err(_) => {
-                ue.stats.rx_errors += 1;
+                ue.rx_errors += 1;
                 (false, None)
             }
         };
@@ -405,41 +392,33 @@ impl Downlink {
 
     /// Writes the downlink figures into the report's UE rows and cell totals.
     pub fn report(&self, ues: &mut [UeReport], cell: &mut CellReport, air_s: f64) {
-        let (mut ok, mut failed, mut first, mut first_fail, mut bits) = (0, 0, 0, 0, 0u64);
+        let mut total = LinkStats::default();
         for (u, r) in self.ues.iter().zip(ues.iter_mut()) {
             let s = &u.stats;
-            r.dl_goodput_mbps = s.bits_ok as f64 / air_s / 1e6;
-            r.dl_bler = s.failed as f64 / (s.ok + s.failed).max(1) as f64;
-            r.dl_bler_first_tx = s.first_tx_fail as f64 / s.first_tx.max(1) as f64;
+            r.dl_goodput_mbps = s.goodput_mbps(air_s);
+            r.dl_bler = s.bler();
+            r.dl_bler_first_tx = s.bler_first_tx();
             r.dl_tb_ok = s.ok;
             r.dl_tb_failed = s.failed;
             r.dl_tb_dropped = s.dropped;
             r.dl_tb_undetected = s.undetected;
             r.dl_tb_in_flight = u.harq.busy() as u64;
             r.dl_transmissions = s.transmissions;
-            r.dl_mcs_mean = s.mcs_sum / s.transmissions.max(1) as f64;
-            r.dl_sinr_db = if s.sinr_n > 0 {
-                s.sinr_sum / s.sinr_n as f64
-            } else {
-                u.sinr_db as f64
-            };
+            r.dl_mcs_mean = s.mcs_mean();
+            r.dl_sinr_db = s.sinr_db().unwrap_or(u.sinr_db as f64);
             if s.dropped > 0 {
                 r.dl_drop_reasons
                     .push(("no uplink slot carries the HARQ-ACK".into(), s.dropped));
             }
-            if s.rx_errors > 0 {
+            if u.rx_errors > 0 {
                 r.dl_drop_reasons
-                    .push(("UE receiver error (counted as NACK)".into(), s.rx_errors));
+                    .push(("UE receiver error (counted as NACK)".into(), u.rx_errors));
             }
-            ok += s.ok;
-            failed += s.failed;
-            first += s.first_tx;
-            first_fail += s.first_tx_fail;
-            bits += s.bits_ok;
+            total.add(s);
         }
-        cell.dl_goodput_mbps = bits as f64 / air_s / 1e6;
-        cell.dl_bler = failed as f64 / (ok + failed).max(1) as f64;
-        cell.dl_bler_first_tx = first_fail as f64 / first.max(1) as f64;
+        cell.dl_goodput_mbps = total.goodput_mbps(air_s);
+        cell.dl_bler = total.bler();
+        cell.dl_bler_first_tx = total.bler_first_tx();
     }
 }
 

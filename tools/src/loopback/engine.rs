@@ -16,6 +16,7 @@
 use super::downlink::Downlink;
 use super::radio::{open_soapy, Link, RadioChoice, RadioKind, Request};
 use super::report::{CellReport, RadioReport, Report, Timing, UeReport};
+use super::stats::LinkStats;
 use super::Pace;
 use crate::scenario::{ChannelModel, Duplex, QosClass as CfgQos, Scenario, Traffic};
 use crate::CliResult;
@@ -108,17 +109,8 @@ struct UeState {
     tx: PuschTransmitter,
     samples: Vec<Vec<Complex32>>,
     rng: Xoshiro256PlusPlus,
-    sinr_sum: f64,
-    sinr_n: u64,
-    mcs_sum: f64,
-    transmissions: u64,
-    first_tx: u64,
-    first_tx_fail: u64,
-    ok: u64,
-    failed: u64,
-    dropped: u64,
-    bits_ok: u64,
-    undetected: u64,
+    /// Uplink transport-block counters.
+    ul: LinkStats,
 }
 
 fn traffic_model(t: Traffic) -> TrafficModel {
@@ -407,17 +399,7 @@ pub fn run_with_fixed_ul(
                 .map_err(|e| format!("ue[{i}]: {e}"))?,
             samples: vec![vec![Complex32::default(); max_slot_len]; g.antennas as usize],
             rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ (0xBEEF_0000 + i as u64)),
-            sinr_sum: 0.0,
-            sinr_n: 0,
-            mcs_sum: 0.0,
-            transmissions: 0,
-            first_tx: 0,
-            first_tx_fail: 0,
-            ok: 0,
-            failed: 0,
-            dropped: 0,
-            bits_ok: 0,
-            undetected: 0,
+            ul: LinkStats::default(),
         });
     }
 
@@ -582,10 +564,10 @@ pub fn run_with_fixed_ul(
                             .modulate(slot_in_frame, &mut outs[..ports])
                             .map_err(|e| format!("UE {} modulate: {e}", g.ue))?;
                     }
-                    st.transmissions += 1;
-                    st.mcs_sum += g.mcs as f64;
+                    st.ul.transmissions += 1;
+                    st.ul.mcs_sum += g.mcs as f64;
                     if g.new_data {
-                        st.first_tx += 1;
+                        st.ul.first_tx += 1;
                     }
                 }
                 // Every UE antenna is a TX stream: silent UEs send zeros.
@@ -719,32 +701,28 @@ pub fn run_with_fixed_ul(
         ),
         ..Report::default()
     };
-    let (mut ok, mut failed, mut first, mut first_fail, mut bits) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut cell_ul = LinkStats::default();
     for (i, st) in ue_state.iter().enumerate() {
         let in_flight = mac.ues()[i].carriers[0].harq.busy() as u64;
         report.ues.push(UeReport {
             id: i as u32,
             rnti: mac.ues()[i].rnti,
-            ul_goodput_mbps: st.bits_ok as f64 / air_s / 1e6,
+            ul_goodput_mbps: st.ul.goodput_mbps(air_s),
             dl_goodput_mbps: 0.0,
-            bler: st.failed as f64 / (st.ok + st.failed).max(1) as f64,
-            bler_first_tx: st.first_tx_fail as f64 / st.first_tx.max(1) as f64,
-            tb_ok: st.ok,
-            tb_failed: st.failed,
-            tb_dropped: st.dropped,
+            bler: st.ul.bler(),
+            bler_first_tx: st.ul.bler_first_tx(),
+            tb_ok: st.ul.ok,
+            tb_failed: st.ul.failed,
+            tb_dropped: st.ul.dropped,
             tb_in_flight: in_flight,
-            transmissions: st.transmissions,
-            mcs_mean: st.mcs_sum / st.transmissions.max(1) as f64,
-            sinr_db: if st.sinr_n > 0 {
-                st.sinr_sum / st.sinr_n as f64
-            } else {
-                snrs[i]
-            },
-            tb_undetected: st.undetected,
-            drop_reasons: if st.dropped > 0 {
+            transmissions: st.ul.transmissions,
+            mcs_mean: st.ul.mcs_mean(),
+            sinr_db: st.ul.sinr_db().unwrap_or(snrs[i]),
+            tb_undetected: st.ul.undetected,
+            drop_reasons: if st.ul.dropped > 0 {
                 vec![(
                     "last HARQ transmission dropped: pipeline behind".into(),
-                    st.dropped,
+                    st.ul.dropped,
                 )]
             } else {
                 vec![]
@@ -752,17 +730,13 @@ pub fn run_with_fixed_ul(
             ul_carriers: vec![c.name.clone()],
             ..UeReport::default()
         });
-        ok += st.ok;
-        failed += st.failed;
-        first += st.first_tx;
-        first_fail += st.first_tx_fail;
-        bits += st.bits_ok;
+        cell_ul.add(&st.ul);
     }
     report.cell = CellReport {
-        ul_goodput_mbps: bits as f64 / air_s / 1e6,
+        ul_goodput_mbps: cell_ul.goodput_mbps(air_s),
         dl_goodput_mbps: 0.0,
-        bler: failed as f64 / (ok + failed).max(1) as f64,
-        bler_first_tx: first_fail as f64 / first.max(1) as f64,
+        bler: cell_ul.bler(),
+        bler_first_tx: cell_ul.bler_first_tx(),
         ..CellReport::default()
     };
     if let Some(dl) = &downlink {
@@ -938,15 +912,15 @@ fn mix<'a>(
 /// Books one HARQ outcome for a UE's transport block.
 fn account(st: &mut UeState, g: &UlGrant, out: HarqOutcome, crc_ok: bool, dropped: bool) {
     if g.new_data && !crc_ok {
-        st.first_tx_fail += 1;
+        st.ul.first_tx_fail += 1;
     }
     match out {
         HarqOutcome::Ack => {
-            st.ok += 1;
-            st.bits_ok += g.tbs_bits as u64;
+            st.ul.ok += 1;
+            st.ul.bits_ok += g.tbs_bits as u64;
         }
-        HarqOutcome::Failed if dropped => st.dropped += 1,
-        HarqOutcome::Failed => st.failed += 1,
+        HarqOutcome::Failed if dropped => st.ul.dropped += 1,
+        HarqOutcome::Failed => st.ul.failed += 1,
         HarqOutcome::Retx | HarqOutcome::Unexpected => {}
     }
 }
@@ -987,14 +961,14 @@ fn collect(
             // lone rv 2/3 decoding to the all-zero codeword, whose CRC is zero) is
             // counted as an undetected error and handled as a NACK.
             let crc_ok = if crc_ok && ind.tb != st.tb[harq_id as usize] {
-                st.undetected += 1;
+                st.ul.undetected += 1;
                 false
             } else {
                 crc_ok
             };
             if let Some(s) = sinr.filter(|s| s.is_finite()) {
-                st.sinr_sum += s as f64;
-                st.sinr_n += 1;
+                st.ul.sinr_sum += s as f64;
+                st.ul.sinr_n += 1;
             }
             st.last_dropped[harq_id as usize] = false;
             let out = mac.on_crc(

@@ -8,6 +8,7 @@ mod downlink;
 pub mod engine;
 pub mod radio;
 mod report;
+mod stats;
 
 use crate::scenario::{Scenario, DEFAULT_SCENARIO};
 use crate::CliResult;
