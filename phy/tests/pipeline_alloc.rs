@@ -56,6 +56,7 @@ fn steady_state_allocates_nothing() {
             PipelineConfig {
                 workers,
                 pin: false,
+                cores: Vec::new(),
                 deadline: Duration::from_secs(1),
             },
         );

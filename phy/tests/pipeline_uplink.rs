@@ -106,6 +106,7 @@ fn split_uplink_stages_equal_the_whole_receiver() {
             PipelineConfig {
                 workers,
                 pin: false,
+                cores: Vec::new(),
                 deadline: Duration::from_secs(1),
             },
         );

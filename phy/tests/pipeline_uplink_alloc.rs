@@ -60,6 +60,7 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
             PipelineConfig {
                 workers,
                 pin: false,
+                cores: Vec::new(),
                 deadline: Duration::from_secs(1),
             },
         );

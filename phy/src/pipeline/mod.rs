@@ -73,8 +73,12 @@ impl std::fmt::Display for DropReason {
 pub struct PipelineConfig {
     /// Worker threads (at least 1).
     pub workers: usize,
-    /// Pin workers to cores (round robin over the available cores).
+    /// Pin workers to cores (round robin over [`Self::cores`]).
     pub pin: bool,
+    /// Core ids to pin to; empty means the cores the calling thread may run
+    /// on. A caller that has pinned its own thread (a benchmark) passes the
+    /// list it saw before pinning, or every worker lands on its one core.
+    pub cores: Vec<usize>,
     /// Time from a slot's arrival to its deadline (slot duration plus processing budget).
     pub deadline: Duration,
 }
@@ -211,10 +215,14 @@ impl<J: SlotJob> Pipeline<J> {
                 waiting: std::collections::VecDeque::with_capacity(pool),
             }),
         });
-        let cores = if config.pin {
-            core_affinity::get_core_ids().unwrap_or_default()
-        } else {
-            Vec::new()
+        let cores = match (config.pin, config.cores.is_empty()) {
+            (false, _) => Vec::new(),
+            (true, true) => core_affinity::get_core_ids().unwrap_or_default(),
+            (true, false) => config
+                .cores
+                .iter()
+                .map(|&id| core_affinity::CoreId { id })
+                .collect(),
         };
         let startup = Arc::new(Barrier::new(config.workers));
         let ready = Arc::new(AtomicUsize::new(0));

@@ -61,6 +61,7 @@ fn run(workers: usize, slots: u64) -> Vec<u64> {
         PipelineConfig {
             workers,
             pin: false,
+            cores: Vec::new(),
             deadline: Duration::from_secs(1),
         },
     );
@@ -117,6 +118,7 @@ fn overload_drops_whole_slots_and_memory_stays_bounded() {
         PipelineConfig {
             workers: 1,
             pin: false,
+            cores: Vec::new(),
             deadline: Duration::from_millis(5),
         },
     );
@@ -259,6 +261,7 @@ fn run_exclusive(workers: usize, slots: u64) {
         PipelineConfig {
             workers,
             pin: false,
+            cores: Vec::new(),
             deadline: Duration::from_secs(1),
         },
     );

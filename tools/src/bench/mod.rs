@@ -23,30 +23,14 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The driving thread's CPU mask from before `ranlab bench` pinned it.
-static UNPINNED_MASK: OnceLock<libc::cpu_set_t> = OnceLock::new();
+/// The cores the driving thread could use before `ranlab bench` pinned it.
+static UNPINNED_CORES: OnceLock<Vec<usize>> = OnceLock::new();
 
-/// Runs `f` with the driving thread's CPU mask as it was before the bench
-/// pinned it, then pins it back. Threads made in `f` (a pipeline's workers)
-/// inherit that mask, so they can use every core instead of the bench's one.
-/// Without pinning (`--no-pin`, criterion) this is just `f()`.
-pub fn with_unpinned_mask<T>(f: impl FnOnce() -> T) -> T {
-    let Some(full) = UNPINNED_MASK.get() else {
-        return f();
-    };
-    // SAFETY: sched_getaffinity/sched_setaffinity on the calling thread (pid
-    // 0) with a properly sized, initialised cpu_set_t.
-    unsafe {
-        let mut pinned: libc::cpu_set_t = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        let got = libc::sched_getaffinity(0, size, &mut pinned) == 0;
-        libc::sched_setaffinity(0, size, full);
-        let out = f();
-        if got {
-            libc::sched_setaffinity(0, size, &pinned);
-        }
-        out
-    }
+/// The cores a case's own worker threads (a pipeline's) should be spread
+/// over: those of the process before the bench pinned its driving thread to
+/// one, or empty (= wherever the caller may run) without pinning.
+pub fn unpinned_cores() -> Vec<usize> {
+    UNPINNED_CORES.get().cloned().unwrap_or_default()
 }
 
 /// Arguments of `ranlab bench`.
@@ -176,14 +160,9 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         return Err("--time must be between 0 and 600 seconds".into());
     }
     if !args.no_pin {
-        // SAFETY: sched_getaffinity of the calling thread into a zeroed cpu_set_t.
-        unsafe {
-            let mut mask: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut mask) == 0 {
-                let _ = UNPINNED_MASK.set(mask);
-            }
-        }
-        if let Some(core) = core_affinity::get_core_ids().and_then(|c| c.into_iter().next()) {
+        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let _ = UNPINNED_CORES.set(cores.iter().map(|c| c.id).collect());
+        if let Some(&core) = cores.first() {
             core_affinity::set_for_current(core);
         }
     }

@@ -138,16 +138,15 @@ impl SlotBench {
     fn new(c: &Capture, workers: usize, stem: &str) -> SlotBench {
         let budget_us = 2.0 * SLOT_US;
         // The workers get every core, not the one `ranlab bench` pins its driving thread to.
-        let pipe = super::with_unpinned_mask(|| {
-            uplink_pipeline(
-                c.num,
-                rx_config(c.n_rx, c.max_layers, c.ues, workers),
-                OfdmOptions::default(),
-                workers,
-                1,
-                budget_us,
-            )
-        })
+        let pipe = uplink_pipeline(
+            c.num,
+            rx_config(c.n_rx, c.max_layers, c.ues, workers),
+            OfdmOptions::default(),
+            workers,
+            super::unpinned_cores(),
+            1,
+            budget_us,
+        )
         .expect("the pipeline starts");
         let index = pipe.acquire().expect("a fresh pool has a free slot");
         {

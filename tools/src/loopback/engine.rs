@@ -446,7 +446,15 @@ pub fn run_with_fixed_ul(
         .unwrap_or(1);
     let rx_cfg = rx_config(n_rx, max_layers, s.ue_count() as usize, o.workers);
     let budget_us = slot_us as f64 * 2.0; // a slot's samples plus one slot of processing (K2 >= 1)
-    let pipe = uplink_pipeline(num, rx_cfg, ofdm, o.workers, MAX_IN_FLIGHT + 1, budget_us)?;
+    let pipe = uplink_pipeline(
+        num,
+        rx_cfg,
+        ofdm,
+        o.workers,
+        Vec::new(),
+        MAX_IN_FLIGHT + 1,
+        budget_us,
+    )?;
 
     let bar = o.progress.then(|| {
         let b = indicatif::ProgressBar::new(s.slots);
@@ -806,12 +814,14 @@ pub fn rx_config(n_rx: usize, max_layers: usize, ues: usize, workers: usize) -> 
 }
 
 /// The uplink slot pipeline of carrier `num`: `pool` slot buffers of up to
-/// [`MAX_PDUS`] PUSCHs each, `workers` pinned workers, slots held to `budget_us`.
+/// [`MAX_PDUS`] PUSCHs each, `workers` workers pinned over `cores` (empty: the
+/// cores this thread may run on), slots held to `budget_us`.
 pub fn uplink_pipeline(
     num: Numerology,
     rx_cfg: PuschRxConfig,
     ofdm: OfdmOptions,
     workers: usize,
+    cores: Vec<usize>,
     pool: usize,
     budget_us: f64,
 ) -> CliResult<Pipeline<UplinkJob>> {
@@ -823,6 +833,7 @@ pub fn uplink_pipeline(
         PipelineConfig {
             workers,
             pin: true,
+            cores,
             deadline: Duration::from_micros(budget_us as u64),
         },
     ))
