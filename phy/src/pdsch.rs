@@ -8,7 +8,7 @@
 
 use crate::coding::scrambling::c_init_pdsch;
 use crate::coding::tbs::McsTable;
-use crate::pdu::{DmrsConfig, PduError};
+use crate::pdu::{DmrsConfig, PduError, ShFields};
 use crate::pusch::{PuschError, ShPlan, ShReceiver, ShRequest, ShTransmitter, SharedChannel};
 use crate::refsig::dmrs::{DmrsLink, MappingType};
 
@@ -54,10 +54,7 @@ impl PdschPdu {
     /// `rx_antennas` antennas.
     pub fn validate(&self, carrier_prbs: u16, rx_antennas: u16) -> Result<(), PduError> {
         // The fields shared with the PUSCH have the same rules.
-        let as_pusch = crate::pdu::PuschPdu {
-            rnti: self.rnti,
-            n_id: self.n_id,
-            slot: self.slot,
+        ShFields {
             prb_start: self.prb_start,
             n_prb: self.n_prb,
             start_symbol: if self.mapping_type == MappingType::B {
@@ -69,12 +66,12 @@ impl PdschPdu {
             mcs_table: self.mcs_table,
             mcs_index: self.mcs_index,
             num_layers: self.num_layers,
-            dmrs: self.dmrs.clone(),
             rv: self.rv,
             harq_id: self.harq_id,
-            new_data: self.new_data,
-        };
-        as_pusch.validate(carrier_prbs, rx_antennas)?;
+            n_id: self.n_id,
+            dmrs: &self.dmrs,
+        }
+        .validate(carrier_prbs, rx_antennas)?;
         if self.start_symbol as u32 + self.n_symbols as u32 > 14 {
             return Err(PduError::SymbolsOutOfRange {
                 start: self.start_symbol as u32,

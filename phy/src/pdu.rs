@@ -111,8 +111,44 @@ pub enum PduError {
     },
 }
 
+/// The fields the PUSCH and PDSCH PDUs validate the same way, borrowed (a
+/// PDSCH is checked through them without copying its DM-RS port list).
+pub(crate) struct ShFields<'a> {
+    pub prb_start: u16,
+    pub n_prb: u16,
+    pub start_symbol: u8,
+    pub n_symbols: u8,
+    pub mcs_table: u8,
+    pub mcs_index: u8,
+    pub num_layers: u8,
+    pub rv: u8,
+    pub harq_id: u8,
+    pub n_id: u16,
+    pub dmrs: &'a DmrsConfig,
+}
+
 impl PuschPdu {
     /// Checks the PDU against a carrier of `carrier_prbs` PRBs and `rx_antennas` antennas.
+    pub fn validate(&self, carrier_prbs: u16, rx_antennas: u16) -> Result<(), PduError> {
+        ShFields {
+            prb_start: self.prb_start,
+            n_prb: self.n_prb,
+            start_symbol: self.start_symbol,
+            n_symbols: self.n_symbols,
+            mcs_table: self.mcs_table,
+            mcs_index: self.mcs_index,
+            num_layers: self.num_layers,
+            rv: self.rv,
+            harq_id: self.harq_id,
+            n_id: self.n_id,
+            dmrs: &self.dmrs,
+        }
+        .validate(carrier_prbs, rx_antennas)
+    }
+}
+
+impl ShFields<'_> {
+    /// As [`PuschPdu::validate`].
     pub fn validate(&self, carrier_prbs: u16, rx_antennas: u16) -> Result<(), PduError> {
         let f = |field, value: u32, ok: bool, allowed| {
             if ok {
@@ -156,7 +192,7 @@ impl PuschPdu {
         f("rv", self.rv as u32, self.rv <= 3, "0..=3")?;
         f("harq_id", self.harq_id as u32, self.harq_id <= 15, "0..=15")?;
         f("n_id", self.n_id as u32, self.n_id <= 1023, "0..=1023")?;
-        let d = &self.dmrs;
+        let d = self.dmrs;
         f(
             "dmrs.type_a_position",
             d.type_a_position as u32,

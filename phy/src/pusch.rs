@@ -27,7 +27,7 @@ use crate::chest::ChestOptions;
 use crate::coding::crc::{Crc, CrcPoly};
 use crate::coding::ldpc::{BaseGraph, DecoderConfig, LdpcDecoder, MinSum};
 use crate::coding::rate_match::HarqSoftBuffer;
-use crate::coding::scrambling::{c_init_pusch, scramble_bits_into};
+use crate::coding::scrambling::{c_init_pusch, scramble_bits_at};
 use crate::coding::tb::{CbOutcome, TbConfig, TbDecoder, TbEncoder, TbPlan};
 use crate::coding::tbs::{mcs, transport_block_size, McsTable, TbScaling, TbsError, TbsParams};
 use crate::grid::ResourceGrid;
@@ -276,21 +276,112 @@ fn qm_slot(qm: usize) -> usize {
 
 const QMS: [usize; 5] = [2, 4, 6, 8, 10];
 
+/// Scrambling, modulation, layer mapping, RE mapping and DM-RS of a shared
+/// channel's coded bits into a grid, one block of OFDM symbols at a time,
+/// with its own scratch: the mapping stage of [`ShTransmitter`]
+/// ([`ShTransmitter::map`] runs it over the whole slot), which a pipeline
+/// runs per block of symbols on several workers at once.
+pub struct ShSymbolMapper {
+    n_sc: usize,
+    mappers: Vec<Mapper>,
+    bits: Vec<u8>,
+    d: Vec<Complex32>,
+    seq: Vec<Complex32>,
+}
+
+impl ShSymbolMapper {
+    /// Scratch for carrier `num` and up to `max_layers` layers.
+    pub fn new(num: &Numerology, max_layers: usize) -> Self {
+        let n_sc = num.n_sc();
+        ShSymbolMapper {
+            n_sc,
+            mappers: QMS
+                .iter()
+                .map(|&q| Mapper::new(Modulation::from_qm(q, false).unwrap_or(Modulation::Qpsk)))
+                .collect(),
+            bits: vec![0; 14 * n_sc * max_layers * 10],
+            d: vec![Complex32::default(); 14 * n_sc * max_layers],
+            seq: vec![Complex32::default(); 6 * num.n_prb() as usize],
+        }
+    }
+
+    /// Maps slot symbols `symbols` of `plan` from `coded` (all G coded bits,
+    /// before scrambling) into `ports`: `ports[j]` is port j's part of the
+    /// grid for those symbols (symbol-major, whole-carrier symbols), for
+    /// every layer j. Only the allocation's REs are written; the symbols'
+    /// other REs keep what they had. The symbols' bits are scrambled as
+    /// their part of the whole codeword (TS 38.211 §6.3.1.1 / §7.3.1.1), so
+    /// mapping a slot in blocks writes exactly what mapping it whole writes.
+    pub fn map_symbols(
+        &mut self,
+        plan: &ShPlan,
+        coded: &[u8],
+        symbols: std::ops::Range<usize>,
+        ports: &mut [&mut [Complex32]],
+    ) -> Result<(), PuschError> {
+        if coded.len() != plan.g {
+            return Err(PuschError::Size(format!(
+                "{} coded bits, G is {}",
+                coded.len(),
+                plan.g
+            )));
+        }
+        let lay = &plan.layout;
+        let v = lay.layers();
+        let span = symbols.end.saturating_sub(symbols.start);
+        let want = span * self.n_sc;
+        if symbols.end > 14 || ports.len() < v || ports.iter().any(|p| p.len() != want) {
+            return Err(PuschError::Size(format!(
+                "symbols {symbols:?} into {} port views (need {v} of {want} REs)",
+                ports.len()
+            )));
+        }
+        let (i0, i1) = (lay.res_before(symbols.start), lay.res_before(symbols.end));
+        let (b0, b1) = (plan.qm * v * i0, plan.qm * v * i1);
+        let n_sym = v * (i1 - i0);
+        if b1 - b0 > self.bits.len() || n_sym > self.d.len() {
+            return Err(PuschError::Size(format!(
+                "{} coded bits exceed the mapper's {}",
+                b1 - b0,
+                self.bits.len()
+            )));
+        }
+        let bits = &mut self.bits[..b1 - b0];
+        bits.copy_from_slice(&coded[b0..b1]);
+        scramble_bits_at(plan.c_init, b0, bits);
+        self.mappers[qm_slot(plan.qm)]
+            .map(bits, &mut self.d[..n_sym])
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        lay.map_data_symbols(&self.d[..n_sym], symbols.clone(), ports);
+        lay.map_dmrs_symbols(symbols, ports, &mut self.seq);
+        Ok(())
+    }
+
+    /// The scrambled bits of the last [`ShSymbolMapper::map_symbols`] (its
+    /// symbols' part of the codeword).
+    pub fn scrambled_bits(&self, len: usize) -> &[u8] {
+        &self.bits[..len.min(self.bits.len())]
+    }
+}
+
 /// Shared-channel transmitter: TB → coded bits → grid → time samples.
 /// [`PuschTransmitter`] is the UE side of the PUSCH (tests, the link
 /// simulator, conformance); `pdsch::PdschTransmitter` the gNB side of the PDSCH.
+///
+/// Its stages ([`ShTransmitter::encode`], [`ShTransmitter::map`],
+/// [`ShTransmitter::modulate`]) are made of pieces a pipeline can run in
+/// parallel: [`TbEncoder::encode_blocks`] per group of code blocks,
+/// [`ShSymbolMapper::map_symbols`] per block of symbols and
+/// [`OfdmModulator::modulate_symbol`] per antenna and symbol.
 pub struct ShTransmitter<L: SharedChannel> {
     _link: std::marker::PhantomData<L>,
     num: Numerology,
     max_layers: usize,
     mods: Vec<OfdmModulator>,
     grid: ResourceGrid,
-    mappers: Vec<Mapper>,
+    mapper: ShSymbolMapper,
     encoder: TbEncoder,
     coded: Vec<u8>,
-    scrambled: Vec<u8>,
-    d: Vec<Complex32>,
-    seq: Vec<Complex32>,
 }
 
 /// The PUSCH transmitter.
@@ -309,21 +400,20 @@ impl<L: SharedChannel> ShTransmitter<L> {
                 .map(|_| OfdmModulator::new(num, ofdm))
                 .collect::<Result<_, _>>()?,
             grid: ResourceGrid::new(max_layers, num.symbols_per_slot(), n_sc),
-            mappers: QMS
-                .iter()
-                .map(|&q| Mapper::new(Modulation::from_qm(q, false).unwrap_or(Modulation::Qpsk)))
-                .collect(),
+            mapper: ShSymbolMapper::new(&num, max_layers),
             encoder: TbEncoder::new(),
             coded: vec![0; max_g],
-            scrambled: vec![0; max_g],
-            d: vec![Complex32::default(); 14 * n_sc * max_layers],
-            seq: vec![Complex32::default(); 6 * num.n_prb() as usize],
         })
     }
 
     /// The carrier.
     pub fn numerology(&self) -> &Numerology {
         &self.num
+    }
+
+    /// Largest number of layers (the grid's ports).
+    pub fn max_layers(&self) -> usize {
+        self.max_layers
     }
 
     /// The plan of `pdu` on this carrier.
@@ -350,31 +440,32 @@ impl<L: SharedChannel> ShTransmitter<L> {
 
     /// Stage: scrambling, modulation, layer mapping, RE mapping and DM-RS of
     /// `coded` (G bits before scrambling) into the transmit grid (ports =
-    /// layers), which is returned. The scrambled bits are kept
-    /// ([`PuschTransmitter::scrambled_bits`]).
+    /// layers), which is cleared first and returned. The scrambled bits are
+    /// kept ([`PuschTransmitter::scrambled_bits`]).
     pub fn map(&mut self, plan: &ShPlan, coded: &[u8]) -> Result<&ResourceGrid, PuschError> {
-        if coded.len() != plan.g {
-            return Err(PuschError::Size(format!(
-                "{} coded bits, G is {}",
-                coded.len(),
-                plan.g
-            )));
-        }
-        let g = plan.g;
-        scramble_bits_into(plan.c_init, coded, &mut self.scrambled[..g]);
-        let n_sym = g / plan.qm;
-        self.mappers[qm_slot(plan.qm)]
-            .map(&self.scrambled[..g], &mut self.d[..n_sym])
-            .map_err(|e| PuschError::Coding(e.to_string()))?;
         self.grid.clear();
-        plan.layout.map_data(&self.d[..n_sym], &mut self.grid);
-        plan.layout.map_dmrs(&mut self.grid, &mut self.seq);
+        self.map_add(plan, coded)?;
         Ok(&self.grid)
+    }
+
+    /// As [`ShTransmitter::map`] without clearing the grid first: adds
+    /// another shared channel of the slot (on other PRBs or symbols) to
+    /// what the grid holds.
+    pub fn map_add(&mut self, plan: &ShPlan, coded: &[u8]) -> Result<(), PuschError> {
+        let symbols = self.grid.symbols();
+        let mut views: [&mut [Complex32]; 8] = Default::default();
+        let mut n = 0;
+        for (v, p) in views.iter_mut().zip(self.grid.ports_mut()) {
+            *v = p;
+            n += 1;
+        }
+        self.mapper
+            .map_symbols(plan, coded, 0..symbols, &mut views[..n])
     }
 
     /// The scrambled bits of the last [`PuschTransmitter::map`] (the modulator input).
     pub fn scrambled_bits(&self, plan: &ShPlan) -> &[u8] {
-        &self.scrambled[..plan.g]
+        self.mapper.scrambled_bits(plan.g)
     }
 
     /// TB → grid: [`PuschTransmitter::encode`] then [`PuschTransmitter::map`].
@@ -383,13 +474,22 @@ impl<L: SharedChannel> ShTransmitter<L> {
         pdu: &L::Pdu,
         tb: &[u8],
     ) -> Result<(ShPlan, &ResourceGrid), PuschError> {
+        self.grid.clear();
+        let plan = self.transmit_add(pdu, tb)?;
+        Ok((plan, &self.grid))
+    }
+
+    /// As [`ShTransmitter::transmit`] without clearing the grid first (see
+    /// [`ShTransmitter::map_add`]): a slot with several shared channels is
+    /// `transmit` of the first and `transmit_add` of the others.
+    pub fn transmit_add(&mut self, pdu: &L::Pdu, tb: &[u8]) -> Result<ShPlan, PuschError> {
         let plan = self.plan(pdu)?;
         self.encode(&plan, tb)?;
         let coded = std::mem::take(&mut self.coded);
-        let r = self.map(&plan, &coded[..plan.g]).map(|_| ());
+        let r = self.map_add(&plan, &coded[..plan.g]);
         self.coded = coded;
         r?;
-        Ok((plan, &self.grid))
+        Ok(plan)
     }
 
     /// The transmit grid (ports = layers).

@@ -117,19 +117,43 @@ impl SchLayout {
         }
     }
 
+    /// Data REs per layer on the allocation's symbols before `l`: layer
+    /// mapping puts symbol `l`'s first RE at codeword symbol `v` times this.
+    pub fn res_before(&self, l: usize) -> usize {
+        self.re_per_symbol[..l.min(14)].iter().sum()
+    }
+
     /// Layer mapping and RE mapping of codeword symbols `d` (n_RE·v of them)
     /// onto ports 0..v of `grid` (whole-carrier symbols).
     pub fn map_data(&self, d: &[Complex32], grid: &mut ResourceGrid) {
+        let symbols = grid.symbols();
+        with_port_views(grid, |ports| self.map_data_symbols(d, 0..symbols, ports));
+    }
+
+    /// [`SchLayout::map_data`] for slot symbols `symbols` only: `d` holds
+    /// their codeword symbols (v·Σ n_RE(l) of them, from codeword symbol
+    /// v·[`SchLayout::res_before`]`(symbols.start)`), and `ports[j]` is port
+    /// j's part of the grid for those symbols (symbol-major, whole-carrier
+    /// symbols). Mapping a slot in blocks of symbols writes what mapping it
+    /// whole writes.
+    pub fn map_data_symbols(
+        &self,
+        d: &[Complex32],
+        symbols: std::ops::Range<usize>,
+        ports: &mut [&mut [Complex32]],
+    ) {
         let v = self.layers();
         let base = self.first_sc();
+        let n_sc = ports.first().map_or(0, |p| p.len() / symbols.len().max(1));
         let mut i = 0usize;
-        for l in self.start_symbol..self.start_symbol + self.n_symbols {
+        for l in symbols.clone() {
             let n = self.res_on_symbol(l);
             if n == 0 {
                 continue;
             }
-            for j in 0..v {
-                let sym = &mut grid.symbol_mut(j, l)[base..];
+            let o = (l - symbols.start) * n_sc;
+            for (j, port) in ports.iter_mut().enumerate().take(v) {
+                let sym = &mut port[o + base..o + n_sc];
                 let mut r = 0;
                 self.for_each_data_sc(l, |k| {
                     sym[k] = d[v * (i + r) + j];
@@ -143,12 +167,40 @@ impl SchLayout {
     /// Writes the DM-RS of every layer into ports 0..v of `grid`; `seq` is
     /// scratch of `dmrs.seq_len()` values.
     pub fn map_dmrs(&self, grid: &mut ResourceGrid, seq: &mut [Complex32]) {
-        for j in 0..self.layers() {
+        let symbols = grid.symbols();
+        with_port_views(grid, |ports| self.map_dmrs_symbols(0..symbols, ports, seq));
+    }
+
+    /// [`SchLayout::map_dmrs`] for slot symbols `symbols` only, into port
+    /// views as [`SchLayout::map_data_symbols`] takes them.
+    pub fn map_dmrs_symbols(
+        &self,
+        symbols: std::ops::Range<usize>,
+        ports: &mut [&mut [Complex32]],
+        seq: &mut [Complex32],
+    ) {
+        let n_sc = ports.first().map_or(0, |p| p.len() / symbols.len().max(1));
+        for (j, port) in ports.iter_mut().enumerate().take(self.layers()) {
             for (l, _, lp) in self.dmrs.symbols.iter() {
-                self.dmrs.map_layer(j, l, lp, grid.symbol_mut(j, l), seq);
+                if symbols.contains(&l) {
+                    let o = (l - symbols.start) * n_sc;
+                    self.dmrs.map_layer(j, l, lp, &mut port[o..o + n_sc], seq);
+                }
             }
         }
     }
+}
+
+/// Calls `f` with mutable views of every port of `grid` (at most 8 ports: the
+/// layers of the shared channels).
+fn with_port_views(grid: &mut ResourceGrid, f: impl FnOnce(&mut [&mut [Complex32]])) {
+    let mut views: [&mut [Complex32]; 8] = Default::default();
+    let mut n = 0;
+    for (v, p) in views.iter_mut().zip(grid.ports_mut()) {
+        *v = p;
+        n += 1;
+    }
+    f(&mut views[..n]);
 }
 
 /// Why the receive front end failed (the PDU was validated, so these are

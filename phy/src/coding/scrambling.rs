@@ -41,8 +41,9 @@ static SPREAD: [u64; 256] = spread_table();
 /// Feeds `f` the scrambling mask for each 8-element chunk: one byte per bit of
 /// c, 0x00 or 0x01, as a u64 (element k of the chunk in byte k).
 #[inline]
-fn for_each_mask8(c_init: u32, len: usize, mut f: impl FnMut(usize, u64)) {
+fn for_each_mask8(c_init: u32, first: usize, len: usize, mut f: impl FnMut(usize, u64)) {
     let mut g = GoldSequence::new(c_init);
+    g.skip(first);
     let mut i = 0;
     while i < len {
         let w = g.next_word();
@@ -58,8 +59,15 @@ fn for_each_mask8(c_init: u32, len: usize, mut f: impl FnMut(usize, u64)) {
 
 /// Scrambles unpacked bits in place with the sequence of `c_init`.
 pub fn scramble_bits(c_init: u32, bits: &mut [u8]) {
+    scramble_bits_at(c_init, 0, bits);
+}
+
+/// Scrambles unpacked bits in place as bits `first..first + bits.len()` of
+/// a longer sequence: with c(first + i). Scrambling the pieces of a codeword
+/// this way gives exactly the bits of scrambling it whole.
+pub fn scramble_bits_at(c_init: u32, first: usize, bits: &mut [u8]) {
     let len = bits.len();
-    for_each_mask8(c_init, len, |i, m| {
+    for_each_mask8(c_init, first, len, |i, m| {
         let chunk = &mut bits[i..(i + 8).min(len)];
         if chunk.len() == 8 {
             let v = u64::from_le_bytes(chunk.try_into().unwrap()) ^ m;
@@ -82,7 +90,7 @@ pub fn scramble_bits_into(c_init: u32, in_bits: &[u8], out: &mut [u8]) {
 /// where c(i) = 1.
 pub fn descramble_llrs_i8(c_init: u32, llrs: &mut [i8]) {
     let len = llrs.len();
-    for_each_mask8(c_init, len, |i, m| {
+    for_each_mask8(c_init, 0, len, |i, m| {
         let chunk = &mut llrs[i..(i + 8).min(len)];
         for (k, l) in chunk.iter_mut().enumerate() {
             // s = 0 or −1; (l ^ s) − s is l or −l, branch-free.
@@ -95,7 +103,7 @@ pub fn descramble_llrs_i8(c_init: u32, llrs: &mut [i8]) {
 /// Descrambles f32 LLRs in place: flips the sign bit where c(i) = 1.
 pub fn descramble_llrs_f32(c_init: u32, llrs: &mut [f32]) {
     let len = llrs.len();
-    for_each_mask8(c_init, len, |i, m| {
+    for_each_mask8(c_init, 0, len, |i, m| {
         let chunk = &mut llrs[i..(i + 8).min(len)];
         for (k, l) in chunk.iter_mut().enumerate() {
             let flip = (((m >> (8 * k)) & 1) as u32) << 31;
@@ -113,6 +121,20 @@ mod tests {
     fn c_init_formulas() {
         assert_eq!(c_init_pusch(58783, 640), 1926201984);
         assert_eq!(c_init_pdsch(3285, 1, 610), 107659874);
+    }
+
+    #[test]
+    fn scrambling_in_pieces_equals_scrambling_whole() {
+        let b: Vec<u8> = (0..20_000).map(|i| ((i * 11 + 5) % 7 < 3) as u8).collect();
+        let mut whole = b.clone();
+        scramble_bits(0x2345, &mut whole);
+        // Cuts on and off word boundaries, and past the jump threshold of the generator.
+        let cuts = [0usize, 5, 37, 64, 4100, 9001, 20_000];
+        let mut pieces = b.clone();
+        for w in cuts.windows(2) {
+            scramble_bits_at(0x2345, w[0], &mut pieces[w[0]..w[1]]);
+        }
+        assert_eq!(pieces, whole);
     }
 
     #[test]

@@ -235,24 +235,69 @@ impl TbEncoder {
         rv: u8,
         out: &mut [u8],
     ) -> Result<(), TbError> {
+        check_len("coded bits", out.len(), plan.cfg.g)?;
+        self.encode_blocks(plan, tb, rv, 0..plan.num_cb(), out)
+    }
+
+    /// Builds the LDPC coder and scratch of `plan`'s (BG, Z) now, so that
+    /// encoding it later allocates nothing.
+    pub fn prepare(&mut self, plan: &TbPlan) -> Result<(), TbError> {
+        let sh = plan.seg.shape;
+        grow(&mut self.cb, sh.k);
+        grow(&mut self.codeword, sh.n_ldpc());
+        grow(
+            &mut self.scratch,
+            plan.e_r(plan.num_cb() - 1).max(plan.e_r(0)),
+        );
+        coder(&mut self.encoders, sh.bg, sh.z, || {
+            LdpcEncoder::new(sh.bg, sh.z as u16)
+        })?;
+        Ok(())
+    }
+
+    /// Encodes code blocks `blocks` of TB `tb` (A bits): code-block CRC,
+    /// LDPC, rate matching at `rv` and interleaving of each, into `out`, the
+    /// blocks' part of the G concatenated bits
+    /// (`plan.cb_offset(blocks.start)..plan.cb_offset(blocks.end)`).
+    /// The TB CRC is computed only when one of the blocks carries part of it.
+    /// Blocks are independent, so different ranges can be encoded at once by
+    /// different encoders into disjoint parts of the G bits;
+    /// [`TbEncoder::encode`] is this over every block.
+    pub fn encode_blocks(
+        &mut self,
+        plan: &TbPlan,
+        tb: &[u8],
+        rv: u8,
+        blocks: std::ops::Range<usize>,
+        out: &mut [u8],
+    ) -> Result<(), TbError> {
         let seg = &plan.seg;
         let sh = seg.shape;
         check_len("TB bits", tb.len(), seg.tbs)?;
-        check_len("coded bits", out.len(), plan.cfg.g)?;
-        let tb_crc = Crc::new(seg.tb_crc);
+        if blocks.start > blocks.end || blocks.end > seg.num_cb {
+            return Err(TbError::Config(format!(
+                "code blocks {}..{} of {}",
+                blocks.start, blocks.end, seg.num_cb
+            )));
+        }
+        let base = plan.cb_offset(blocks.start);
+        check_len("coded bits", out.len(), plan.cb_offset(blocks.end) - base)?;
+        let payload = seg.payload_per_cb();
         let mut parity = [0u8; 24];
         let parity = &mut parity[..seg.tb_crc.len()];
-        tb_crc.parity_into(tb, parity);
+        // Block r carries bits r·payload.. of the TB followed by its CRC.
+        if blocks.end * payload > seg.tbs {
+            Crc::new(seg.tb_crc).parity_into(tb, parity);
+        }
         let cb_crc = Crc::new(CrcPoly::Crc24B);
         grow(&mut self.cb, sh.k);
         grow(&mut self.codeword, sh.n_ldpc());
         let enc = coder(&mut self.encoders, sh.bg, sh.z, || {
             LdpcEncoder::new(sh.bg, sh.z as u16)
         })?;
-        let payload = seg.payload_per_cb();
         let cb = &mut self.cb[..sh.k];
         let cw = &mut self.codeword[..sh.n_ldpc()];
-        for r in 0..seg.num_cb {
+        for r in blocks {
             copy_virtual(tb, parity, r * payload, &mut cb[..payload]);
             if seg.num_cb > 1 {
                 let (data, crc) = cb[..sh.k_prime].split_at_mut(payload);
@@ -262,7 +307,7 @@ impl TbEncoder {
             enc.encode(cb, cw)?;
             let rm = plan.rate_matcher(r, rv)?;
             grow(&mut self.scratch, rm.e);
-            let off = plan.cb_offset(r);
+            let off = plan.cb_offset(r) - base;
             rm.rate_match(cw, &mut self.scratch[..rm.e], &mut out[off..off + rm.e])?;
         }
         Ok(())
@@ -422,6 +467,44 @@ mod tests {
                 acc += plan.e_r(r);
             }
             assert_eq!(acc, g);
+        }
+    }
+
+    #[test]
+    fn blocks_encoded_in_pieces_equal_the_whole_tb() {
+        // Several blocks (C > 1) with unequal E_r, and a lone block (C = 1).
+        for (tbs, g, qm) in [(50184usize, 120000usize, 6u8), (1000, 3000, 2)] {
+            let plan = TbPlan::new(TbConfig {
+                tbs,
+                r_x2048: 1200,
+                qm,
+                num_layers: 2,
+                g,
+                tbs_lbrm: None,
+            })
+            .unwrap();
+            let tb: Vec<u8> = (0..tbs).map(|i| ((i * 13 + 1) % 5 < 2) as u8).collect();
+            for rv in [0u8, 2] {
+                let mut whole = vec![0u8; g];
+                TbEncoder::new().encode(&plan, &tb, rv, &mut whole).unwrap();
+                let mut pieces = vec![9u8; g];
+                let c = plan.num_cb();
+                let mut enc = TbEncoder::new();
+                let mut r = 0;
+                while r < c {
+                    // Pieces of 1 and 2 blocks, so the TB CRC straddling two blocks is covered by either.
+                    let end = (r + 1 + r % 2).min(c);
+                    let (a, b) = (plan.cb_offset(r), plan.cb_offset(end));
+                    enc.encode_blocks(&plan, &tb, rv, r..end, &mut pieces[a..b])
+                        .unwrap();
+                    r = end;
+                }
+                assert_eq!(pieces, whole, "tbs {tbs} rv {rv}");
+            }
+            let mut short = vec![0u8; 3];
+            assert!(TbEncoder::new()
+                .encode_blocks(&plan, &tb, 0, 0..1, &mut short)
+                .is_err());
         }
     }
 

@@ -13,6 +13,7 @@
 //! The algorithm lives in a [`SlotJob`]; timing, deadlines and counters are
 //! kept here, around it, never inside it.
 
+pub mod downlink;
 mod histogram;
 pub mod uplink;
 
@@ -21,7 +22,7 @@ pub use histogram::LatencyHistogram;
 use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
 use crossbeam::queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,19 @@ pub trait SlotJob: Send + Sync + 'static {
     /// `None` (the default): every stage is open to every slot.
     fn exclusive_stages(&self) -> Option<(usize, usize)> {
         None
+    }
+}
+
+/// Takes whichever pooled item is free (a job keeps one per worker plus
+/// one, so a free one always exists while tasks are running).
+pub(crate) fn borrow<T>(pool: &[Mutex<T>]) -> MutexGuard<'_, T> {
+    loop {
+        for m in pool {
+            if let Ok(g) = m.try_lock() {
+                return g;
+            }
+        }
+        std::hint::spin_loop();
     }
 }
 

@@ -31,7 +31,7 @@
 //! [`UplinkJob::new`]), nothing is evicted while it waits for a
 //! retransmission, and results do not depend on the number of workers.
 
-use super::SlotJob;
+use super::{borrow, SlotJob};
 use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
@@ -40,20 +40,7 @@ use crate::pusch::{CbDecoder, PuschError, PuschReceiver, PuschResult, PuschRxCon
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
-
-/// Takes whichever pooled item is free (there is one per worker plus one, so
-/// a free one always exists while tasks are running).
-fn borrow<T>(pool: &[Mutex<T>]) -> MutexGuard<'_, T> {
-    loop {
-        for m in pool {
-            if let Ok(g) = m.try_lock() {
-                return g;
-            }
-        }
-        std::hint::spin_loop();
-    }
-}
+use std::sync::{Mutex, RwLock};
 
 /// A resource grid whose ports are written by different tasks at once.
 struct PortGrid {

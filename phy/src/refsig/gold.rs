@@ -78,8 +78,16 @@ impl GoldSequence {
         }
     }
 
-    /// Skips `n` bits (whole words at a time, then bit by bit).
+    /// Skips `n` bits: long skips jump both registers with precomputed
+    /// powers of their one-step matrices (a few hundred operations whatever
+    /// `n`), short ones step whole words, then bit by bit.
     pub fn skip(&mut self, n: usize) {
+        if n >= JUMP_MIN {
+            let t = jump_tables();
+            self.x1 = jump(&t.0, self.x1, n);
+            self.x2 = jump(&t.1, self.x2, n);
+            return;
+        }
         for _ in 0..n / 32 {
             self.next_word();
         }
@@ -90,6 +98,61 @@ impl GoldSequence {
             self.x2 = (self.x2 >> 1) | (n2 << 30);
         }
     }
+}
+
+/// Skips at least this long use the matrix jump (below it, stepping words is as cheap).
+const JUMP_MIN: usize = 4096;
+/// Jumps of up to 2^JUMP_BITS - 1 bits at once (longer ones repeat the top power).
+const JUMP_BITS: usize = 48;
+
+/// Column `i` of entry `k`: the register after 2^k steps from state `1 << i`.
+/// The registers are linear over GF(2), so a state jumps by XOR of the
+/// columns of its set bits.
+type JumpTable = [[u32; 31]; JUMP_BITS];
+
+/// The jump tables of x1 and x2, built once per process.
+fn jump_tables() -> &'static (JumpTable, JumpTable) {
+    static T: std::sync::OnceLock<Box<(JumpTable, JumpTable)>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let build = |step: fn(u32) -> u32| {
+            let mut t = [[0u32; 31]; JUMP_BITS];
+            for (i, c) in t[0].iter_mut().enumerate() {
+                *c = step(1 << i);
+            }
+            for k in 1..JUMP_BITS {
+                let prev = t[k - 1];
+                for i in 0..31 {
+                    t[k][i] = apply(&prev, prev[i]);
+                }
+            }
+            t
+        };
+        Box::new((build(step_x1), build(step_x2)))
+    })
+}
+
+/// The 31x31 GF(2) matrix `m` (as columns) times the state `x`.
+fn apply(m: &[u32; 31], x: u32) -> u32 {
+    let mut out = 0;
+    for (i, c) in m.iter().enumerate() {
+        out ^= c & 0u32.wrapping_sub((x >> i) & 1);
+    }
+    out
+}
+
+/// State `x` advanced `n` steps with the powers in `t`.
+fn jump(t: &JumpTable, mut x: u32, mut n: usize) -> u32 {
+    let top = (1usize << (JUMP_BITS - 1)) * 2 - 1;
+    while n > top {
+        x = apply(&t[JUMP_BITS - 1], x);
+        n -= 1 << (JUMP_BITS - 1);
+    }
+    for (k, m) in t.iter().enumerate() {
+        if (n >> k) & 1 == 1 {
+            x = apply(m, x);
+        }
+    }
+    x
 }
 
 /// c(0..len) for `c_init`, unpacked.
@@ -127,6 +190,26 @@ mod tests {
                     gold_bits(c_init, len),
                     reference(c_init, len),
                     "c_init {c_init} len {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_skips_jump_to_the_same_state_as_stepping() {
+        for c_init in [1u32, 0x7fff_ffff, 516255600] {
+            for n in [JUMP_MIN, JUMP_MIN + 1, 12_345, 300_001, 1 << 20] {
+                let mut jumped = GoldSequence::new(c_init);
+                jumped.skip(n);
+                let mut stepped = GoldSequence::new(c_init);
+                for _ in 0..n / 32 {
+                    stepped.next_word();
+                }
+                stepped.skip(n % 32);
+                assert_eq!(
+                    (jumped.x1, jumped.x2),
+                    (stepped.x1, stepped.x2),
+                    "c_init {c_init} skip {n}"
                 );
             }
         }

@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests: a counting global allocator for
-//! the steady-state allocation tests and a one-layer PUSCH PDU.
+//! the steady-state allocation tests, a one-layer PUSCH PDU and a PDSCH PDU.
 #![allow(dead_code)] // each test binary uses a part
 
+use ranlab_phy::pdsch::PdschPdu;
 use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::refsig::dmrs::MappingType;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -70,6 +72,46 @@ pub fn one_layer_pusch(
             ports: vec![0],
             cdm_groups_without_data: 2,
             scrambling_id: n_id,
+            n_scid: 0,
+        },
+        rv: 0,
+        harq_id,
+        new_data: true,
+    }
+}
+
+/// A PDSCH of mapping type A on symbols 2..13 (DM-RS type 1 at symbol 2 with
+/// one additional position, TS 38.211 §7.4.1.1; the 256QAM MCS table) with
+/// `layers` layers on DM-RS ports 0.., new data at rv 0.
+pub fn pdsch(
+    rnti: u16,
+    slot: u16,
+    prb_start: u16,
+    n_prb: u16,
+    mcs: u8,
+    layers: u8,
+    harq_id: u8,
+) -> PdschPdu {
+    PdschPdu {
+        rnti,
+        n_id: 11,
+        slot,
+        prb_start,
+        n_prb,
+        start_symbol: 2,
+        n_symbols: 12,
+        mapping_type: MappingType::A,
+        mcs_table: 2,
+        mcs_index: mcs,
+        num_layers: layers,
+        dmrs: DmrsConfig {
+            config_type: DmrsType::Type1,
+            type_a_position: 2,
+            additional_position: 1,
+            length: 1,
+            ports: (0..layers).collect(),
+            cdm_groups_without_data: 2,
+            scrambling_id: 11,
             n_scid: 0,
         },
         rv: 0,

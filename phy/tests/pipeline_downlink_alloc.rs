@@ -1,0 +1,79 @@
+//! The downlink slot job in its steady state: PDSCH slots (LDPC encoding,
+//! mapping, OFDM of 2 antennas) run through the pipeline with a counting
+//! global allocator and allocate nothing once the encoders have been
+//! prepared for the slot's code-block sizes, with 1 and 2 workers; every
+//! slot transmits something.
+
+use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
+use ranlab_phy::ofdm::OfdmOptions;
+use ranlab_phy::pipeline::downlink::DownlinkJob;
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod common;
+
+#[global_allocator]
+static GLOBAL: common::Counting = common::Counting;
+
+#[test]
+fn downlink_job_steady_state_allocates_nothing() {
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).expect("numerology");
+    let ofdm = OfdmOptions::default();
+    // A 2-layer PDSCH of several code blocks and a 1-layer one beside it.
+    let pdus = [
+        common::pdsch(0x4601, 5, 0, 40, 24, 2, 0),
+        common::pdsch(0x4602, 5, 40, 12, 9, 1, 0),
+    ];
+    for workers in [1, 2] {
+        let job = Arc::new(DownlinkJob::new(num, 2, ofdm, workers).expect("job"));
+        let tbs: Vec<Vec<u8>> = pdus
+            .iter()
+            .map(|p| {
+                job.prepare(p).expect("valid");
+                let n = job.plan(p).expect("plan").tbs;
+                (0..n).map(|i| (i % 3 == 1) as u8).collect()
+            })
+            .collect();
+        let tb_refs: Vec<&[u8]> = tbs.iter().map(|t| &t[..]).collect();
+        let pool = (0..2).map(|_| job.new_slot(2)).collect();
+        let p = Pipeline::new(
+            Arc::clone(&job),
+            pool,
+            PipelineConfig {
+                workers,
+                pin: false,
+                cores: Vec::new(),
+                deadline: Duration::from_secs(1),
+            },
+        );
+        let run = |n: usize| {
+            for s in 0..n {
+                let i = p.acquire().expect("one slot at a time never drops");
+                let slot = (s % 20) as u32;
+                p.slot(i)
+                    .set_pdus(&job, slot, &pdus, &tb_refs)
+                    .expect("valid");
+                p.start(i, Instant::now());
+                assert!(
+                    p.wait_completed(i, Duration::from_secs(20)),
+                    "slot completes"
+                );
+                let st = p.slot(i);
+                assert!(st.error().is_none());
+                let samples = st.samples();
+                for a in 0..2 {
+                    assert!(samples.antenna(a).iter().any(|z| z.norm_sqr() > 0.0));
+                }
+                drop(samples);
+                p.release(i);
+            }
+        };
+        run(3); // warm-up: thread-locals of the workers and the queues
+        let allocs = common::count_allocations(|| run(10));
+        assert_eq!(
+            allocs, 0,
+            "allocations in the steady state of the downlink job with {workers} workers"
+        );
+    }
+}
