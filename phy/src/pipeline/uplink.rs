@@ -1,8 +1,9 @@
 //! The uplink slot job: received antenna samples -> PUSCH indications.
 //!
 //! Stages (each a set of parallel tasks):
-//! 1. `ofdm`: CP-OFDM demodulation, one task per receive antenna, into the
-//!    slot's resource grid (each task writes only its antenna's port);
+//! 1. `ofdm`: CP-OFDM demodulation, one task per (receive antenna, group of
+//!    [`OFDM_SYMBOLS_PER_TASK`] symbols), into the slot's resource grid
+//!    (each task writes only its symbols of its antenna's port);
 //! 2. `pusch-front`: one task per PUSCH receiver in use, for its PUSCHs in
 //!    PDU order: channel estimation, detection, soft demapping and
 //!    quantisation, HARQ soft-buffer selection
@@ -49,10 +50,10 @@ struct PortGrid {
     base: *mut Complex32,
 }
 
-// SAFETY: stage `ofdm` writes port `a` only from task `a`, through `base`
-// (disjoint memory, no reference to the whole grid); the PUSCH stages only
-// reads, after every `ofdm` task has finished (the stage countdown is an
-// acquire/release barrier).
+// SAFETY: stage `ofdm` writes each (port, symbol) from exactly one task,
+// through `base` (disjoint memory, no reference to the whole grid); the PUSCH
+// stages only read, after every `ofdm` task has finished (the stage countdown
+// is an acquire/release barrier).
 unsafe impl Sync for PortGrid {}
 unsafe impl Send for PortGrid {}
 
@@ -68,8 +69,8 @@ impl PortGrid {
     /// Symbol `l` of port `p` (port-major layout of [`ResourceGrid`]).
     ///
     /// # Safety
-    /// No other task may access port `p` while the slice lives, and nobody may
-    /// hold a reference to the whole grid.
+    /// No other task may access symbol `l` of port `p` while the slice lives,
+    /// and nobody may hold a reference to the whole grid.
     #[allow(clippy::mut_from_ref)]
     unsafe fn symbol_mut(
         &self,
@@ -113,6 +114,11 @@ pub struct PuschIndication {
 /// little beside decoding (tens of microseconds per block), small enough
 /// that a large TB spreads over the workers.
 pub const CBS_PER_TASK: usize = 2;
+
+/// OFDM symbols per `ofdm` task (per antenna): one FFT is ~1-4 us, so a
+/// few symbols per task keep the queueing cost small beside the work while
+/// the 14 x antennas symbols still spread over the workers.
+pub const OFDM_SYMBOLS_PER_TASK: usize = 7;
 
 /// No PUSCH in a split decode.
 const NONE: usize = usize::MAX;
@@ -247,6 +253,11 @@ impl UplinkJob {
     /// PUSCH receivers (`workers + 1`).
     pub fn receivers(&self) -> usize {
         self.receivers.len()
+    }
+
+    /// `ofdm` tasks per antenna: groups of [`OFDM_SYMBOLS_PER_TASK`] symbols.
+    fn ofdm_groups(&self) -> usize {
+        self.num.symbols_per_slot().div_ceil(OFDM_SYMBOLS_PER_TASK)
     }
 
     /// The receiver (0..[`UplinkJob::receivers`]) that handles every PUSCH of `rnti`.
@@ -401,7 +412,7 @@ impl SlotJob for UplinkJob {
             return 0;
         }
         match stage {
-            OFDM => self.n_rx,
+            OFDM => self.n_rx * self.ofdm_groups(),
             FRONT | FINISH => self.receivers.len(),
             LDPC => slot
                 .split
@@ -422,13 +433,17 @@ impl SlotJob for UplinkJob {
             OFDM => {
                 let rx = s.rx.read().unwrap_or_else(|e| e.into_inner());
                 let mut demod = borrow(&self.demods);
-                let samples = &rx[task];
+                let groups = self.ofdm_groups();
+                let (antenna, group) = (task / groups, task % groups);
+                let samples = &rx[antenna];
                 let symbols = self.num.symbols_per_slot();
-                for l in 0..symbols {
+                let first = group * OFDM_SYMBOLS_PER_TASK;
+                for l in first..(first + OFDM_SYMBOLS_PER_TASK).min(symbols) {
                     let off = self.num.symbol_offset(slot, l);
                     let len = self.num.symbol_len(slot, l);
-                    // SAFETY: task `task` is the only writer of port `task` (see PortGrid).
-                    let out = unsafe { s.grid.symbol_mut(task, l, symbols, self.num.n_sc()) };
+                    // SAFETY: task (antenna, group) is the only writer of these
+                    // symbols of port `antenna` (see PortGrid).
+                    let out = unsafe { s.grid.symbol_mut(antenna, l, symbols, self.num.n_sc()) };
                     if demod
                         .demodulate_symbol(slot, l, &samples[off..off + len], out)
                         .is_err()
