@@ -23,8 +23,14 @@
 //!   antennas, with the UE's noise. The channel follows absolute time, so a
 //!   UE that was not served for a while sees the fading of the current slot.
 //!
-//! Everything runs on the driving thread in slot order, so a seed gives the
-//! same downlink with any number of pipeline workers.
+//! - gNB transmitter: the downlink slot pipeline ([`DownlinkJob`]: LDPC
+//!   encoding per group of code blocks, PDSCH mapping per block of symbols,
+//!   OFDM per group of symbols) on the run's `--workers` workers; its
+//!   samples are bit-identical to `PdschTransmitter`'s.
+//!
+//! Everything else runs on the driving thread in slot order, and the driver
+//! waits for each slot's samples, so a seed gives the same downlink with any
+//! number of pipeline workers.
 
 use super::report::{CellReport, UeReport};
 use super::stats::LinkStats;
@@ -39,12 +45,16 @@ use ranlab_mac::mcs::McsTable;
 use ranlab_mac::timing::{SlotKind, SlotPattern};
 use ranlab_phy::numerology::Numerology;
 use ranlab_phy::ofdm::OfdmOptions;
-use ranlab_phy::pdsch::{PdschPdu, PdschReceiver, PdschTransmitter};
+use ranlab_phy::pdsch::{PdschPdu, PdschReceiver};
 use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::pipeline::downlink::DownlinkJob;
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig, PipelineMetrics, SlotJob};
 use ranlab_phy::pusch::PuschRxConfig;
 use ranlab_phy::refsig::dmrs::MappingType;
 use ranlab_sim_channel::{LinkConfig, MultiLinkChannel};
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Receive antennas of one UE this module handles.
 const MAX_UE_ANTENNAS: usize = 8;
@@ -91,8 +101,7 @@ struct Feedback {
 /// The downlink side of the loopback.
 pub struct Downlink {
     pattern: SlotPattern,
-    tx: PdschTransmitter,
-    gnb: Vec<Complex32>,
+    tx: Pipeline<DownlinkJob>,
     ues: Vec<DlUe>,
     sel: McsSelector,
     feedback: VecDeque<Feedback>,
@@ -104,7 +113,8 @@ pub struct Downlink {
 impl Downlink {
     /// The downlink of carrier `num` with `pattern`, for the UEs whose uplinks
     /// are `ul_links` (their reverse links are built here, `dl_snr_db` each),
-    /// with C-RNTIs `rntis`, cell identity `cell_id` and noise seed `seed`.
+    /// with C-RNTIs `rntis`, cell identity `cell_id` and noise seed `seed`;
+    /// the gNB transmitter's pipeline has `workers` workers.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         num: Numerology,
@@ -115,6 +125,7 @@ impl Downlink {
         rntis: &[u16],
         cell_id: u16,
         seed: u64,
+        workers: usize,
     ) -> CliResult<Downlink> {
         let ofdm = OfdmOptions::default();
         let max_len = (0..num.slots_per_frame())
@@ -180,10 +191,24 @@ impl Downlink {
             harq_id: 0,
             new_data: true,
         };
+        // One gNB antenna; one slot in flight (the driver waits for its samples).
+        let job = Arc::new(
+            DownlinkJob::new(num, 1, ofdm, workers).map_err(|e| format!("gNB PDSCH: {e}"))?,
+        );
+        let slots = vec![job.new_slot(1)];
+        let tx = Pipeline::new(
+            job,
+            slots,
+            PipelineConfig {
+                workers,
+                pin: true,
+                cores: Vec::new(),
+                deadline: Duration::from_micros(2 * slot_us),
+            },
+        );
         Ok(Downlink {
             pattern,
-            tx: PdschTransmitter::new(num, 1, ofdm).map_err(|e| format!("gNB PDSCH: {e}"))?,
-            gnb: vec![Complex32::default(); max_len],
+            tx,
             ues,
             sel: McsSelector::shannon_gap(McsTable::Qam256, 3.0),
             feedback: VecDeque::with_capacity(16 * 16),
@@ -274,10 +299,8 @@ impl Downlink {
         pdu.rv = rv;
         pdu.harq_id = pid;
         pdu.new_data = new_data;
-        let plan = self
-            .tx
-            .plan(pdu)
-            .map_err(|e| format!("UE {u} PDSCH: {e}"))?;
+        let job = self.tx.job();
+        let plan = job.plan(pdu).map_err(|e| format!("UE {u} PDSCH: {e}"))?;
         let tb = &mut ue.tb[pid as usize];
         if new_data {
             tb.clear();
@@ -300,12 +323,24 @@ impl Downlink {
         ue.avg_bits += plan.tbs as f64 / PF_WINDOW_SLOTS;
         ue.stats.transmissions += 1;
         ue.stats.mcs_sum += mcs as f64;
-        self.tx
-            .transmit(pdu, tb)
-            .map_err(|e| format!("UE {u} PDSCH transmit: {e}"))?;
-        self.tx
-            .modulate(slot_in_frame, &mut [&mut self.gnb[..len]])
-            .map_err(|e| format!("UE {u} PDSCH modulate: {e}"))?;
+        // The gNB: the slot through the downlink pipeline (its one buffer is
+        // free: every slot is waited for and released below).
+        let i = self
+            .tx
+            .acquire()
+            .map_err(|e| format!("downlink pipeline: {e}"))?;
+        let slot = self.tx.slot(i);
+        slot.set_pdus(job, slot_in_frame, std::slice::from_ref(pdu), &[&tb[..]])
+            .map_err(|e| format!("UE {u} PDSCH: {e}"))?;
+        self.tx.start(i, Instant::now());
+        if !self.tx.wait_completed(i, Duration::from_secs(60)) {
+            return Err("downlink pipeline: a slot did not complete in 60 s".into());
+        }
+        if let Some(e) = slot.error() {
+            return Err(format!("UE {u} PDSCH transmit: {e}").into());
+        }
+        let samples = slot.samples();
+        let gnb = &samples.antenna(0)[..len];
 
         // The air: this UE's channel at the slot's absolute time.
         if let Some(ch) = ue.air.link_channel(0) {
@@ -318,9 +353,10 @@ impl Downlink {
         for (o, b) in outs.iter_mut().zip(ue.bufs.iter_mut()) {
             *o = &mut b[..len];
         }
-        ue.air
-            .process(&[&self.gnb[..len]], &mut outs[..n_ant])
-            .map_err(|e| format!("downlink channel of UE {u}: {e}"))?;
+        let air = ue.air.process(&[gnb], &mut outs[..n_ant]);
+        drop(samples);
+        self.tx.release(i);
+        air.map_err(|e| format!("downlink channel of UE {u}: {e}"))?;
         let mut ins: [&[Complex32]; MAX_UE_ANTENNAS] = Default::default();
         for (i, b) in ins.iter_mut().zip(ue.bufs.iter()) {
             *i = &b[..len];
@@ -390,6 +426,11 @@ impl Downlink {
         self.segments = out;
     }
 
+    /// The gNB transmitter pipeline's metrics and stage names.
+    pub fn pipeline_metrics(&self) -> (&PipelineMetrics, &'static [&'static str]) {
+        (self.tx.metrics(), self.tx.job().stages())
+    }
+
     /// Writes the downlink figures into the report's UE rows and cell totals.
     pub fn report(&self, ues: &mut [UeReport], cell: &mut CellReport, air_s: f64) {
         let mut total = LinkStats::default();
@@ -457,6 +498,7 @@ mod tests {
             &[0x4601, 0x4602],
             7,
             3,
+            1,
         )
         .unwrap();
         let mut time = 0i64;

@@ -425,6 +425,7 @@ pub fn run_with_fixed_ul(
                 &rntis,
                 s.cell.id,
                 seed,
+                o.workers,
             )?)
         }
         RadioKind::Soapy => None,
@@ -757,6 +758,10 @@ pub fn run_with_fixed_ul(
     t.wall_s = wall;
     t.realtime_factor = air_s / wall.max(1e-9);
     t.dropped_slots = dropped_slots;
+    if let Some(dl) = &downlink {
+        let (m, stages) = dl.pipeline_metrics();
+        t.downlink = Some(Timing::from_metrics(m, stages, 2.0 * slot_us as f64, o.workers).into());
+    }
     report.timing = t;
     report.radio = RadioReport::from((radio.info().driver.as_str(), radio.events()));
     Ok(report)

@@ -102,8 +102,14 @@ pub struct Timing {
     pub wall_s: f64,
     /// Worker threads.
     pub workers: usize,
+    /// Slots the pipeline completed.
+    pub slots: u64,
     /// Per-stage timings.
     pub stages: Vec<StageTiming>,
+    /// The downlink (gNB transmit) pipeline's slot and stage timings, when
+    /// the run has a downlink (its `downlink` is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downlink: Option<Box<Timing>>,
 }
 
 /// Cell totals.
@@ -197,6 +203,8 @@ impl Timing {
             realtime_factor: 0.0,
             wall_s: 0.0,
             workers,
+            slots: m.completed.load(Ordering::Relaxed),
+            downlink: None,
             stages: stages
                 .iter()
                 .enumerate()
@@ -317,11 +325,21 @@ impl Report {
             "timing ({} workers): slot p50 {:.0} us, p99 {:.0} us, max {:.0} us against a {:.0} us budget; {} deadline misses, {} slots dropped; real-time factor {:.2}",
             t.workers, t.slot_p50_us, t.slot_p99_us, t.slot_max_us, t.budget_us, t.deadline_misses, t.dropped_slots, t.realtime_factor
         );
-        for s in &t.stages {
+        let stages = |t: &Timing| {
+            for s in &t.stages {
+                println!(
+                    "  stage {:<12} p50 {:>8.0} us  p99 {:>8.0} us  cpu {:>9.1} ms",
+                    s.name, s.p50_us, s.p99_us, s.cpu_ms
+                );
+            }
+        };
+        stages(t);
+        if let Some(d) = &t.downlink {
             println!(
-                "  stage {:<12} p50 {:>8.0} us  p99 {:>8.0} us  cpu {:>9.1} ms",
-                s.name, s.p50_us, s.p99_us, s.cpu_ms
+                "downlink transmit pipeline: slot p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} PDSCH slots)",
+                d.slot_p50_us, d.slot_p99_us, d.slot_max_us, d.slots
             );
+            stages(d);
         }
         let r = &self.radio;
         println!(
