@@ -14,6 +14,7 @@ pub mod ofdm;
 pub mod piot;
 pub mod sched;
 pub mod slot;
+pub mod slot_dl;
 pub mod transport;
 
 use crate::CliResult;
@@ -103,6 +104,7 @@ pub fn cases(level: SimdLevel) -> Vec<Case> {
     v.extend(piot::cases(level));
     v.extend(ldpc::cases(level));
     v.extend(slot::cases(level));
+    v.extend(slot_dl::cases(level));
     v
 }
 
@@ -136,7 +138,9 @@ fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
         median_mbps: case.info_bits / median,
         mres_per_s: case.res / median,
         calls: samples.len() * batch,
-        realtime_factor: slot::slot_us(case.block, &case.case).map(|s| s / median),
+        realtime_factor: slot::slot_us(case.block, &case.case)
+            .or_else(|| slot_dl::slot_us(case.block, &case.case))
+            .map(|s| s / median),
     }
 }
 
