@@ -39,11 +39,13 @@ use crate::pdu::{PduError, PuschPdu};
 use crate::refsig::dmrs::{DmrsError, DmrsLink, DmrsParams, MappingType};
 use crate::refsig::gold::GoldSequence;
 use crate::sch::{
-    evm_percent_with, post_sinr_db, quantize_descramble, FrontEndError, RxFrontEnd, SchLayout,
+    evm_percent_with, post_sinr_db, quantize_descramble, DetectScratch, FrontEndError, RxFrontEnd,
+    SchLayout,
 };
 use crate::simd::SimdLevel;
 use num_complex::Complex32;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 /// Why a PUSCH could not be processed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -669,6 +671,8 @@ struct SplitState {
     rv: u8,
     /// HARQ entry in use.
     entry: usize,
+    /// The entry holds nothing of this TB (new data or a lost buffer).
+    fresh: bool,
     soft: SendPtr<i8>,
     filled: SendPtr<usize>,
     bits: SendPtr<u8>,
@@ -683,6 +687,7 @@ impl SplitState {
             plan: None,
             rv: 0,
             entry: 0,
+            fresh: true,
             soft: SendPtr(std::ptr::null_mut()),
             filled: SendPtr(std::ptr::null_mut()),
             bits: SendPtr(std::ptr::null_mut()),
@@ -694,6 +699,98 @@ impl SplitState {
     fn clear(&mut self) {
         self.plan = None;
     }
+}
+
+/// The state of a split front end between [`ShReceiver::chest_combine`]
+/// and the last [`ShReceiver::detect_symbols`].
+struct FrontSplit {
+    /// The plan the split is open for; None when closed.
+    plan: Option<ShPlan>,
+    /// The receiver's codeword symbols, their noise variances and LLRs.
+    d: SendPtr<Complex32>,
+    dnv: SendPtr<f32>,
+    llr: SendPtr<i8>,
+    /// Codeword symbols n_RE·v of the plan.
+    n_sym: usize,
+    /// Per OFDM symbol: detected (or being detected) in this split.
+    claims: [AtomicBool; 14],
+    /// Per chunk of [`DEMAP_CHUNK`] codeword symbols: OFDM symbols of it
+    /// still to detect; the task that detects the last one demaps it.
+    chunks: Vec<AtomicU8>,
+    /// Chunks not yet demapped.
+    pending: AtomicUsize,
+    /// The scrambling sequence of the plan at c(0).
+    gold: GoldSequence,
+}
+
+impl FrontSplit {
+    fn new(max_sym: usize) -> Self {
+        FrontSplit {
+            plan: None,
+            d: SendPtr(std::ptr::null_mut()),
+            dnv: SendPtr(std::ptr::null_mut()),
+            llr: SendPtr(std::ptr::null_mut()),
+            n_sym: 0,
+            claims: std::array::from_fn(|_| AtomicBool::new(false)),
+            chunks: (0..max_sym.div_ceil(DEMAP_CHUNK) + 1)
+                .map(|_| AtomicU8::new(0))
+                .collect(),
+            pending: AtomicUsize::new(0),
+            gold: GoldSequence::new(0),
+        }
+    }
+}
+
+/// The scratch of one thread running [`ShReceiver::detect_symbols`]:
+/// detection planes, one chunk of float LLRs and its scrambling words.
+pub struct FrontScratch {
+    detect: DetectScratch,
+    llr_f: Vec<f32>,
+    mask: Vec<u32>,
+}
+
+impl Default for FrontScratch {
+    /// Empty scratch (no allocation); [`ShReceiver::new_scratch`] makes a usable one.
+    fn default() -> Self {
+        FrontScratch {
+            detect: DetectScratch::default(),
+            llr_f: Vec::new(),
+            mask: Vec::new(),
+        }
+    }
+}
+
+/// Soft demapping, quantisation ([`LLR_SCALE`]) and descrambling of the
+/// codeword symbols `d` (noise variances `nv`, at most [`DEMAP_CHUNK`]) into
+/// `out` (Q_m per symbol), with `gold` at the chunk's first bit. Returns
+/// whether any LLR is non-zero.
+#[allow(clippy::too_many_arguments)]
+fn demap_chunk(
+    demapper: &Demapper,
+    level: SimdLevel,
+    d: &[Complex32],
+    nv: &[f32],
+    gold: &mut GoldSequence,
+    llr_f: &mut [f32],
+    mask: &mut [u32],
+    out: &mut [i8],
+) -> Result<bool, PuschError> {
+    let n = out.len();
+    let f = &mut llr_f[..n];
+    demapper
+        .demap(d, nv, f)
+        .map_err(|e| PuschError::Coding(e.to_string()))?;
+    let words = n.div_ceil(32);
+    for w in &mut mask[..words] {
+        *w = gold.next_word();
+    }
+    Ok(quantize_descramble(
+        level,
+        f,
+        LLR_SCALE,
+        &mask[..words],
+        out,
+    ))
 }
 
 /// The LDPC decoders of one task thread for [`ShReceiver::decode_code_block`]:
@@ -779,18 +876,17 @@ pub struct ShReceiver<L: SharedChannel> {
     demappers: Vec<Demapper>,
     decoder: TbDecoder,
     harq: HarqBuffers,
-    /// Float LLRs of one demapping chunk.
-    llr_f: Vec<f32>,
-    /// Scrambling words of one chunk.
-    mask: Vec<u32>,
+    /// The receiver's own front-end scratch (whole-slot calls).
+    scratch: FrontScratch,
     /// The G quantised, descrambled LLRs of the slot.
     llr: Vec<i8>,
     /// Whether the last demapped slot carried any non-zero LLR.
-    heard: bool,
+    heard: AtomicBool,
     /// The decoded TB bits a, followed by its CRC bits p for a split decode.
     tb: Vec<u8>,
     n_sym: usize,
     split: SplitState,
+    fsplit: FrontSplit,
 }
 
 /// The PUSCH receiver.
@@ -818,7 +914,8 @@ impl<L: SharedChannel> ShReceiver<L> {
             early_stop: cfg.ldpc_early_stop,
         });
         let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
-        Ok(ShReceiver {
+        let max_sym = 14 * n_sc * cfg.max_layers;
+        let mut rx = ShReceiver {
             _link: std::marker::PhantomData,
             num,
             cfg,
@@ -836,14 +933,25 @@ impl<L: SharedChannel> ShReceiver<L> {
                 .collect(),
             decoder,
             harq: HarqBuffers::new(cfg.harq_buffers, cap, max_cbs),
-            llr_f: vec![0.0; DEMAP_CHUNK * 10],
-            mask: vec![0; DEMAP_CHUNK * 10 / 32],
+            scratch: FrontScratch::default(),
             llr: vec![0; max_g],
-            heard: false,
+            heard: AtomicBool::new(false),
             tb: vec![0; max_g + 24],
             n_sym: 0,
             split: SplitState::new(max_cbs),
-        })
+            fsplit: FrontSplit::new(max_sym),
+        };
+        rx.scratch = rx.new_scratch();
+        Ok(rx)
+    }
+
+    /// Front-end scratch for one thread calling [`ShReceiver::detect_symbols`].
+    pub fn new_scratch(&self) -> FrontScratch {
+        FrontScratch {
+            detect: self.fe.new_scratch(),
+            llr_f: vec![0.0; DEMAP_CHUNK * 10],
+            mask: vec![0; DEMAP_CHUNK * 10 / 32],
+        }
     }
 
     /// The carrier.
@@ -907,6 +1015,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         plan: &ShPlan,
         grid: Option<&ResourceGrid>,
     ) -> Result<(), PuschError> {
+        self.fsplit.plan = None;
         let g = grid.unwrap_or(&self.grid);
         self.fe.estimate_channel(&self.num, &plan.layout, g)?;
         Ok(())
@@ -921,6 +1030,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         l: usize,
         first_re: usize,
     ) -> Result<usize, PuschError> {
+        self.fsplit.plan = None;
         let g = grid.unwrap_or(&self.grid);
         Ok(self.fe.detect_symbol(&plan.layout, g, l, first_re)?)
     }
@@ -929,37 +1039,33 @@ impl<L: SharedChannel> ShReceiver<L> {
     /// of the detected symbols into the G `i8` LLRs (positive: bit 0), returned.
     pub fn demap(&mut self, plan: &ShPlan) -> Result<&[i8], PuschError> {
         self.split.clear();
+        self.fsplit.plan = None;
         let qm = plan.qm;
         let n_sym = plan.g / qm;
         let (d, nv) = self.fe.symbols(n_sym);
         let demapper = &self.demappers[qm_slot(qm)];
-        let level = self.cfg.level;
         let mut gold = GoldSequence::new(plan.c_init);
         let mut heard = false;
+        let s = &mut self.scratch;
         for (c, (dc, nc)) in d
             .chunks(DEMAP_CHUNK)
             .zip(nv.chunks(DEMAP_CHUNK))
             .enumerate()
         {
-            let n = dc.len() * qm;
-            let f = &mut self.llr_f[..n];
-            demapper
-                .demap(dc, nc, f)
-                .map_err(|e| PuschError::Coding(e.to_string()))?;
-            let words = n.div_ceil(32);
-            for w in &mut self.mask[..words] {
-                *w = gold.next_word();
-            }
             let off = c * DEMAP_CHUNK * qm;
-            heard |= quantize_descramble(
-                level,
-                f,
-                LLR_SCALE,
-                &self.mask[..words],
-                &mut self.llr[off..off + n],
-            );
+            let out = &mut self.llr[off..off + dc.len() * qm];
+            heard |= demap_chunk(
+                demapper,
+                self.cfg.level,
+                dc,
+                nc,
+                &mut gold,
+                &mut s.llr_f,
+                &mut s.mask,
+                out,
+            )?;
         }
-        self.heard = heard;
+        self.heard.store(heard, Ordering::Relaxed);
         self.n_sym = n_sym;
         Ok(&self.llr[..plan.g])
     }
@@ -977,7 +1083,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         self.split.clear();
         let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
         let entry = &mut self.harq.entries[i];
-        entry.heard = self.heard || (!fresh && entry.heard);
+        entry.heard = self.heard.load(Ordering::Relaxed) || (!fresh && entry.heard);
         let out = self
             .decoder
             .decode(
@@ -997,7 +1103,8 @@ impl<L: SharedChannel> ShReceiver<L> {
 
     /// Split decode, step 1 of 3: takes the HARQ soft buffer of the PDU's
     /// (RNTI, HARQ id) exactly as [`ShReceiver::decode`] does (cleared by
-    /// new data), after [`ShReceiver::demap`]. Then
+    /// new data), before or after the front end (whether the slot carried
+    /// any energy is taken by [`ShReceiver::decode_finish`]). Then
     /// [`ShReceiver::decode_code_block`] runs once per code block
     /// r = 0..C ([`ShPlan::tb`]`.num_cb()`), in any order and from any
     /// threads (it takes `&self`; each block writes only its own part of the
@@ -1015,7 +1122,6 @@ impl<L: SharedChannel> ShReceiver<L> {
         }
         let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
         let entry = &mut self.harq.entries[i];
-        entry.heard = self.heard || (!fresh && entry.heard);
         let layout = (seg.shape, c, plan.tb.n_cb);
         if fresh || entry.buf.layout() != Some(layout) {
             entry
@@ -1029,6 +1135,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         sp.filled = SendPtr(filled.as_mut_ptr());
         sp.bits = SendPtr(self.tb.as_mut_ptr());
         sp.entry = i;
+        sp.fresh = fresh;
         for (k, cl) in sp.claims[..c].iter().enumerate() {
             cl.store(false, Ordering::Relaxed);
             sp.iterations[k].store(0, Ordering::Relaxed);
@@ -1054,6 +1161,11 @@ impl<L: SharedChannel> ShReceiver<L> {
         if sp.plan != Some(plan.tb) || sp.rv != plan.rv {
             return Err(PuschError::Size(
                 "decode_code_block: not the prepared plan (call decode_prepare first)".into(),
+            ));
+        }
+        if self.fsplit.pending.load(Ordering::Acquire) != 0 {
+            return Err(PuschError::Size(
+                "decode_code_block: the split front end has not demapped every symbol".into(),
             ));
         }
         let seg = &plan.tb.seg;
@@ -1126,7 +1238,7 @@ impl<L: SharedChannel> ShReceiver<L> {
             .iter()
             .map(|x| x.load(Ordering::Acquire))
             .sum();
-        let entry = sp.entry;
+        let (entry, fresh) = (sp.entry, sp.fresh);
         sp.clear();
         let a = seg.tbs;
         let l = seg.tb_crc.len();
@@ -1135,6 +1247,7 @@ impl<L: SharedChannel> ShReceiver<L> {
             .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
         let crc_ok = Crc::new(seg.tb_crc).remainder(&self.tb[..a]) == want;
         let e = &mut self.harq.entries[entry];
+        e.heard = self.heard.load(Ordering::Relaxed) || (!fresh && e.heard);
         let ok = crc_ok && e.heard && self.tb[..a].contains(&1);
         e.pending = !ok;
         Ok((ok, iterations))
@@ -1163,12 +1276,215 @@ impl<L: SharedChannel> ShReceiver<L> {
     }
 
     /// Channel estimation, detection and demapping of `plan` from `grid`
-    /// (`None`: the receiver's own grid).
+    /// (`None`: the receiver's own grid): the split front end's steps in
+    /// order, on this thread.
     fn front(&mut self, plan: &ShPlan, grid: Option<&ResourceGrid>) -> Result<(), PuschError> {
+        let n_pos = self.chest_begin(plan, grid)?;
+        for pos in 0..n_pos {
+            self.chest_position(plan, grid, pos);
+        }
+        for pos in 0..n_pos {
+            self.chest_interpolate(plan, pos);
+        }
+        self.chest_combine(plan)?;
+        let mut s = std::mem::take(&mut self.scratch);
+        let r = self.detect_symbols(plan, grid, 0..14, &mut s);
+        self.scratch = s;
+        r
+    }
+
+    /// Split front end, step 1: checks `grid` (`None`: the receiver's own)
+    /// against `plan` and the receiver's sizes, and ends any split decode.
+    /// Returns the DM-RS positions P, the tasks of steps 2 and 3:
+    /// [`ShReceiver::chest_position`] and then
+    /// [`ShReceiver::chest_interpolate`] for p = 0..P (`&self`, any order,
+    /// any threads), [`ShReceiver::chest_combine`], then
+    /// [`ShReceiver::detect_symbols`] over the slot's symbols in blocks
+    /// (`&self`, any order, any threads). Together they give what the
+    /// whole-slot front end of [`ShReceiver::process_grid`] gives, bit for bit.
+    pub fn chest_begin(
+        &mut self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+    ) -> Result<usize, PuschError> {
+        self.split.clear();
+        self.fsplit.plan = None;
         let g = grid.unwrap_or(&self.grid);
         self.check_grid(plan, g)?;
-        self.fe.process(&self.num, &plan.layout, g)?;
-        self.demap(plan)?;
+        Ok(self.fe.chest_check(&plan.layout, g)?)
+    }
+
+    /// Split front end, step 2 for DM-RS position `pos`: least squares on
+    /// the DM-RS REs (TS 38.211 §6.4.1.1.3) and the position's timing
+    /// correlation. Needs the same `grid` as [`ShReceiver::chest_begin`].
+    pub fn chest_position(&self, plan: &ShPlan, grid: Option<&ResourceGrid>, pos: usize) {
+        let g = grid.unwrap_or(&self.grid);
+        self.fe.chest_position(&plan.layout, g, pos);
+    }
+
+    /// Split front end, step 3 for DM-RS position `pos`, after step 2 of
+    /// every position (the delay is pooled over them): delay de-rotation,
+    /// CDM despreading and frequency interpolation of that position.
+    pub fn chest_interpolate(&self, plan: &ShPlan, pos: usize) {
+        self.fe.chest_interpolate(&self.num, &plan.layout, pos);
+    }
+
+    /// Split front end, step 4, after step 3 of every position: noise
+    /// variance, CFO, time averaging and SNR (see `chest`); then opens the
+    /// detection of `plan`'s symbols by [`ShReceiver::detect_symbols`].
+    pub fn chest_combine(&mut self, plan: &ShPlan) -> Result<(), PuschError> {
+        self.fe.chest_combine(&self.num, &plan.layout);
+        let lay = &plan.layout;
+        let v = lay.layers();
+        let n_sym = plan.g / plan.qm;
+        let (d, dnv) = self.fe.codeword_mut();
+        let fs = &mut self.fsplit;
+        if n_sym > d.len()
+            || plan.g > self.llr.len()
+            || n_sym.div_ceil(DEMAP_CHUNK) > fs.chunks.len()
+        {
+            return Err(PuschError::Size(format!(
+                "{n_sym} codeword symbols exceed the receiver's buffers"
+            )));
+        }
+        fs.d = SendPtr(d.as_mut_ptr());
+        fs.dnv = SendPtr(dnv.as_mut_ptr());
+        fs.llr = SendPtr(self.llr.as_mut_ptr());
+        fs.n_sym = n_sym;
+        for c in &mut fs.claims {
+            *c.get_mut() = false;
+        }
+        let n_chunks = n_sym.div_ceil(DEMAP_CHUNK);
+        for c in &mut fs.chunks[..n_chunks] {
+            *c.get_mut() = 0;
+        }
+        for l in lay.start_symbol..lay.start_symbol + lay.n_symbols {
+            let n = lay.res_on_symbol(l);
+            if n == 0 {
+                continue;
+            }
+            let (a, b) = (v * lay.res_before(l), v * (lay.res_before(l) + n));
+            for c in &mut fs.chunks[a / DEMAP_CHUNK..=(b - 1) / DEMAP_CHUNK] {
+                *c.get_mut() += 1;
+            }
+        }
+        *fs.pending.get_mut() = n_chunks;
+        fs.gold = GoldSequence::new(plan.c_init);
+        fs.plan = Some(*plan);
+        *self.heard.get_mut() = false;
+        self.n_sym = n_sym;
+        Ok(())
+    }
+
+    /// Split front end, step 5: detection (ZF/MMSE per RE, CFO phase, layer
+    /// demapping) of the allocated symbols among `symbols`, each into its
+    /// place in the codeword; then soft demapping, quantisation and
+    /// descrambling (TS 38.211 §6.3.1.1) of every chunk of
+    /// [`DEMAP_CHUNK`] codeword symbols whose last OFDM symbol this call
+    /// detected, so each chunk is demapped once, whoever finishes it.
+    /// `scratch` is the calling thread's ([`ShReceiver::new_scratch`]);
+    /// `grid` as in [`ShReceiver::chest_begin`]. A symbol detected twice in
+    /// one split is an error.
+    pub fn detect_symbols(
+        &self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+        symbols: Range<usize>,
+        scratch: &mut FrontScratch,
+    ) -> Result<(), PuschError> {
+        let fs = &self.fsplit;
+        if fs.plan != Some(*plan) {
+            return Err(PuschError::Size(
+                "detect_symbols: not the plan of chest_combine".into(),
+            ));
+        }
+        let g = grid.unwrap_or(&self.grid);
+        let lay = &plan.layout;
+        let v = lay.layers();
+        let range = symbols.start.max(lay.start_symbol)
+            ..symbols.end.min(lay.start_symbol + lay.n_symbols).min(14);
+        for l in range.clone() {
+            if fs.claims[l].swap(true, Ordering::AcqRel) {
+                return Err(PuschError::Size(format!(
+                    "detect_symbols: symbol {l} already detected"
+                )));
+            }
+        }
+        let span = |l: usize| {
+            let i0 = lay.res_before(l);
+            (v * i0, v * (i0 + lay.res_on_symbol(l)))
+        };
+        for l in range.clone() {
+            let (a, b) = span(l);
+            if a == b {
+                continue;
+            }
+            // SAFETY: chest_combine (under &mut self) took these pointers
+            // from the front end's codeword buffers (≥ n_sym values, never
+            // reallocated; every &mut method that writes them closes the
+            // split first) and checked b ≤ n_sym. The claim above gives
+            // symbol l, whose codeword symbols are [a, b), to this call alone.
+            let (d, dnv) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(fs.d.0.add(a), b - a),
+                    std::slice::from_raw_parts_mut(fs.dnv.0.add(a), b - a),
+                )
+            };
+            self.fe
+                .detect_symbol_into(&mut scratch.detect, lay, g, l, d, dnv)?;
+        }
+        // Count the detected symbols down in each chunk they touch; the
+        // chunks this call completes come in increasing order, so one
+        // scrambling generator walks forward through them.
+        let qm = plan.qm;
+        let demapper = &self.demappers[qm_slot(qm)];
+        let mut gold: Option<(GoldSequence, usize)> = None;
+        let mut heard = false;
+        for l in range {
+            let (a, b) = span(l);
+            if a == b {
+                continue;
+            }
+            for c in a / DEMAP_CHUNK..=(b - 1) / DEMAP_CHUNK {
+                if fs.chunks[c].fetch_sub(1, Ordering::AcqRel) != 1 {
+                    continue;
+                }
+                let (s0, s1) = (c * DEMAP_CHUNK, ((c + 1) * DEMAP_CHUNK).min(fs.n_sym));
+                let bit = s0 * qm;
+                let (gen, at) = gold.get_or_insert_with(|| (fs.gold.clone(), 0));
+                if bit < *at {
+                    (*gen, *at) = (fs.gold.clone(), 0);
+                }
+                gen.skip(bit - *at);
+                // SAFETY: every symbol of chunk c has been detected (its
+                // countdown reached zero with acquire ordering, after each
+                // detecting call's writes), so its codeword symbols are no
+                // longer written; its LLRs [s0·Q_m, s1·Q_m) are written only
+                // here, by the one call that took the countdown to zero.
+                let (dc, nc, out) = unsafe {
+                    (
+                        std::slice::from_raw_parts(fs.d.0.add(s0), s1 - s0),
+                        std::slice::from_raw_parts(fs.dnv.0.add(s0), s1 - s0),
+                        std::slice::from_raw_parts_mut(fs.llr.0.add(bit), (s1 - s0) * qm),
+                    )
+                };
+                heard |= demap_chunk(
+                    demapper,
+                    self.cfg.level,
+                    dc,
+                    nc,
+                    gen,
+                    &mut scratch.llr_f,
+                    &mut scratch.mask,
+                    out,
+                )?;
+                *at = bit + ((s1 - s0) * qm).div_ceil(32) * 32;
+                fs.pending.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if heard {
+            self.heard.store(true, Ordering::Relaxed);
+        }
         Ok(())
     }
 

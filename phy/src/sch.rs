@@ -228,6 +228,13 @@ pub enum FrontEndError {
 /// Receive front end: channel estimation and detection of one slot into
 /// codeword-ordered equalised symbols and their noise variances.
 /// Buffers are sized at construction; per-slot calls allocate nothing.
+///
+/// Besides the whole-slot calls, the steps a pipeline runs as separate
+/// tasks: [`RxFrontEnd::chest_check`], then per DM-RS position
+/// [`RxFrontEnd::chest_position`] and [`RxFrontEnd::chest_interpolate`]
+/// (`&self`, any thread; see [`ChannelEstimator`]), then
+/// [`RxFrontEnd::chest_combine`], then [`RxFrontEnd::detect_symbol_into`]
+/// per symbol (`&self` with the caller's [`DetectScratch`] and output).
 pub struct RxFrontEnd {
     n_rx: usize,
     max_layers: usize,
@@ -235,14 +242,21 @@ pub struct RxFrontEnd {
     chest: ChannelEstimator,
     est: ChannelEstimate,
     detectors: Vec<Detector>,
+    scratch: DetectScratch,
+    /// Equalised codeword symbols d(i) and their noise variances.
+    d: Vec<Complex32>,
+    dnv: Vec<f32>,
+}
+
+/// Detection scratch of one thread: the gathered received REs and channel
+/// of a symbol, and the detector's per-layer outputs.
+#[derive(Default)]
+pub struct DetectScratch {
     y: Vec<Complex32>,
     h: Vec<Complex32>,
     hsym: Vec<Complex32>,
     x: Vec<Complex32>,
     nv: Vec<f32>,
-    /// Equalised codeword symbols d(i) and their noise variances.
-    d: Vec<Complex32>,
-    dnv: Vec<f32>,
 }
 
 impl RxFrontEnd {
@@ -261,21 +275,33 @@ impl RxFrontEnd {
         let n_sc = 12 * max_prb;
         let chest = ChannelEstimator::new(n_rx, max_layers, max_prb, chest_opts);
         let est = chest.new_estimate();
-        Ok(RxFrontEnd {
+        let mut fe = RxFrontEnd {
             n_rx,
             max_layers,
             max_prb,
             chest,
             est,
             detectors,
-            y: vec![Complex32::default(); n_rx * n_sc],
-            h: vec![Complex32::default(); n_rx * max_layers * n_sc],
-            hsym: vec![Complex32::default(); n_rx * max_layers * n_sc],
-            x: vec![Complex32::default(); max_layers * n_sc],
-            nv: vec![0.0; max_layers * n_sc],
+            scratch: DetectScratch::default(),
             d: vec![Complex32::default(); 14 * max_layers * n_sc],
             dnv: vec![0.0; 14 * max_layers * n_sc],
-        })
+        };
+        fe.scratch = fe.new_scratch();
+        Ok(fe)
+    }
+
+    /// Detection scratch sized for this front end (one per thread that
+    /// calls [`RxFrontEnd::detect_symbol_into`]).
+    pub fn new_scratch(&self) -> DetectScratch {
+        let n_sc = 12 * self.max_prb;
+        let (n_rx, v) = (self.n_rx, self.max_layers);
+        DetectScratch {
+            y: vec![Complex32::default(); n_rx * n_sc],
+            h: vec![Complex32::default(); n_rx * v * n_sc],
+            hsym: vec![Complex32::default(); n_rx * v * n_sc],
+            x: vec![Complex32::default(); v * n_sc],
+            nv: vec![0.0; v * n_sc],
+        }
     }
 
     /// The latest channel estimate.
@@ -297,6 +323,37 @@ impl RxFrontEnd {
         Ok(())
     }
 
+    /// Split step 1: checks the request against the front end's sizes and
+    /// returns the number of DM-RS positions (the tasks of the next steps).
+    pub fn chest_check(
+        &self,
+        lay: &SchLayout,
+        grid: &ResourceGrid,
+    ) -> Result<usize, FrontEndError> {
+        self.check(lay, grid)?;
+        self.chest.check(grid, &lay.dmrs, &self.est)?;
+        Ok(lay.dmrs.symbols.positions().len())
+    }
+
+    /// Split step 2, DM-RS position `pos` (after [`RxFrontEnd::chest_check`]):
+    /// least squares and timing correlation ([`ChannelEstimator::estimate_position`]).
+    pub fn chest_position(&self, lay: &SchLayout, grid: &ResourceGrid, pos: usize) {
+        self.chest.estimate_position(grid, &lay.dmrs, pos);
+    }
+
+    /// Split step 3, DM-RS position `pos` (after step 2 of every position):
+    /// despreading and frequency interpolation ([`ChannelEstimator::interpolate_position`]).
+    pub fn chest_interpolate(&self, num: &Numerology, lay: &SchLayout, pos: usize) {
+        self.chest
+            .interpolate_position(num, self.n_rx, &lay.dmrs, pos);
+    }
+
+    /// Split step 4 (after step 3 of every position): noise, CFO and time
+    /// combining into the estimate ([`ChannelEstimator::combine`]).
+    pub fn chest_combine(&mut self, num: &Numerology, lay: &SchLayout) {
+        self.chest.combine(num, self.n_rx, &lay.dmrs, &mut self.est);
+    }
+
     /// Stage: channel estimation over all DM-RS positions.
     pub fn estimate_channel(
         &mut self,
@@ -304,8 +361,14 @@ impl RxFrontEnd {
         lay: &SchLayout,
         grid: &ResourceGrid,
     ) -> Result<(), FrontEndError> {
-        self.check(lay, grid)?;
-        self.chest.estimate(num, grid, &lay.dmrs, &mut self.est)?;
+        let n_pos = self.chest_check(lay, grid)?;
+        for pos in 0..n_pos {
+            self.chest_position(lay, grid, pos);
+        }
+        for pos in 0..n_pos {
+            self.chest_interpolate(num, lay, pos);
+        }
+        self.chest_combine(num, lay);
         Ok(())
     }
 
@@ -319,84 +382,60 @@ impl RxFrontEnd {
         l: usize,
         first_re: usize,
     ) -> Result<usize, FrontEndError> {
-        let n = lay.res_on_symbol(l);
-        if n == 0 {
-            return Ok(0);
-        }
         let v = lay.layers();
-        let n_sc = lay.n_sc();
-        let base = lay.first_sc();
-        let n_rx = self.n_rx;
-        // The channel up to the symbol's CFO phase r, which is applied to the
-        // detected symbols (v per RE) rather than to the channel (n_rx·v per RE).
-        let (hfull, phase) = self.est.symbol_channel_phase(l, &mut self.hsym);
-        let full = lay.is_full(l);
-        // Gather y (and h on partial symbols) into the detector's planes; one
-        // full antenna is read in place.
-        let y: &[Complex32] = if full && n_rx == 1 {
-            &grid.symbol(0, l)[base..base + n_sc]
-        } else {
-            for rx in 0..n_rx {
-                let src = &grid.symbol(rx, l)[base..base + n_sc];
-                let dst = &mut self.y[rx * n..(rx + 1) * n];
-                if full {
-                    dst.copy_from_slice(src);
-                } else {
-                    let mut r = 0;
-                    lay.for_each_data_sc(l, |k| {
-                        dst[r] = src[k];
-                        r += 1;
-                    });
-                }
-            }
-            &self.y[..n_rx * n]
-        };
-        let h: &[Complex32] = if full {
-            &hfull[..n_rx * v * n_sc]
-        } else {
-            for p in 0..n_rx * v {
-                let src = &hfull[p * n_sc..(p + 1) * n_sc];
-                let dst = &mut self.h[p * n..(p + 1) * n];
-                let mut r = 0;
-                lay.for_each_data_sc(l, |k| {
-                    dst[r] = src[k];
-                    r += 1;
-                });
-            }
-            &self.h[..n_rx * v * n]
-        };
-        let det = &self.detectors[v - 1];
-        let nvar = self.est.noise_var();
-        let unrotated = phase == Complex32::new(1.0, 0.0);
-        let (x, nv) = if v == 1 {
-            // One layer: detect straight into the codeword buffers.
-            (
-                &mut self.d[first_re..first_re + n],
-                &mut self.dnv[first_re..first_re + n],
-            )
-        } else {
-            (&mut self.x[..v * n], &mut self.nv[..v * n])
-        };
-        det.detect(y, h, nvar, x, nv)?;
-        let rc = phase.conj();
-        if v == 1 {
-            if !unrotated {
-                x.iter_mut().for_each(|z| *z *= rc);
-            }
-            return Ok(n);
+        let n = lay.res_on_symbol(l);
+        let (a, b) = (v * first_re, v * (first_re + n));
+        if b > self.d.len() {
+            return Err(FrontEndError::TooLarge {
+                what: "codeword symbols",
+                got: b,
+                max: self.d.len(),
+            });
         }
-        // Layer demapping: d(v·i + j) = r*·x^(j)(i).
-        let d = &mut self.d[v * first_re..v * (first_re + n)];
-        let dn = &mut self.dnv[v * first_re..v * (first_re + n)];
-        for j in 0..v {
-            let xs = &self.x[j * n..(j + 1) * n];
-            let ns = &self.nv[j * n..(j + 1) * n];
-            for r in 0..n {
-                d[v * r + j] = xs[r] * rc;
-                dn[v * r + j] = ns[r];
-            }
-        }
-        Ok(n)
+        let mut s = std::mem::take(&mut self.scratch);
+        let (d, dnv) = (&mut self.d[a..b], &mut self.dnv[a..b]);
+        let r = detect_into(
+            &self.est,
+            &self.detectors,
+            self.n_rx,
+            &mut s,
+            lay,
+            grid,
+            l,
+            d,
+            dnv,
+        );
+        self.scratch = s;
+        r
+    }
+
+    /// Detection of the data REs of symbol `l` (after the channel
+    /// estimate) into `d` and `dnv`, which take exactly that symbol's
+    /// codeword symbols, v·[`SchLayout::res_on_symbol`]`(l)` of them (from
+    /// codeword symbol v·[`SchLayout::res_before`]`(l)`), with the caller's
+    /// scratch: symbols can be detected on several threads at once and in
+    /// any order, with the same result. Returns the number of REs detected.
+    #[allow(clippy::too_many_arguments)]
+    pub fn detect_symbol_into(
+        &self,
+        scratch: &mut DetectScratch,
+        lay: &SchLayout,
+        grid: &ResourceGrid,
+        l: usize,
+        d: &mut [Complex32],
+        dnv: &mut [f32],
+    ) -> Result<usize, FrontEndError> {
+        detect_into(
+            &self.est,
+            &self.detectors,
+            self.n_rx,
+            scratch,
+            lay,
+            grid,
+            l,
+            d,
+            dnv,
+        )
     }
 
     /// Estimation then detection of every allocated symbol. Returns the
@@ -420,6 +459,107 @@ impl RxFrontEnd {
     pub fn symbols(&self, len: usize) -> (&[Complex32], &[f32]) {
         (&self.d[..len], &self.dnv[..len])
     }
+
+    /// The whole codeword buffers (symbols and noise variances), for a
+    /// caller that hands their parts to [`RxFrontEnd::detect_symbol_into`].
+    pub fn codeword_mut(&mut self) -> (&mut [Complex32], &mut [f32]) {
+        (&mut self.d, &mut self.dnv)
+    }
+}
+
+/// Detection of symbol `l` into its codeword symbols `d`/`dnv` (see
+/// [`RxFrontEnd::detect_symbol_into`]).
+#[allow(clippy::too_many_arguments)]
+fn detect_into(
+    est: &ChannelEstimate,
+    detectors: &[Detector],
+    n_rx: usize,
+    s: &mut DetectScratch,
+    lay: &SchLayout,
+    grid: &ResourceGrid,
+    l: usize,
+    d: &mut [Complex32],
+    dn: &mut [f32],
+) -> Result<usize, FrontEndError> {
+    let n = lay.res_on_symbol(l);
+    if n == 0 {
+        return Ok(0);
+    }
+    let v = lay.layers();
+    if d.len() != v * n || dn.len() != v * n {
+        return Err(FrontEndError::TooLarge {
+            what: "codeword symbols of the symbol",
+            got: d.len().max(dn.len()),
+            max: v * n,
+        });
+    }
+    let n_sc = lay.n_sc();
+    let base = lay.first_sc();
+    // The channel up to the symbol's CFO phase r, which is applied to the
+    // detected symbols (v per RE) rather than to the channel (n_rx·v per RE).
+    let (hfull, phase) = est.symbol_channel_phase(l, &mut s.hsym);
+    let full = lay.is_full(l);
+    // Gather y (and h on partial symbols) into the detector's planes; one
+    // full antenna is read in place.
+    let y: &[Complex32] = if full && n_rx == 1 {
+        &grid.symbol(0, l)[base..base + n_sc]
+    } else {
+        for rx in 0..n_rx {
+            let src = &grid.symbol(rx, l)[base..base + n_sc];
+            let dst = &mut s.y[rx * n..(rx + 1) * n];
+            if full {
+                dst.copy_from_slice(src);
+            } else {
+                let mut r = 0;
+                lay.for_each_data_sc(l, |k| {
+                    dst[r] = src[k];
+                    r += 1;
+                });
+            }
+        }
+        &s.y[..n_rx * n]
+    };
+    let h: &[Complex32] = if full {
+        &hfull[..n_rx * v * n_sc]
+    } else {
+        for p in 0..n_rx * v {
+            let src = &hfull[p * n_sc..(p + 1) * n_sc];
+            let dst = &mut s.h[p * n..(p + 1) * n];
+            let mut r = 0;
+            lay.for_each_data_sc(l, |k| {
+                dst[r] = src[k];
+                r += 1;
+            });
+        }
+        &s.h[..n_rx * v * n]
+    };
+    let det = &detectors[v - 1];
+    let nvar = est.noise_var();
+    let unrotated = phase == Complex32::new(1.0, 0.0);
+    let (x, nv) = if v == 1 {
+        // One layer: detect straight into the codeword buffers.
+        (&mut d[..], &mut dn[..])
+    } else {
+        (&mut s.x[..v * n], &mut s.nv[..v * n])
+    };
+    det.detect(y, h, nvar, x, nv)?;
+    let rc = phase.conj();
+    if v == 1 {
+        if !unrotated {
+            x.iter_mut().for_each(|z| *z *= rc);
+        }
+        return Ok(n);
+    }
+    // Layer demapping: d(v·i + j) = r*·x^(j)(i).
+    for j in 0..v {
+        let xs = &s.x[j * n..(j + 1) * n];
+        let ns = &s.nv[j * n..(j + 1) * n];
+        for r in 0..n {
+            d[v * r + j] = xs[r] * rc;
+            dn[v * r + j] = ns[r];
+        }
+    }
+    Ok(n)
 }
 
 /// Mean post-equalisation SINR in dB, 10·log10(1/mean σ²_post), clamped to ±100 dB.

@@ -1,14 +1,16 @@
-//! The uplink slot job with its split PUSCH stages (front end per receiver,
-//! LDPC per group of code blocks on any worker, finish per receiver) gives
-//! exactly what one whole-PUSCH receiver gives, with 1, 2 or 3 workers and
-//! several slots in flight, including two PUSCHs on one receiver in a slot.
+//! The uplink slot job with its split PUSCH stages (channel estimation per
+//! DM-RS position, detection per block of symbols, LDPC per group of code
+//! blocks, each on any worker) gives exactly what one whole-PUSCH receiver
+//! gives, with 1, 2 or 3 workers and several slots in flight, including two
+//! PUSCHs on one receiver in a slot and a 2-layer PUSCH with data beside
+//! its DM-RS on three DM-RS positions.
 
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
-use ranlab_phy::pdu::PuschPdu;
+use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
 use ranlab_phy::pipeline::uplink::{UplinkJob, CBS_PER_TASK};
-use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,21 +37,44 @@ impl Noise {
 
 #[test]
 fn split_uplink_stages_equal_the_whole_receiver() {
-    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).expect("numerology");
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 80, None).expect("numerology");
     let len = num.slot_len(SLOT);
     let ofdm = OfdmOptions::default();
-    let mut cfg = PuschRxConfig::new(N_RX, 1);
+    let mut cfg = PuschRxConfig::new(N_RX, 2);
     cfg.harq_buffers = 16 * 4;
-    // One large 64QAM PUSCH (several code blocks) and two small ones.
+    // A 2-layer 16QAM PUSCH on DM-RS ports 0 and 1 (CDM group 0) with data
+    // in CDM group 1 of its three DM-RS symbols (TS 38.211 §6.4.1.1.3).
+    let two_layers = PuschPdu {
+        num_layers: 2,
+        dmrs: DmrsConfig {
+            config_type: DmrsType::Type1,
+            type_a_position: 2,
+            additional_position: 2,
+            length: 1,
+            ports: vec![0, 1],
+            cdm_groups_without_data: 1,
+            scrambling_id: 7,
+            n_scid: 0,
+        },
+        ..pdu(0x103, 52, 28, 14, 0)
+    };
+    // One large 64QAM PUSCH (several code blocks), two small ones and the 2-layer one.
     let base = [
         pdu(0x100, 0, 36, 20, 0),
         pdu(0x101, 36, 8, 10, 0),
         pdu(0x102, 44, 8, 12, 0),
+        two_layers,
+    ];
+    // Layer j reaches antenna a with gain mix[a][j].
+    let mix = [
+        [Complex32::new(1.0, 0.0), Complex32::new(0.3, 0.2)],
+        [Complex32::new(-0.2, 0.4), Complex32::new(0.9, -0.1)],
     ];
     let mut rx = vec![vec![Complex32::default(); len]; N_RX];
     let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
     for (k, p) in base.iter().enumerate() {
-        let mut tx = PuschTransmitter::new(num, 1, ofdm).expect("transmitter");
+        let layers = p.num_layers as usize;
+        let mut tx = PuschTransmitter::new(num, layers, ofdm).expect("transmitter");
         let plan = tx.plan(p).expect("plan");
         if k == 0 {
             assert!(
@@ -60,10 +85,18 @@ fn split_uplink_stages_equal_the_whole_receiver() {
         }
         let tb: Vec<u8> = (0..plan.tbs).map(|i| ((i * 5 + k) % 7 < 3) as u8).collect();
         tx.transmit(p, &tb).expect("encode");
-        let mut out = vec![Complex32::default(); len];
-        tx.modulate(SLOT, &mut [&mut out[..]]).expect("modulate");
-        for a in &mut rx {
-            a.iter_mut().zip(&out).for_each(|(r, x)| *r += *x);
+        let mut out = vec![vec![Complex32::default(); len]; layers];
+        let mut views: Vec<&mut [Complex32]> = out.iter_mut().map(|o| &mut o[..]).collect();
+        tx.modulate(SLOT, &mut views).expect("modulate");
+        for (a, r) in rx.iter_mut().enumerate() {
+            for (j, o) in out.iter().enumerate() {
+                let g = if layers == 1 {
+                    Complex32::new(1.0, 0.0)
+                } else {
+                    mix[a][j]
+                };
+                r.iter_mut().zip(o).for_each(|(r, x)| *r += g * x);
+            }
         }
     }
     for a in &mut rx {
@@ -144,8 +177,18 @@ fn split_uplink_stages_equal_the_whole_receiver() {
             assert_eq!(g, e, "PUSCH {k} with {workers} workers");
         }
         let m = p.metrics();
-        // The ldpc stage ran more than one task per slot (the large TB spread).
-        assert!(m.task_time[2].count() > SLOTS as u64);
+        let stage = |name: &str| {
+            let i = p.job().stages().iter().position(|s| *s == name);
+            m.task_time[i.expect(name)].count()
+        };
+        let slots = SLOTS as u64;
+        // The ldpc stage ran more than one task per slot (the large TB spread),
+        // chest one per DM-RS position (2 for each one-layer PUSCH, 3 for the
+        // 2-layer one, on the receivers' last PUSCHs) and detect one per 4 symbols.
+        assert!(stage("ldpc") > slots);
+        assert!(stage("chest-ls") >= 4 * slots, "{}", stage("chest-ls"));
+        assert_eq!(stage("chest-ls"), stage("chest-interp"));
+        assert!(stage("detect") >= 2 * 4 * slots, "{}", stage("detect"));
     }
 }
 

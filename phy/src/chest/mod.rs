@@ -40,6 +40,8 @@ use crate::numerology::Numerology;
 use crate::pdu::DmrsType;
 use crate::refsig::dmrs::{port_params, re_offset, DmrsParams, MAX_DMRS_PORTS};
 use num_complex::{Complex32, Complex64};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// How DM-RS positions combine over time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +98,9 @@ pub struct ChannelEstimate {
     n_layers: usize,
     n_sc: usize,
     n_pos: usize,
-    /// Per position i: `h[i·stride + (rx·L + layer)·n_sc + k]`.
-    h: Vec<Complex32>,
+    /// Per position i: `h[i][(rx·L + layer)·n_sc + k]` (one buffer per
+    /// position, exchanged with the estimator's work buffers, not copied).
+    h: [Vec<Complex32>; 4],
     /// Time average (Average mode) in the same per-position layout.
     h_avg: Vec<Complex32>,
     /// Centre symbol (l̄ + (L'−1)/2) and its time in seconds, per position.
@@ -117,14 +120,14 @@ pub struct ChannelEstimate {
 impl ChannelEstimate {
     /// Storage for up to `max_rx` antennas, `max_layers` layers and `max_prb` PRBs.
     pub fn new(max_rx: usize, max_layers: usize, max_prb: usize) -> Self {
-        let len = 4 * max_rx * max_layers * 12 * max_prb;
+        let len = max_rx * max_layers * 12 * max_prb;
         ChannelEstimate {
             n_rx: 0,
             n_layers: 0,
             n_sc: 0,
             n_pos: 0,
-            h: vec![Complex32::default(); len],
-            h_avg: vec![Complex32::default(); len / 4],
+            h: std::array::from_fn(|_| vec![Complex32::default(); len]),
+            h_avg: vec![Complex32::default(); len],
             pos_symbol: [0.0; 4],
             pos_time: [0.0; 4],
             symbol_time: [0.0; 14],
@@ -164,8 +167,7 @@ impl ChannelEstimate {
 
     /// The estimate at DM-RS position `i`: `[(rx·L + layer)·n_sc + k]`.
     pub fn position(&self, i: usize) -> &[Complex32] {
-        let s = self.stride();
-        &self.h[i * s..(i + 1) * s]
+        &self.h[i][..self.stride()]
     }
 
     /// The phase e^{j2π·CFO·(t_l − t̄)} the estimated CFO adds to symbol `l`
@@ -276,42 +278,76 @@ impl ChannelEstimate {
     }
 }
 
+/// The work of one DM-RS position between the estimator's steps: its own
+/// sequence scratch, LS values, pair estimates, delay ramp, interpolated
+/// channel and signal-power partial sums, so that the positions of a slot
+/// can be estimated at the same time on different threads.
+struct PositionWork {
+    /// Sequences of the position's symbols (l' = 0, 1).
+    seq: [Vec<Complex32>; 2],
+    /// LS values Y·r*: `[rx][group][l'][k'][pair]`.
+    z: Vec<Complex32>,
+    /// Pair estimates: `[rx][layer][pair]`.
+    pairs: Vec<Complex32>,
+    /// Delay ramp over the allocation.
+    ramp: Vec<Complex32>,
+    /// The interpolated channel `[(rx·L + layer)·n_sc + k]`, handed to the
+    /// estimate by [`ChannelEstimator::combine`].
+    h: Vec<Complex32>,
+    /// Σ|h|² per `[rx][layer]` after the ramp.
+    power: Vec<f64>,
+}
+
 /// The DM-RS channel estimator: sizes fixed at construction, no allocation per slot.
+///
+/// One slot's estimate is made in steps a pipeline can run as separate
+/// tasks ([`ChannelEstimator::estimate`] runs them in order):
+/// 1. [`ChannelEstimator::estimate_position`] per DM-RS position: LS and the
+///    position's timing correlation;
+/// 2. [`ChannelEstimator::interpolate_position`] per position, after step 1
+///    of every position (the delay is pooled over positions): delay
+///    de-rotation, CDM despreading, frequency interpolation and the ramp;
+/// 3. [`ChannelEstimator::combine`] once: noise, CFO, time averaging and
+///    the per-layer SNR into the [`ChannelEstimate`].
+///
+/// Steps 1 and 2 take `&self` and may run for different positions at once
+/// (each position's buffers sit behind their own lock, uncontended when
+/// every position has one task); the result does not depend on the order.
 pub struct ChannelEstimator {
     opts: ChestOptions,
     max_rx: usize,
     max_layers: usize,
     max_prb: usize,
-    /// Sequences of the symbols of one position (l' = 0, 1).
-    seq: [Vec<Complex32>; 2],
-    /// Pair estimates: `[pos][rx][layer][pair]`.
-    pairs: Vec<Complex32>,
-    /// Delay ramp over the allocation.
-    ramp: Vec<Complex32>,
-    /// LS values Y·r*: `[pos][rx][group][l'][k'][pair]`.
-    z: Vec<Complex32>,
-    /// Timing correlation per position.
-    corr: [Complex64; 4],
+    work: [Mutex<PositionWork>; 4],
+    /// Timing correlation per position (f64 re, im bits), written by step 1.
+    corr: [[AtomicU64; 2]; 4],
 }
 
 impl ChannelEstimator {
     /// An estimator for up to `max_rx` antennas, `max_layers` layers and `max_prb` PRBs.
     pub fn new(max_rx: usize, max_layers: usize, max_prb: usize, opts: ChestOptions) -> Self {
         let n_ref = 6 * max_prb;
+        let max_layers = max_layers.min(MAX_DMRS_PORTS);
         ChannelEstimator {
             opts,
             max_rx,
-            max_layers: max_layers.min(MAX_DMRS_PORTS),
+            max_layers,
             max_prb,
-            seq: [
-                vec![Complex32::default(); n_ref],
-                vec![Complex32::default(); n_ref],
-            ],
-            pairs: vec![Complex32::default(); 4 * max_rx * max_layers * 3 * max_prb],
-            ramp: vec![Complex32::default(); 12 * max_prb],
-            // 3 CDM groups × 2 symbols × 2 REs per pair × 3 pairs per PRB.
-            z: vec![Complex32::default(); 4 * max_rx * 3 * 2 * 2 * 3 * max_prb],
-            corr: [Complex64::new(0.0, 0.0); 4],
+            work: std::array::from_fn(|_| {
+                Mutex::new(PositionWork {
+                    seq: [
+                        vec![Complex32::default(); n_ref],
+                        vec![Complex32::default(); n_ref],
+                    ],
+                    // 3 CDM groups × 2 symbols × 2 REs per pair × 3 pairs per PRB.
+                    z: vec![Complex32::default(); max_rx * 3 * 2 * 2 * 3 * max_prb],
+                    pairs: vec![Complex32::default(); max_rx * max_layers * 3 * max_prb],
+                    ramp: vec![Complex32::default(); 12 * max_prb],
+                    h: vec![Complex32::default(); max_rx * max_layers * 12 * max_prb],
+                    power: vec![0.0; max_rx * max_layers],
+                })
+            }),
+            corr: std::array::from_fn(|_| [AtomicU64::new(0), AtomicU64::new(0)]),
         }
     }
 
@@ -325,7 +361,10 @@ impl ChannelEstimator {
         ChannelEstimate::new(self.max_rx, self.max_layers, self.max_prb)
     }
 
-    fn check(
+    /// Checks a request (antennas of `grid`, the DM-RS `p`, the storage of
+    /// `out`) against the estimator's sizes, before the split steps: they
+    /// assume a checked request.
+    pub fn check(
         &self,
         grid: &ResourceGrid,
         p: &DmrsParams,
@@ -340,6 +379,9 @@ impl ChannelEstimator {
         }
         if p.n_prb > self.max_prb {
             return too("PRBs", p.n_prb, self.max_prb);
+        }
+        if p.symbols.positions().len() > 4 {
+            return too("DM-RS positions", p.symbols.positions().len(), 4);
         }
         if out.noise_var_rx.len() < grid.ports()
             || out.signal_layer.len() < p.n_ports
@@ -366,10 +408,13 @@ impl ChannelEstimator {
         Ok(())
     }
 
-    /// Stage 1 for one DM-RS position: least squares Y·r* on the REs of
-    /// every CDM group in use, for every antenna (a pipeline task per
-    /// position), and the position's share of the timing correlation.
-    pub fn estimate_position(&mut self, grid: &ResourceGrid, p: &DmrsParams, pos: usize) {
+    /// Step 1 for DM-RS position `pos` (after [`ChannelEstimator::check`]):
+    /// least squares Y·r* on the REs of every CDM group in use, for every
+    /// antenna, and the position's share of the timing correlation
+    /// (TS 38.211 §6.4.1.1.3 gives r and the REs).
+    pub fn estimate_position(&self, grid: &ResourceGrid, p: &DmrsParams, pos: usize) {
+        let mut guard = lock(&self.work[pos]);
+        let w = &mut *guard;
         let t = p.config_type;
         let n_pairs = p.seq_len() / 2;
         let l0 = p.symbols.positions()[pos] as usize;
@@ -379,7 +424,7 @@ impl ChannelEstimator {
             crate::refsig::dmrs::dmrs_sequence(
                 p.c_init(l0 + lp),
                 first,
-                &mut self.seq[lp][..2 * n_pairs],
+                &mut w.seq[lp][..2 * n_pairs],
             );
         }
         let (groups, n_groups) = groups_in_use(p);
@@ -390,10 +435,10 @@ impl ChannelEstimator {
             for (gi, &delta) in groups[..n_groups].iter().enumerate() {
                 for lp in 0..len {
                     let y = &grid.symbol(rx, l0 + lp)[base..];
-                    let seq = &self.seq[lp];
+                    let seq = &w.seq[lp];
                     for kp in 0..2 {
-                        let o = zidx(pos, rx, gi, lp, kp, n_rx, n_groups, len, n_pairs);
-                        let z = &mut self.z[o..o + n_pairs];
+                        let o = zidx(rx, gi, lp, kp, n_groups, len, n_pairs);
+                        let z = &mut w.z[o..o + n_pairs];
                         for (n, v) in z.iter_mut().enumerate() {
                             *v = y[re_offset(t, n, kp, delta)] * seq[2 * n + kp].conj();
                         }
@@ -407,12 +452,116 @@ impl ChannelEstimator {
                 }
             }
         }
-        self.corr[pos] = corr;
+        self.corr[pos][0].store(corr.re.to_bits(), Ordering::Release);
+        self.corr[pos][1].store(corr.im.to_bits(), Ordering::Release);
     }
 
-    /// Stage 2: timing, CFO, noise, interpolation and time combining, after
-    /// [`ChannelEstimator::estimate_position`] ran for every position.
-    pub fn finish(
+    /// The timing offset (seconds) from the phase step between pairs,
+    /// pooled over the `n_pos` positions of step 1.
+    fn timing_offset(&self, n_pos: usize, scs: f64, spacing: f64) -> f64 {
+        let c = self.corr[..n_pos]
+            .iter()
+            .fold(Complex64::new(0.0, 0.0), |acc, c| {
+                acc + Complex64::new(
+                    f64::from_bits(c[0].load(Ordering::Acquire)),
+                    f64::from_bits(c[1].load(Ordering::Acquire)),
+                )
+            });
+        if c.norm_sqr() > 0.0 && c.norm_sqr().is_finite() {
+            -c.arg() / (std::f64::consts::TAU * scs * spacing)
+        } else {
+            0.0
+        }
+    }
+
+    /// Step 2 for DM-RS position `pos` of a request on `n_rx` antennas,
+    /// after step 1 of every position: LS values de-rotated by the pooled
+    /// delay (so the CDM cover sees a flat channel), CDM despreading with
+    /// w_f·w_t (TS 38.211 Table 6.4.1.1.3-1/-2), linear frequency
+    /// interpolation, the delay ramp put back, and the signal power.
+    pub fn interpolate_position(&self, num: &Numerology, n_rx: usize, p: &DmrsParams, pos: usize) {
+        let mut guard = lock(&self.work[pos]);
+        let w = &mut *guard;
+        let t = p.config_type;
+        let n_pairs = p.seq_len() / 2;
+        let n_pos = p.symbols.positions().len();
+        let nl = p.n_ports;
+        let n_sc = 12 * p.n_prb;
+        let len = p.symbols.length() as usize;
+        let spacing = spacing(t);
+        let scs = num.scs().hz();
+        let tau_est = self.timing_offset(n_pos, scs, spacing);
+        let tau = if self.opts.timing_correction {
+            tau_est
+        } else {
+            0.0
+        };
+        // De-rotate every LS value by exp(+j2πτΔf·k) (k from the allocation
+        // start), so that the CDM cover sees a flat channel, then despread.
+        let step = std::f64::consts::TAU * tau * scs;
+        let (groups, n_groups) = groups_in_use(p);
+        for rx in 0..n_rx {
+            for (gi, &delta) in groups[..n_groups].iter().enumerate() {
+                for lp in 0..len {
+                    for kp in 0..2 {
+                        let o = zidx(rx, gi, lp, kp, n_groups, len, n_pairs);
+                        if tau != 0.0 {
+                            let k0 = re_offset(t, 0, kp, delta) as f64;
+                            crate::ofdm::rotate(
+                                &mut w.z[o..o + n_pairs],
+                                step * k0,
+                                step * spacing,
+                            );
+                        }
+                    }
+                }
+            }
+            for (layer, &port) in p.ports().iter().enumerate() {
+                let pp = port_params(t, port);
+                let gi = groups[..n_groups]
+                    .iter()
+                    .position(|&d| d == pp.delta)
+                    .unwrap_or(0);
+                let norm = 1.0 / (2.0 * len as f32 * p.beta);
+                let e = (rx * nl + layer) * n_pairs;
+                w.pairs[e..e + n_pairs].fill(Complex32::default());
+                for lp in 0..len {
+                    for kp in 0..2 {
+                        let wt = pp.w_f[kp] * pp.w_t[lp] * norm;
+                        let o = zidx(rx, gi, lp, kp, n_groups, len, n_pairs);
+                        let (pairs, z) = (&mut w.pairs[e..e + n_pairs], &w.z[o..o + n_pairs]);
+                        for (d, v) in pairs.iter_mut().zip(z) {
+                            *d += v * wt;
+                        }
+                    }
+                }
+            }
+        }
+        // Frequency interpolation, then in one pass over each interpolated
+        // block the ramp back and the signal power.
+        let ramp = &mut w.ramp[..n_sc];
+        ramp.fill(Complex32::new(1.0, 0.0));
+        if tau != 0.0 {
+            crate::ofdm::rotate(ramp, 0.0, -step);
+        }
+        let centre0 =
+            |delta: u8| (re_offset(t, 0, 0, delta) + re_offset(t, 0, 1, delta)) as f64 / 2.0;
+        for rx in 0..n_rx {
+            for layer in 0..nl {
+                let d = port_params(t, p.ports[layer]).delta;
+                let ao = (rx * nl + layer) * n_sc;
+                let e = (rx * nl + layer) * n_pairs;
+                let h = &mut w.h[ao..ao + n_sc];
+                interpolate(&w.pairs[e..e + n_pairs], centre0(d), spacing, h);
+                w.power[rx * nl + layer] = ramp_power(h, &w.ramp[..n_sc]);
+            }
+        }
+    }
+
+    /// Step 3, once per slot after step 2 of every position: the timing
+    /// offset, noise variance, CFO, the positions' channels into `out`, the
+    /// time average (Average mode) and the per-layer SNR.
+    pub fn combine(
         &mut self,
         num: &Numerology,
         n_rx: usize,
@@ -425,10 +574,7 @@ impl ChannelEstimator {
         let nl = p.n_ports;
         let n_sc = 12 * p.n_prb;
         let len = p.symbols.length() as usize;
-        let spacing = match t {
-            DmrsType::Type1 => 4.0,
-            DmrsType::Type2 => 6.0,
-        };
+        let spacing = spacing(t);
         let scs = num.scs().hz();
         out.n_rx = n_rx;
         out.n_layers = nl;
@@ -445,77 +591,21 @@ impl ChannelEstimator {
             let t1 = num.symbol_time_s(p.slot, l as usize + len - 1);
             out.pos_time[i] = 0.5 * (t0 + t1);
         }
-        let block =
-            |pos: usize, rx: usize, layer: usize| ((pos * n_rx + rx) * nl + layer) * n_pairs;
-
-        // Timing offset from the phase step between pairs, pooled over positions.
-        let c: Complex64 = self.corr[..n_pos].iter().sum();
-        let tau_est = if c.norm_sqr() > 0.0 && c.norm_sqr().is_finite() {
-            -c.arg() / (std::f64::consts::TAU * scs * spacing)
-        } else {
-            0.0
-        };
-        out.timing_offset_s = tau_est;
-        let tau = if self.opts.timing_correction {
-            tau_est
-        } else {
-            0.0
-        };
-        // De-rotate every LS value by exp(+j2πτΔf·k) (k from the allocation
-        // start), so that the CDM cover sees a flat channel, then despread.
-        let step = std::f64::consts::TAU * tau * scs;
-        let (groups, n_groups) = groups_in_use(p);
-        for pos in 0..n_pos {
-            for rx in 0..n_rx {
-                for (gi, &delta) in groups[..n_groups].iter().enumerate() {
-                    for lp in 0..len {
-                        for kp in 0..2 {
-                            let o = zidx(pos, rx, gi, lp, kp, n_rx, n_groups, len, n_pairs);
-                            if tau != 0.0 {
-                                let k0 = re_offset(t, 0, kp, delta) as f64;
-                                crate::ofdm::rotate(
-                                    &mut self.z[o..o + n_pairs],
-                                    step * k0,
-                                    step * spacing,
-                                );
-                            }
-                        }
-                    }
-                }
-                for (layer, &port) in p.ports().iter().enumerate() {
-                    let pp = port_params(t, port);
-                    let gi = groups[..n_groups]
-                        .iter()
-                        .position(|&d| d == pp.delta)
-                        .unwrap_or(0);
-                    let norm = 1.0 / (2.0 * len as f32 * p.beta);
-                    let e = block(pos, rx, layer);
-                    self.pairs[e..e + n_pairs].fill(Complex32::default());
-                    for lp in 0..len {
-                        for kp in 0..2 {
-                            let w = pp.w_f[kp] * pp.w_t[lp] * norm;
-                            let o = zidx(pos, rx, gi, lp, kp, n_rx, n_groups, len, n_pairs);
-                            let (pairs, z) =
-                                (&mut self.pairs[e..e + n_pairs], &self.z[o..o + n_pairs]);
-                            for (d, v) in pairs.iter_mut().zip(z) {
-                                *d += v * w;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let centre0 =
-            |delta: u8| (re_offset(t, 0, 0, delta) + re_offset(t, 0, 1, delta)) as f64 / 2.0;
+        out.timing_offset_s = self.timing_offset(n_pos, scs, spacing);
+        let work = self
+            .work
+            .each_mut()
+            .map(|m| m.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let block = |rx: usize, layer: usize| (rx * nl + layer) * n_pairs;
 
         // Noise from the second difference; CFO from consecutive positions.
         let scale = 2.0 * len as f32 * p.beta * p.beta / 1.5;
         for rx in 0..n_rx {
             let mut acc = 0.0f64;
             let mut cnt = 0usize;
-            for pos in 0..n_pos {
+            for w in &work[..n_pos] {
                 for layer in 0..nl {
-                    let b = &self.pairs[block(pos, rx, layer)..][..n_pairs];
+                    let b = &w.pairs[block(rx, layer)..][..n_pairs];
                     for w in b.windows(3) {
                         acc += (w[1] - (w[0] + w[2]) * 0.5).norm_sqr() as f64;
                         cnt += 1;
@@ -536,8 +626,8 @@ impl ChannelEstimator {
                 let mut c = Complex64::new(0.0, 0.0);
                 for rx in 0..n_rx {
                     for layer in 0..nl {
-                        let a = &self.pairs[block(pos, rx, layer)..][..n_pairs];
-                        let b = &self.pairs[block(pos + 1, rx, layer)..][..n_pairs];
+                        let a = &work[pos].pairs[block(rx, layer)..][..n_pairs];
+                        let b = &work[pos + 1].pairs[block(rx, layer)..][..n_pairs];
                         let mut s = Complex32::default();
                         for (x, y) in a.iter().zip(b) {
                             s += y * x.conj();
@@ -555,14 +645,16 @@ impl ChannelEstimator {
             out.cfo_hz = Some(if den > 0.0 { num_acc / den } else { 0.0 });
         }
 
-        // Frequency interpolation, then in one pass over each interpolated
-        // block: the ramp back, the signal power and the time average.
-        let ramp = &mut self.ramp[..n_sc];
-        ramp.fill(Complex32::new(1.0, 0.0));
-        if tau != 0.0 {
-            crate::ofdm::rotate(ramp, 0.0, -step);
-        }
+        // The positions' channels into the estimate (buffers exchanged, not
+        // copied, when they are the same size), then the time average.
         let stride = n_rx * nl * n_sc;
+        for (w, h) in work.into_iter().zip(out.h.iter_mut()).take(n_pos) {
+            if w.h.len() == h.len() {
+                std::mem::swap(&mut w.h, h);
+            } else {
+                h[..stride].copy_from_slice(&w.h[..stride]);
+            }
+        }
         let average = self.opts.time == TimeMode::Average;
         let cfo = if self.opts.cfo_correction {
             out.cfo_hz.unwrap_or(0.0)
@@ -571,20 +663,22 @@ impl ChannelEstimator {
         };
         let t0 = out.pos_time[..n_pos].iter().sum::<f64>() / n_pos as f64;
         let mut power = [0.0f64; MAX_DMRS_PORTS];
+        let work = self
+            .work
+            .each_mut()
+            .map(|m| m.get_mut().unwrap_or_else(|e| e.into_inner()));
         for rx in 0..n_rx {
-            for layer in 0..nl {
-                let d = port_params(t, p.ports[layer]).delta;
+            for (layer, pw) in power.iter_mut().enumerate().take(nl) {
                 let ao = (rx * nl + layer) * n_sc;
-                for pos in 0..n_pos {
-                    let b = &self.pairs[block(pos, rx, layer)..][..n_pairs];
-                    let h = &mut out.h[pos * stride + ao..pos * stride + ao + n_sc];
-                    interpolate(b, centre0(d), spacing, h);
-                    // The CFO phase of the position relative to the positions' mean time.
-                    let ph = -std::f64::consts::TAU * cfo * (out.pos_time[pos] - t0);
-                    let w = Complex32::from_polar(1.0 / n_pos as f32, ph as f32);
-                    let avg = &mut out.h_avg[ao..ao + n_sc];
-                    power[layer] +=
-                        ramp_power_average(h, ramp, average.then_some((avg, w, pos == 0)));
+                for (pos, w) in work.iter().enumerate().take(n_pos) {
+                    if average {
+                        // The CFO phase of the position relative to the positions' mean time.
+                        let ph = -std::f64::consts::TAU * cfo * (out.pos_time[pos] - t0);
+                        let w = Complex32::from_polar(1.0 / n_pos as f32, ph as f32);
+                        let (h, avg) = (&out.h[pos][ao..ao + n_sc], &mut out.h_avg[ao..ao + n_sc]);
+                        accumulate(avg, h, w, pos == 0);
+                    }
+                    *pw += w.power[rx * nl + layer];
                 }
             }
         }
@@ -596,8 +690,24 @@ impl ChannelEstimator {
         }
     }
 
-    /// The whole estimate for one slot: every position, then [`ChannelEstimator::finish`].
-    /// `grid` holds the received slot (ports = antennas, whole carrier).
+    /// Steps 2 and 3 (every position, then [`ChannelEstimator::combine`]),
+    /// after [`ChannelEstimator::estimate_position`] ran for every position.
+    pub fn finish(
+        &mut self,
+        num: &Numerology,
+        n_rx: usize,
+        p: &DmrsParams,
+        out: &mut ChannelEstimate,
+    ) {
+        for pos in 0..p.symbols.positions().len() {
+            self.interpolate_position(num, n_rx, p, pos);
+        }
+        self.combine(num, n_rx, p, out);
+    }
+
+    /// The whole estimate for one slot: [`ChannelEstimator::check`], every
+    /// position, then [`ChannelEstimator::finish`]. `grid` holds the
+    /// received slot (ports = antennas, whole carrier).
     pub fn estimate(
         &mut self,
         num: &Numerology,
@@ -611,6 +721,20 @@ impl ChannelEstimator {
         }
         self.finish(num, grid.ports(), p, out);
         Ok(())
+    }
+}
+
+/// A position's work buffers (a poisoned lock only means another task
+/// panicked; the buffers are rewritten before they are read).
+fn lock(m: &Mutex<PositionWork>) -> std::sync::MutexGuard<'_, PositionWork> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Subcarriers between neighbouring DM-RS pairs of one CDM group.
+fn spacing(t: DmrsType) -> f64 {
+    match t {
+        DmrsType::Type1 => 4.0,
+        DmrsType::Type2 => 6.0,
     }
 }
 
@@ -628,50 +752,36 @@ fn groups_in_use(p: &DmrsParams) -> ([u8; 3], usize) {
     (g, n)
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline]
 fn zidx(
-    pos: usize,
     rx: usize,
     gi: usize,
     lp: usize,
     kp: usize,
-    n_rx: usize,
     n_groups: usize,
     len: usize,
     n_pairs: usize,
 ) -> usize {
-    ((((pos * n_rx + rx) * n_groups + gi) * len + lp) * 2 + kp) * n_pairs
+    (((rx * n_groups + gi) * len + lp) * 2 + kp) * n_pairs
 }
 
-/// h ← h·ramp; returns Σ|h|² (after the ramp); with `avg = Some((a, w,
-/// first))` also a ← h·w (first) or a ← a + h·w. One pass; f32 partial sums
-/// in 8 lanes.
-fn ramp_power_average(
-    h: &mut [Complex32],
-    ramp: &[Complex32],
-    avg: Option<(&mut [Complex32], Complex32, bool)>,
-) -> f64 {
+/// h ← h·ramp; returns Σ|h|² (after the ramp), f32 partial sums in 8 lanes.
+fn ramp_power(h: &mut [Complex32], ramp: &[Complex32]) -> f64 {
     let mut acc = [0.0f32; 8];
     let n = h.len().min(ramp.len());
     let (h, ramp) = (&mut h[..n], &ramp[..n]);
-    match avg {
-        None => {
-            for (i, (v, r)) in h.iter_mut().zip(ramp).enumerate() {
-                *v *= r;
-                acc[i % 8] += v.norm_sqr();
-            }
-        }
-        Some((a, w, first)) => {
-            let a = &mut a[..n];
-            for (i, ((v, r), a)) in h.iter_mut().zip(ramp).zip(a.iter_mut()).enumerate() {
-                *v *= r;
-                acc[i % 8] += v.norm_sqr();
-                *a = if first { *v * w } else { *a + *v * w };
-            }
-        }
+    for (i, (v, r)) in h.iter_mut().zip(ramp).enumerate() {
+        *v *= r;
+        acc[i % 8] += v.norm_sqr();
     }
     acc.iter().map(|&x| x as f64).sum()
+}
+
+/// The time average: a ← h·w (first position) or a ← a + h·w.
+fn accumulate(a: &mut [Complex32], h: &[Complex32], w: Complex32, first: bool) {
+    for (a, v) in a.iter_mut().zip(h) {
+        *a = if first { *v * w } else { *a + *v * w };
+    }
 }
 
 /// Linear interpolation of pair estimates `b` (centres at `c0 + n·d`) onto

@@ -4,26 +4,40 @@
 //! 1. `ofdm`: CP-OFDM demodulation, one task per (receive antenna, group of
 //!    [`OFDM_SYMBOLS_PER_TASK`] symbols), into the slot's resource grid
 //!    (each task writes only its symbols of its antenna's port);
-//! 2. `pusch-front`: one task per PUSCH receiver in use, for its PUSCHs in
-//!    PDU order: channel estimation, detection, soft demapping and
-//!    quantisation, HARQ soft-buffer selection
-//!    ([`PuschReceiver::front_end`]). A receiver's last PUSCH of the slot
-//!    leaves its code blocks to the next stage; earlier ones of the same
-//!    receiver (two PUSCHs of one RNTI class in a slot) are decoded whole here;
-//! 3. `ldpc`: one task per [`CBS_PER_TASK`] code blocks of those PUSCHs, on
-//!    any worker, each with a pooled [`CbDecoder`]
-//!    ([`PuschReceiver::decode_code_block`]): HARQ combining, rate recovery,
-//!    LDPC decoding and code-block CRCs;
-//! 4. `pusch-finish`: one task per receiver: TB CRC, measurements and the
+//! 2. `pusch-plan`: one task per PUSCH receiver in use: the plan of its
+//!    last PUSCH of the slot, the grid checks
+//!    ([`PuschReceiver::chest_begin`]) and the HARQ soft-buffer selection
+//!    ([`PuschReceiver::decode_prepare`]). Earlier PUSCHs of the same
+//!    receiver (two PUSCHs of one RNTI class in a slot) are received whole
+//!    here;
+//! 3. `chest-ls`: one task per (PUSCH, DM-RS position): least squares on
+//!    the DM-RS REs and the timing correlation
+//!    ([`PuschReceiver::chest_position`]);
+//! 4. `chest-interp`: one task per (PUSCH, DM-RS position): delay
+//!    de-rotation with the delay pooled over positions, CDM despreading and
+//!    frequency interpolation ([`PuschReceiver::chest_interpolate`]);
+//! 5. `chest-combine`: one task per PUSCH: noise variance, CFO, time
+//!    averaging and SNR ([`PuschReceiver::chest_combine`]);
+//! 6. `detect`: one task per (PUSCH, [`DETECT_SYMBOLS_PER_TASK`] OFDM
+//!    symbols): detection and, for every chunk of codeword symbols the task
+//!    completes, soft demapping, quantisation and descrambling into the
+//!    PUSCH's LLRs ([`PuschReceiver::detect_symbols`]);
+//! 7. `ldpc`: one task per [`CBS_PER_TASK`] code blocks, on any worker,
+//!    each with a pooled [`CbDecoder`] ([`PuschReceiver::decode_code_block`]):
+//!    HARQ combining, rate recovery, LDPC decoding and code-block CRCs;
+//! 8. `pusch-finish`: one task per receiver: TB CRC, measurements and the
 //!    indication ([`PuschReceiver::finish_result`]).
 //!
-//! Stages 2 to 4 keep a PUSCH's LLRs and split-decode state in its receiver,
-//! so one slot at a time is in them ([`SlotJob::exclusive_stages`]); the
-//! OFDM stage of the next slot overlaps them.
+//! Stages 2 to 8 keep a PUSCH's estimate, LLRs and split-decode state in
+//! its receiver, so one slot at a time is in them
+//! ([`SlotJob::exclusive_stages`]); the OFDM stage of the next slot
+//! overlaps them. The split steps give what one whole
+//! [`PuschReceiver::process_grid`] gives, bit for bit, whatever the number
+//! of workers.
 //!
 //! FFT plans, receivers and every buffer are made at construction; workers
-//! borrow a demodulator from a small pool (one per worker plus one), so the
-//! steady state allocates nothing.
+//! borrow a demodulator, front-end scratch or LDPC decoder from small pools
+//! (one per worker plus one), so the steady state allocates nothing.
 //!
 //! A PUSCH always goes to the same receiver, chosen by its RNTI
 //! ([`UplinkJob::receiver_of`]): the receiver keeps the HARQ soft buffers, so
@@ -37,7 +51,9 @@ use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
 use crate::pdu::{DmrsConfig, PuschPdu};
-use crate::pusch::{CbDecoder, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShPlan};
+use crate::pusch::{
+    CbDecoder, FrontScratch, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShPlan,
+};
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -120,6 +136,11 @@ pub const CBS_PER_TASK: usize = 2;
 /// the 14 x antennas symbols still spread over the workers.
 pub const OFDM_SYMBOLS_PER_TASK: usize = 7;
 
+/// OFDM symbols per `detect` task: a 14-symbol PUSCH gives 4 tasks, enough
+/// to spread one large PUSCH over a few workers while each task still
+/// detects thousands of REs.
+pub const DETECT_SYMBOLS_PER_TASK: usize = 4;
+
 /// No PUSCH in a split decode.
 const NONE: usize = usize::MAX;
 
@@ -127,9 +148,13 @@ const NONE: usize = usize::MAX;
 struct SplitPdu {
     /// Its PDU index, or [`NONE`].
     pdu: AtomicUsize,
+    /// Its DM-RS positions (`chest-ls` and `chest-interp` tasks; 0 when none).
+    positions: AtomicUsize,
+    /// Its `detect` tasks (0 when none).
+    blocks: AtomicUsize,
     /// Its code blocks (0 when none).
     cbs: AtomicUsize,
-    /// Its plan (set by `pusch-front`, read by `ldpc` and `pusch-finish`).
+    /// Its plan (set by `pusch-plan`, read by the later stages).
     plan: Mutex<Option<ShPlan>>,
     /// A code block failed to decode (not a CRC failure: an error).
     failed: AtomicBool,
@@ -158,16 +183,31 @@ pub struct UplinkJob {
     num: Numerology,
     n_rx: usize,
     demods: Vec<Mutex<OfdmDemodulator>>,
-    /// Written by `pusch-front` and `pusch-finish`, shared by `ldpc`.
+    /// Written by `pusch-plan`, `chest-combine` and `pusch-finish`, shared
+    /// by the other PUSCH stages.
     receivers: Vec<RwLock<PuschReceiver>>,
+    scratch: Vec<Mutex<FrontScratch>>,
     cb_decoders: Vec<Mutex<CbDecoder>>,
 }
 
-const STAGES: &[&str] = &["ofdm", "pusch-front", "ldpc", "pusch-finish"];
+const STAGES: &[&str] = &[
+    "ofdm",
+    "pusch-plan",
+    "chest-ls",
+    "chest-interp",
+    "chest-combine",
+    "detect",
+    "ldpc",
+    "pusch-finish",
+];
 const OFDM: usize = 0;
-const FRONT: usize = 1;
-const LDPC: usize = 2;
-const FINISH: usize = 3;
+const PLAN: usize = 1;
+const CHEST_LS: usize = 2;
+const CHEST_INTERP: usize = 3;
+const CHEST_COMBINE: usize = 4;
+const DETECT: usize = 5;
+const LDPC: usize = 6;
+const FINISH: usize = 7;
 
 impl UplinkJob {
     /// A job for carrier `num` with the receiver settings `cfg`, for
@@ -185,15 +225,20 @@ impl UplinkJob {
         let demods = (0..n)
             .map(|_| OfdmDemodulator::new(num, ofdm).map(Mutex::new))
             .collect::<Result<_, _>>()?;
-        let receivers = (0..n)
+        let receivers: Vec<RwLock<PuschReceiver>> = (0..n)
             .map(|_| PuschReceiver::new(num, cfg).map(RwLock::new))
             .collect::<Result<_, _>>()?;
+        let scratch = {
+            let rx = receivers[0].read().unwrap_or_else(|e| e.into_inner());
+            (0..n).map(|_| Mutex::new(rx.new_scratch())).collect()
+        };
         let cb_decoders = (0..n).map(|_| Mutex::new(CbDecoder::new(&cfg))).collect();
         Ok(UplinkJob {
             num,
             n_rx: cfg.n_rx,
             demods,
             receivers,
+            scratch,
             cb_decoders,
         })
     }
@@ -232,6 +277,8 @@ impl UplinkJob {
             split: (0..self.receivers.len())
                 .map(|_| SplitPdu {
                     pdu: AtomicUsize::new(NONE),
+                    positions: AtomicUsize::new(0),
+                    blocks: AtomicUsize::new(0),
                     cbs: AtomicUsize::new(0),
                     plan: Mutex::new(None),
                     failed: AtomicBool::new(false),
@@ -297,11 +344,13 @@ impl UplinkSlot {
 }
 
 impl UplinkJob {
-    /// Stage `pusch-front` for receiver `r`: its PUSCHs in PDU order, the
-    /// last one up to the code blocks, earlier ones whole.
-    fn front(&self, s: &UplinkSlot, r: usize) {
+    /// Stage `pusch-plan` for receiver `r`: its PUSCHs in PDU order, the
+    /// last one planned and checked for the split stages, earlier ones whole.
+    fn plan(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
         split.pdu.store(NONE, Ordering::Relaxed);
+        split.positions.store(0, Ordering::Relaxed);
+        split.blocks.store(0, Ordering::Relaxed);
         split.cbs.store(0, Ordering::Relaxed);
         split.failed.store(false, Ordering::Relaxed);
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
@@ -328,23 +377,107 @@ impl UplinkJob {
             copy_pdu(&mut ind.pdu, pdu);
         }
         let pdu = &pdus[last];
-        let prepared = rx
-            .plan(pdu)
-            .and_then(|plan| rx.front_end(&plan, Some(grid)).map(|()| plan));
+        let prepared = rx.plan(pdu).and_then(|plan| {
+            let n_pos = rx.chest_begin(&plan, Some(grid))?;
+            rx.decode_prepare(&plan)?;
+            Ok((plan, n_pos))
+        });
         match prepared {
-            Ok(plan) => {
+            Ok((plan, n_pos)) => {
                 *split.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
+                let symbols = plan.layout.n_symbols;
+                split.positions.store(n_pos, Ordering::Relaxed);
+                split
+                    .blocks
+                    .store(symbols.div_ceil(DETECT_SYMBOLS_PER_TASK), Ordering::Relaxed);
                 split.cbs.store(plan.tb.num_cb(), Ordering::Relaxed);
                 split.pdu.store(last, Ordering::Relaxed);
             }
-            Err(e) => {
-                let mut ind = s.indications[last]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                ind.tb.clear();
-                ind.result = Err(e.to_string());
-                copy_pdu(&mut ind.pdu, pdu);
+            Err(e) => Self::fail(s, last, &pdus[last], e),
+        }
+    }
+
+    /// Records that PDU `k` could not be processed.
+    fn fail(s: &UplinkSlot, k: usize, pdu: &PuschPdu, e: PuschError) {
+        let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
+        ind.tb.clear();
+        ind.result = Err(e.to_string());
+        copy_pdu(&mut ind.pdu, pdu);
+    }
+
+    /// The receiver and its plan for task `task` of a stage with
+    /// `count(split)` tasks per receiver, and the task's index among them.
+    fn locate(
+        &self,
+        s: &UplinkSlot,
+        mut task: usize,
+        count: impl Fn(&SplitPdu) -> usize,
+    ) -> Option<(usize, ShPlan, usize)> {
+        for (r, split) in s.split.iter().enumerate() {
+            let n = count(split);
+            if task >= n {
+                task -= n;
+                continue;
             }
+            let plan = (*split.plan.lock().unwrap_or_else(|e| e.into_inner()))?;
+            return Some((r, plan, task));
+        }
+        None
+    }
+
+    /// Stages `chest-ls` and `chest-interp`: one DM-RS position of one PUSCH.
+    fn chest(&self, s: &UplinkSlot, task: usize, interpolate: bool) {
+        let Some((r, plan, pos)) = self.locate(s, task, |p| p.positions.load(Ordering::Relaxed))
+        else {
+            return;
+        };
+        let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+        if interpolate {
+            rx.chest_interpolate(&plan, pos);
+        } else {
+            // SAFETY: stage `ofdm` has completed; the grid is only read now.
+            let grid = unsafe { &*s.grid.grid.get() };
+            rx.chest_position(&plan, Some(grid), pos);
+        }
+    }
+
+    /// Stage `chest-combine` for receiver `r`.
+    fn combine(&self, s: &UplinkSlot, r: usize) {
+        let split = &s.split[r];
+        let k = split.pdu.load(Ordering::Relaxed);
+        if k == NONE {
+            return;
+        }
+        let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return;
+        };
+        let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = rx.chest_combine(&plan) {
+            split.pdu.store(NONE, Ordering::Relaxed);
+            split.blocks.store(0, Ordering::Relaxed);
+            split.cbs.store(0, Ordering::Relaxed);
+            let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
+            Self::fail(s, k, &pdus[k], e);
+        }
+    }
+
+    /// Stage `detect`: [`DETECT_SYMBOLS_PER_TASK`] symbols of one PUSCH.
+    fn detect(&self, s: &UplinkSlot, task: usize) {
+        let Some((r, plan, block)) = self.locate(s, task, |p| p.blocks.load(Ordering::Relaxed))
+        else {
+            return;
+        };
+        // SAFETY: stage `ofdm` has completed; the grid is only read now.
+        let grid = unsafe { &*s.grid.grid.get() };
+        let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+        let mut scratch = borrow(&self.scratch);
+        let first = plan.layout.start_symbol + block * DETECT_SYMBOLS_PER_TASK;
+        let symbols = first..first + DETECT_SYMBOLS_PER_TASK;
+        if rx
+            .detect_symbols(&plan, Some(grid), symbols, &mut scratch)
+            .is_err()
+        {
+            s.split[r].failed.store(true, Ordering::Relaxed);
         }
     }
 
@@ -388,7 +521,7 @@ impl UplinkJob {
         ind.tb.clear();
         match rx.finish_result(&plan) {
             Ok(_) if split.failed.load(Ordering::Relaxed) => {
-                ind.result = Err("LDPC: a code block could not be decoded".to_string());
+                ind.result = Err("detection or LDPC failed on a part of the PUSCH".to_string());
             }
             Ok(res) => {
                 ind.tb.extend_from_slice(rx.transport_block(&plan));
@@ -413,7 +546,17 @@ impl SlotJob for UplinkJob {
         }
         match stage {
             OFDM => self.n_rx * self.ofdm_groups(),
-            FRONT | FINISH => self.receivers.len(),
+            PLAN | CHEST_COMBINE | FINISH => self.receivers.len(),
+            CHEST_LS | CHEST_INTERP => slot
+                .split
+                .iter()
+                .map(|p| p.positions.load(Ordering::Acquire))
+                .sum(),
+            DETECT => slot
+                .split
+                .iter()
+                .map(|p| p.blocks.load(Ordering::Acquire))
+                .sum(),
             LDPC => slot
                 .split
                 .iter()
@@ -424,7 +567,7 @@ impl SlotJob for UplinkJob {
     }
 
     fn exclusive_stages(&self) -> Option<(usize, usize)> {
-        Some((FRONT, FINISH))
+        Some((PLAN, FINISH))
     }
 
     fn run_task(&self, s: &UplinkSlot, stage: usize, task: usize) {
@@ -452,7 +595,11 @@ impl SlotJob for UplinkJob {
                     }
                 }
             }
-            FRONT => self.front(s, task),
+            PLAN => self.plan(s, task),
+            CHEST_LS => self.chest(s, task, false),
+            CHEST_INTERP => self.chest(s, task, true),
+            CHEST_COMBINE => self.combine(s, task),
+            DETECT => self.detect(s, task),
             LDPC => self.ldpc(s, task),
             FINISH => self.finish(s, task),
             _ => {}
