@@ -126,11 +126,19 @@ fn split_uplink_stages_equal_the_whole_receiver() {
             expect.push((format!("{r:?}"), whole.transport_block(&plan).to_vec()));
         }
     }
-    for workers in [1, 2, 3] {
-        let job = Arc::new(UplinkJob::new(num, cfg, ofdm, workers).expect("job"));
+    // (workers, receivers): the default workers + 1, and one receiver per
+    // PUSCH (every PUSCH through the split stages).
+    for (workers, receivers) in [(1, 2), (2, 3), (3, 4), (2, 4)] {
+        let job =
+            Arc::new(UplinkJob::with_receivers(num, cfg, ofdm, workers, receivers).expect("job"));
         // With 1 worker (2 receivers) 0x100 and 0x102 share receiver 0.
         if workers == 1 {
             assert_eq!(job.receiver_of(0x100), job.receiver_of(0x102));
+        }
+        if receivers == 4 {
+            let mut r: Vec<usize> = base.iter().map(|p| job.receiver_of(p.rnti)).collect();
+            r.sort();
+            assert_eq!(r, [0, 1, 2, 3]);
         }
         let pool = (0..3).map(|_| job.new_slot(4)).collect();
         let p = Pipeline::new(
@@ -174,7 +182,7 @@ fn split_uplink_stages_equal_the_whole_receiver() {
         assert!(max_in_flight > 1, "slots overlapped");
         assert_eq!(got.len(), expect.len());
         for (k, (g, e)) in got.iter().zip(&expect).enumerate() {
-            assert_eq!(g, e, "PUSCH {k} with {workers} workers");
+            assert_eq!(g, e, "PUSCH {k}, {workers} workers, {receivers} receivers");
         }
         let m = p.metrics();
         let stage = |name: &str| {

@@ -221,11 +221,27 @@ impl UplinkJob {
         ofdm: OfdmOptions,
         workers: usize,
     ) -> Result<Self, PuschError> {
+        Self::with_receivers(num, cfg, ofdm, workers, workers + 1)
+    }
+
+    /// As [`UplinkJob::new`] with `receivers` PUSCH receivers (at least 1).
+    /// A receiver splits one PUSCH per slot into the parallel stages; a
+    /// second PUSCH of the slot on the same receiver is received whole, on
+    /// one worker, before them. So a cell that schedules PUSCHs for up to
+    /// N UEs per slot runs best with N receivers (memory: each has its own
+    /// front-end buffers and `cfg.harq_buffers` soft buffers).
+    pub fn with_receivers(
+        num: Numerology,
+        cfg: PuschRxConfig,
+        ofdm: OfdmOptions,
+        workers: usize,
+        receivers: usize,
+    ) -> Result<Self, PuschError> {
         let n = workers + 1;
         let demods = (0..n)
             .map(|_| OfdmDemodulator::new(num, ofdm).map(Mutex::new))
             .collect::<Result<_, _>>()?;
-        let receivers: Vec<RwLock<PuschReceiver>> = (0..n)
+        let receivers: Vec<RwLock<PuschReceiver>> = (0..receivers.max(1))
             .map(|_| PuschReceiver::new(num, cfg).map(RwLock::new))
             .collect::<Result<_, _>>()?;
         let scratch = {
@@ -297,7 +313,7 @@ impl UplinkJob {
         self.n_rx
     }
 
-    /// PUSCH receivers (`workers + 1`).
+    /// PUSCH receivers.
     pub fn receivers(&self) -> usize {
         self.receivers.len()
     }

@@ -142,6 +142,7 @@ impl SlotBench {
             c.num,
             rx_config(c.n_rx, c.max_layers, c.ues, workers),
             OfdmOptions::default(),
+            c.ues,
             workers,
             super::unpinned_cores(),
             1,

@@ -451,6 +451,7 @@ pub fn run_with_fixed_ul(
         num,
         rx_cfg,
         ofdm,
+        s.ue_count() as usize,
         o.workers,
         Vec::new(),
         MAX_IN_FLIGHT + 1,
@@ -808,29 +809,43 @@ pub fn numerology(s: &Scenario) -> CliResult<Numerology> {
         .map_err(|e| format!("cell.carriers[0]: {e}"))?)
 }
 
+/// The gNB PUSCH receivers of the uplink job for `ues` UEs and `workers`
+/// workers: one per UE, so every PUSCH of a slot takes the split (parallel)
+/// stages, up to 8 (each holds its own front-end and soft buffers), and at
+/// least `workers + 1`.
+pub fn ul_receivers(ues: usize, workers: usize) -> usize {
+    ues.min(8).max(workers + 1)
+}
+
 /// The gNB PUSCH receiver settings of the loopback: `n_rx` antennas, up to
 /// `max_layers` layers per PUSCH, and HARQ soft buffers for `ues` UEs spread
-/// over the `workers + 1` receivers of the uplink job (16 processes per UE on
-/// each receiver its RNTIs map to, so no waiting block is ever evicted).
+/// over the [`ul_receivers`] receivers of the uplink job (16 processes per UE
+/// on each receiver its RNTIs map to, so no waiting block is ever evicted).
 pub fn rx_config(n_rx: usize, max_layers: usize, ues: usize, workers: usize) -> PuschRxConfig {
     let mut cfg = PuschRxConfig::new(n_rx, max_layers.clamp(1, n_rx.min(4)));
-    cfg.harq_buffers = 16 * ues.div_ceil(workers + 1).max(1);
+    cfg.harq_buffers = 16 * ues.div_ceil(ul_receivers(ues, workers)).max(1);
     cfg
 }
 
-/// The uplink slot pipeline of carrier `num`: `pool` slot buffers of up to
-/// [`MAX_PDUS`] PUSCHs each, `workers` workers pinned over `cores` (empty: the
-/// cores this thread may run on), slots held to `budget_us`.
+/// The uplink slot pipeline of carrier `num` for `ues` UEs: `pool` slot
+/// buffers of up to [`MAX_PDUS`] PUSCHs each, [`ul_receivers`] receivers,
+/// `workers` workers pinned over `cores` (empty: the cores this thread may
+/// run on), slots held to `budget_us`.
+#[allow(clippy::too_many_arguments)]
 pub fn uplink_pipeline(
     num: Numerology,
     rx_cfg: PuschRxConfig,
     ofdm: OfdmOptions,
+    ues: usize,
     workers: usize,
     cores: Vec<usize>,
     pool: usize,
     budget_us: f64,
 ) -> CliResult<Pipeline<UplinkJob>> {
-    let job = Arc::new(UplinkJob::new(num, rx_cfg, ofdm, workers)?);
+    let receivers = ul_receivers(ues, workers);
+    let job = Arc::new(UplinkJob::with_receivers(
+        num, rx_cfg, ofdm, workers, receivers,
+    )?);
     let slots = (0..pool).map(|_| job.new_slot(MAX_PDUS)).collect();
     Ok(Pipeline::new(
         job,
