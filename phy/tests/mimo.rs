@@ -349,7 +349,7 @@ fn mu_mimo_separates_every_layer() {
 #[test]
 fn singular_and_zero_channels_give_finite_zero_confidence() {
     for level in SimdLevel::supported() {
-        for &(n, l) in &[(1, 1), (2, 2), (4, 4), (8, 4), (64, 16)] {
+        for &(n, l) in &[(1, 1), (2, 2), (4, 2), (3, 2), (4, 4), (8, 4), (64, 16)] {
             let mut case = make_case(9, n, l, 24, 0.0);
             let nr = case.n_re;
             for re in 0..nr {

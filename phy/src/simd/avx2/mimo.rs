@@ -56,6 +56,10 @@ impl Lanes for V8 {
         }
     }
     #[inline(always)]
+    unsafe fn recip_est(self) -> Self {
+        unsafe { V8(_mm256_rcp_ps(self.0)) }
+    }
+    #[inline(always)]
     unsafe fn sqrt(self) -> Self {
         unsafe { V8(_mm256_sqrt_ps(self.0)) }
     }
@@ -116,7 +120,31 @@ pub(crate) unsafe fn detect(
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::detect_range::<V8>(p, y, h, x, nv, start, end) }
+    match (p.n_layers, p.n_rx, p.zf) {
+        // SAFETY: same contract; the shape matches the entry point.
+        (2, 2, true) => unsafe { detect_zf2::<2>(p, y, h, x, nv, start, end) },
+        (2, 4, true) => unsafe { detect_zf2::<4>(p, y, h, x, nv, start, end) },
+        _ => unsafe { lanes::detect_range::<V8>(p, y, h, x, nv, start, end) },
+    }
+}
+
+/// The 2-layer ZF loops compiled apart from the other shapes (see
+/// [`lanes::detect_range_zf2`]).
+///
+/// # Safety
+/// As [`detect`]; `p` has 2 layers, ZF, and `N` antennas.
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+unsafe fn detect_zf2<const N: usize>(
+    p: &lanes::DetectParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+) {
+    unsafe { lanes::detect_range_zf2::<V8, N>(p, y, h, x, nv, start, end) }
 }
 
 /// Precoders for PRB groups `start..end` (a multiple of 8) with AVX2.

@@ -64,6 +64,10 @@ impl Lanes for V16 {
         }
     }
     #[inline(always)]
+    unsafe fn recip_est(self) -> Self {
+        unsafe { V16(_mm512_rcp14_ps(self.0)) }
+    }
+    #[inline(always)]
     unsafe fn sqrt(self) -> Self {
         unsafe { V16(_mm512_sqrt_ps(self.0)) }
     }
