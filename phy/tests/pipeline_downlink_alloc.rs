@@ -1,11 +1,13 @@
 //! The downlink slot job in its steady state: PDSCH slots (LDPC encoding,
 //! mapping, OFDM of 2 antennas) run through the pipeline with a counting
-//! global allocator and allocate nothing once the encoders have been
-//! prepared for the slot's code-block sizes, with 1 and 2 workers; every
-//! slot transmits something.
+//! global allocator and allocate nothing after the workers' first slots
+//! (their thread-locals), with 1 and 2 workers, on slots with new code-block
+//! sizes too (the job builds every LDPC size up front); every slot
+//! transmits something.
 
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
+use ranlab_phy::pdsch::PdschPdu;
 use ranlab_phy::pipeline::downlink::DownlinkJob;
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
 use std::sync::Arc;
@@ -20,22 +22,34 @@ static GLOBAL: common::Counting = common::Counting;
 fn downlink_job_steady_state_allocates_nothing() {
     let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).expect("numerology");
     let ofdm = OfdmOptions::default();
-    // A 2-layer PDSCH of several code blocks and a 1-layer one beside it.
-    let pdus = [
+    // A 2-layer PDSCH of several code blocks and a 1-layer one beside it;
+    // the counted slots use other MCSs (other code-block sizes) than the warm-up.
+    let warm = [
         common::pdsch(0x4601, 5, 0, 40, 24, 2, 0),
         common::pdsch(0x4602, 5, 40, 12, 9, 1, 0),
     ];
+    let counted = [
+        common::pdsch(0x4601, 5, 0, 40, 27, 2, 0),
+        common::pdsch(0x4602, 5, 40, 12, 4, 1, 0),
+    ];
     for workers in [1, 2] {
         let job = Arc::new(DownlinkJob::new(num, 2, ofdm, workers).expect("job"));
-        let tbs: Vec<Vec<u8>> = pdus
-            .iter()
-            .map(|p| {
-                job.prepare(p).expect("valid");
-                let n = job.plan(p).expect("plan").tbs;
-                (0..n).map(|i| (i % 3 == 1) as u8).collect()
-            })
-            .collect();
-        let tb_refs: Vec<&[u8]> = tbs.iter().map(|t| &t[..]).collect();
+        let tbs = |pdus: &[PdschPdu]| -> Vec<Vec<u8>> {
+            pdus.iter()
+                .map(|p| {
+                    let n = job.plan(p).expect("plan").tbs;
+                    (0..n).map(|i| (i % 3 == 1) as u8).collect()
+                })
+                .collect()
+        };
+        let (warm_tbs, counted_tbs) = (tbs(&warm), tbs(&counted));
+        let (warm_tbs, counted_tbs) = (refs(&warm_tbs), refs(&counted_tbs));
+        let z = |pdus: &[PdschPdu]| -> Vec<usize> {
+            pdus.iter()
+                .map(|p| job.plan(p).expect("plan").tb.seg.shape.z)
+                .collect()
+        };
+        assert_ne!(z(&warm), z(&counted), "other lifting sizes");
         let pool = (0..2).map(|_| job.new_slot(2)).collect();
         let p = Pipeline::new(
             Arc::clone(&job),
@@ -47,12 +61,12 @@ fn downlink_job_steady_state_allocates_nothing() {
                 deadline: Duration::from_secs(1),
             },
         );
-        let run = |n: usize| {
+        let run = |n: usize, pdus: &[PdschPdu], tb_refs: &[&[u8]]| {
             for s in 0..n {
                 let i = p.acquire().expect("one slot at a time never drops");
                 let slot = (s % 20) as u32;
                 p.slot(i)
-                    .set_pdus(&job, slot, &pdus, &tb_refs)
+                    .set_pdus(&job, slot, pdus, tb_refs)
                     .expect("valid");
                 p.start(i, Instant::now());
                 assert!(
@@ -69,11 +83,15 @@ fn downlink_job_steady_state_allocates_nothing() {
                 p.release(i);
             }
         };
-        run(3); // warm-up: thread-locals of the workers and the queues
-        let allocs = common::count_allocations(|| run(10));
+        run(3, &warm, &warm_tbs); // warm-up: thread-locals of the workers and the queues
+        let allocs = common::count_allocations(|| run(10, &counted, &counted_tbs));
         assert_eq!(
             allocs, 0,
             "allocations in the steady state of the downlink job with {workers} workers"
         );
     }
+}
+
+fn refs(t: &[Vec<u8>]) -> Vec<&[u8]> {
+    t.iter().map(|t| &t[..]).collect()
 }

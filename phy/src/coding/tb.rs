@@ -24,7 +24,9 @@
 //! ```
 
 use crate::coding::crc::{Crc, CrcPoly};
-use crate::coding::ldpc::{BaseGraph, DecoderConfig, LdpcDecoder, LdpcEncoder, LdpcError};
+use crate::coding::ldpc::{
+    BaseGraph, DecoderConfig, LdpcDecoder, LdpcEncoder, LdpcError, LIFTING_SIZES,
+};
 use crate::coding::rate_match::{
     circular_buffer_len, e_r, CbRateMatcher, HarqSoftBuffer, RateMatchError, SoftBufferError,
 };
@@ -212,18 +214,36 @@ fn coder<T>(
 }
 
 /// Transport-block encoder: A bits -> G rate-matched, concatenated bits.
-#[derive(Default)]
 pub struct TbEncoder {
     encoders: Vec<((BaseGraph, usize), LdpcEncoder)>,
     cb: Vec<u8>,
     codeword: Vec<u8>,
     scratch: Vec<u8>,
+    /// The CRC tables (8 KiB each, too costly to build per call): CB CRC24B,
+    /// and the TB CRCs CRC24A / CRC16 (§7.2.1).
+    crc24b: Crc,
+    crc24a: Crc,
+    crc16: Crc,
+}
+
+impl Default for TbEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl TbEncoder {
     /// An encoder; LDPC tables are built on first use of each (BG, Z).
     pub fn new() -> Self {
-        Self::default()
+        TbEncoder {
+            encoders: Vec::new(),
+            cb: Vec::new(),
+            codeword: Vec::new(),
+            scratch: Vec::new(),
+            crc24b: Crc::new(CrcPoly::Crc24B),
+            crc24a: Crc::new(CrcPoly::Crc24A),
+            crc16: Crc::new(CrcPoly::Crc16),
+        }
     }
 
     /// Encodes TB `tb` (A bits) for `plan` at redundancy version `rv` into
@@ -239,19 +259,20 @@ impl TbEncoder {
         self.encode_blocks(plan, tb, rv, 0..plan.num_cb(), out)
     }
 
-    /// Builds the LDPC coder and scratch of `plan`'s (BG, Z) now, so that
-    /// encoding it later allocates nothing.
-    pub fn prepare(&mut self, plan: &TbPlan) -> Result<(), TbError> {
-        let sh = plan.seg.shape;
-        grow(&mut self.cb, sh.k);
-        grow(&mut self.codeword, sh.n_ldpc());
-        grow(
-            &mut self.scratch,
-            plan.e_r(plan.num_cb() - 1).max(plan.e_r(0)),
-        );
-        coder(&mut self.encoders, sh.bg, sh.z, || {
-            LdpcEncoder::new(sh.bg, sh.z as u16)
-        })?;
+    /// Builds the LDPC coders of every (BG, Z) of TS 38.212 Table 5.3.2-1
+    /// and scratch for rate-matched blocks of up to `max_e` bits, so that no
+    /// later encode allocates (about a millisecond, a few hundred KiB).
+    pub fn prepare_all(&mut self, max_e: usize) -> Result<(), TbError> {
+        for bg in [BaseGraph::Bg1, BaseGraph::Bg2] {
+            for &z in LIFTING_SIZES.iter() {
+                coder(&mut self.encoders, bg, z as usize, || {
+                    LdpcEncoder::new(bg, z)
+                })?;
+            }
+        }
+        grow(&mut self.cb, 22 * 384);
+        grow(&mut self.codeword, 68 * 384);
+        grow(&mut self.scratch, max_e);
         Ok(())
     }
 
@@ -287,9 +308,14 @@ impl TbEncoder {
         let parity = &mut parity[..seg.tb_crc.len()];
         // Block r carries bits r·payload.. of the TB followed by its CRC.
         if blocks.end * payload > seg.tbs {
-            Crc::new(seg.tb_crc).parity_into(tb, parity);
+            let tb_crc = match seg.tb_crc {
+                CrcPoly::Crc16 => &self.crc16,
+                CrcPoly::Crc24A => &self.crc24a,
+                other => &Crc::new(other),
+            };
+            tb_crc.parity_into(tb, parity);
         }
-        let cb_crc = Crc::new(CrcPoly::Crc24B);
+        let cb_crc = &self.crc24b;
         grow(&mut self.cb, sh.k);
         grow(&mut self.codeword, sh.n_ldpc());
         let enc = coder(&mut self.encoders, sh.bg, sh.z, || {

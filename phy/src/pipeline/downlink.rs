@@ -23,9 +23,8 @@
 //! antenna and symbols), so the samples are bit-identical to
 //! `PdschTransmitter`'s with any number of workers, and slots may overlap
 //! freely (no state crosses slots). Encoders, mappers and modulators are
-//! pooled (one per worker plus one) and every buffer is made at
-//! construction. A (BG, Z) pair the encoders have not met builds its LDPC
-//! tables on first use ([`TbEncoder::prepare`] does it ahead); after that
+//! pooled (one per worker plus one), and every buffer and the LDPC tables of
+//! every (BG, Z) ([`TbEncoder::prepare_all`]) are made at construction, so
 //! the steady state allocates nothing.
 //!
 //! OFDM windowing is refused: it carries each antenna's last symbol into the
@@ -53,6 +52,12 @@ pub const SYMBOLS_PER_MAP_TASK: usize = 2;
 pub const OFDM_SYMBOLS_PER_TASK: usize = 7;
 /// Layers of one PDSCH codeword (TS 38.211 Table 7.3.1.3-1, one codeword).
 const MAX_LAYERS: usize = 4;
+
+/// The largest G of a PDSCH: every RE of the slot on every layer at Q_m 10
+/// (a bound: the PDSCH tables stop at 256QAM).
+fn max_g(num: &Numerology, layers: usize) -> usize {
+    num.symbols_per_slot() * num.n_sc() * layers * 10
+}
 
 /// A buffer whose disjoint parts concurrent tasks write.
 struct TaskBuf<T>(Box<[UnsafeCell<T>]>);
@@ -154,11 +159,19 @@ impl DownlinkJob {
         }
         let n = workers + 1;
         let max_layers = n_tx.min(MAX_LAYERS);
+        let encoders = (0..n)
+            .map(|_| {
+                let mut e = TbEncoder::new();
+                e.prepare_all(max_g(&num, max_layers))
+                    .map(|()| Mutex::new(e))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
         Ok(DownlinkJob {
             num,
             n_tx,
             max_layers,
-            encoders: (0..n).map(|_| Mutex::new(TbEncoder::new())).collect(),
+            encoders,
             mappers: (0..n)
                 .map(|_| Mutex::new(ShSymbolMapper::new(&num, max_layers)))
                 .collect(),
@@ -176,8 +189,7 @@ impl DownlinkJob {
             .map(|s| self.num.slot_len(s))
             .max()
             .unwrap_or(0);
-        // G ≤ 14 symbols x all REs x 4 layers x Q_m 8 (256QAM; 1024QAM is not a PDSCH table here).
-        let max_g = symbols * n_sc * self.max_layers * 10;
+        let max_g = max_g(&self.num, self.max_layers);
         let max_tbs = max_g; // A < G for every MCS
         DownlinkSlot {
             requests: RwLock::new(Requests {
@@ -214,20 +226,6 @@ impl DownlinkJob {
     /// The plan of `pdu` on this carrier (as the transmitter plans it).
     pub fn plan(&self, pdu: &PdschPdu) -> Result<ShPlan, PuschError> {
         Pdsch::plan(pdu, self.num.n_prb(), self.max_layers as u16)
-    }
-
-    /// Builds every encoder's LDPC tables for `pdu`'s code blocks now, so
-    /// that slots with its (BG, Z) allocate nothing (otherwise the first such
-    /// slot builds them).
-    pub fn prepare(&self, pdu: &PdschPdu) -> Result<(), PuschError> {
-        let plan = self.plan(pdu)?;
-        for e in &self.encoders {
-            e.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .prepare(&plan.tb)
-                .map_err(|e| PuschError::Coding(e.to_string()))?;
-        }
-        Ok(())
     }
 
     fn fail(&self, s: &DownlinkSlot, e: PuschError) {

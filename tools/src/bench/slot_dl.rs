@@ -104,7 +104,6 @@ impl SlotBench {
             DownlinkJob::new(num, n_tx, OfdmOptions::default(), workers).expect("the job builds"),
         );
         let pdu = pdsch(&num, layers);
-        job.prepare(&pdu).expect("a valid PDSCH");
         let plan = job.plan(&pdu).expect("a valid PDSCH");
         let tb: Vec<u8> = (0..plan.tbs).map(|i| ((i * 7) % 5 < 2) as u8).collect();
         let slots = vec![job.new_slot(1)];
