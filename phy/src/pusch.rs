@@ -673,6 +673,9 @@ struct SplitState {
     entry: usize,
     /// The entry holds nothing of this TB (new data or a lost buffer).
     fresh: bool,
+    /// Each block clears its part of the soft buffer before combining
+    /// (the buffer was laid out anew by `decode_prepare`).
+    clear: bool,
     soft: SendPtr<i8>,
     filled: SendPtr<usize>,
     bits: SendPtr<u8>,
@@ -688,6 +691,7 @@ impl SplitState {
             rv: 0,
             entry: 0,
             fresh: true,
+            clear: false,
             soft: SendPtr(std::ptr::null_mut()),
             filled: SendPtr(std::ptr::null_mut()),
             bits: SendPtr(std::ptr::null_mut()),
@@ -1123,10 +1127,13 @@ impl<L: SharedChannel> ShReceiver<L> {
         let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
         let entry = &mut self.harq.entries[i];
         let layout = (seg.shape, c, plan.tb.n_cb);
-        if fresh || entry.buf.layout() != Some(layout) {
+        // A new layout's blocks are cleared by decode_code_block, each its
+        // own part, on whichever thread decodes it.
+        let clear = fresh || entry.buf.layout() != Some(layout);
+        if clear {
             entry
                 .buf
-                .reset(seg.shape, c, plan.tb.n_cb)
+                .reset_layout(seg.shape, c, plan.tb.n_cb)
                 .map_err(|e| PuschError::Coding(e.to_string()))?;
         }
         let (soft, filled) = entry.buf.cbs_mut();
@@ -1136,6 +1143,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         sp.bits = SendPtr(self.tb.as_mut_ptr());
         sp.entry = i;
         sp.fresh = fresh;
+        sp.clear = clear;
         for (k, cl) in sp.claims[..c].iter().enumerate() {
             cl.store(false, Ordering::Relaxed);
             sp.iterations[k].store(0, Ordering::Relaxed);
@@ -1202,6 +1210,9 @@ impl<L: SharedChannel> ShReceiver<L> {
                 std::slice::from_raw_parts_mut(sp.bits.0.add(r * p), p),
             )
         };
+        if sp.clear {
+            HarqSoftBuffer::clear_block(sh, soft);
+        }
         let crc = if seg.num_cb > 1 {
             CrcPoly::Crc24B
         } else {

@@ -385,6 +385,24 @@ impl HarqSoftBuffer {
         num_cb: usize,
         n_cb: usize,
     ) -> Result<(), SoftBufferError> {
+        self.reset_layout(shape, num_cb, n_cb)?;
+        let stride = shape.n();
+        for cb in self.llrs[..stride * num_cb].chunks_exact_mut(stride) {
+            Self::clear_block(shape, cb);
+        }
+        Ok(())
+    }
+
+    /// [`HarqSoftBuffer::reset`] without clearing the blocks' LLRs: the
+    /// caller clears each block with [`HarqSoftBuffer::clear_block`] before
+    /// its first use (so blocks decoded on different threads clear their
+    /// own part, in parallel).
+    pub fn reset_layout(
+        &mut self,
+        shape: CodeBlockShape,
+        num_cb: usize,
+        n_cb: usize,
+    ) -> Result<(), SoftBufferError> {
         let stride = shape.n();
         let needed = stride * num_cb;
         if needed > self.llrs.len() {
@@ -392,11 +410,6 @@ impl HarqSoftBuffer {
                 needed,
                 capacity: self.llrs.len(),
             });
-        }
-        self.llrs[..needed].fill(0);
-        let f = shape.filler_range_in_d();
-        for cb in self.llrs[..needed].chunks_exact_mut(stride) {
-            cb[f.clone()].fill(FILLER_LLR);
         }
         self.stride = stride;
         self.num_cb = num_cb;
@@ -406,6 +419,13 @@ impl HarqSoftBuffer {
         self.cb_done.resize(num_cb, false);
         self.layout = Some((shape, num_cb, n_cb));
         Ok(())
+    }
+
+    /// Clears one block's LLRs `cb` (N of them) for new data: zeros, and
+    /// +127 on the filler positions of `shape`.
+    pub fn clear_block(shape: CodeBlockShape, cb: &mut [i8]) {
+        cb.fill(0);
+        cb[shape.filler_range_in_d()].fill(FILLER_LLR);
     }
 
     /// The (shape, C, N_cb) it was last reset for.
