@@ -108,7 +108,7 @@ impl std::fmt::Debug for Crc {
 /// chunk goes to bit 7 − i: with the bits in bytes 0..8 of x, the product
 /// places b_i·2^(63−i) without carries (0x8040201008040201 = Σ 2^(63−9i)).
 #[inline(always)]
-fn pack8(c: &[u8]) -> u32 {
+pub(crate) fn pack8(c: &[u8]) -> u32 {
     let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
         & 0x0101_0101_0101_0101;
     (x.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u32

@@ -66,18 +66,25 @@ pub fn scramble_bits(c_init: u32, bits: &mut [u8]) {
 /// a longer sequence: with c(first + i). Scrambling the pieces of a codeword
 /// this way gives exactly the bits of scrambling it whole.
 pub fn scramble_bits_at(c_init: u32, first: usize, bits: &mut [u8]) {
-    let len = bits.len();
-    for_each_mask8(c_init, first, len, |i, m| {
-        let chunk = &mut bits[i..(i + 8).min(len)];
-        if chunk.len() == 8 {
-            let v = u64::from_le_bytes(chunk.try_into().unwrap()) ^ m;
-            chunk.copy_from_slice(&v.to_le_bytes());
-        } else {
-            for (k, b) in chunk.iter_mut().enumerate() {
-                *b ^= (m >> (8 * k)) as u8 & 1;
-            }
+    let mut g = GoldSequence::new(c_init);
+    g.skip(first);
+    // A sequence word per 32 bits, as four u64 XORs (no per-byte bounds).
+    let mut words = bits.chunks_exact_mut(32);
+    for w32 in &mut words {
+        let w = g.next_word();
+        for (k, c) in w32.chunks_exact_mut(8).enumerate() {
+            let m = SPREAD[((w >> (8 * k)) & 0xff) as usize];
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ m;
+            c.copy_from_slice(&v.to_le_bytes());
         }
-    });
+    }
+    let rest = words.into_remainder();
+    if !rest.is_empty() {
+        let w = g.next_word();
+        for (i, b) in rest.iter_mut().enumerate() {
+            *b ^= ((w >> i) & 1) as u8;
+        }
+    }
 }
 
 /// Writes `in_bits` scrambled into `out` (same length; the caller checks).

@@ -7,6 +7,7 @@
 //! 2^m-entry table per dimension, built once.
 
 use super::{check_len, Modulation, ModulationError};
+use crate::coding::crc::pack8;
 use num_complex::Complex32;
 use std::f32::consts::FRAC_1_SQRT_2;
 
@@ -16,6 +17,10 @@ pub struct Mapper {
     modulation: Modulation,
     /// PAM amplitude per m-bit label (first bit = MSB), already normalised.
     pam: Vec<f32>,
+    /// For 16QAM and 256QAM: the point of every Q_m-bit label (first bit =
+    /// MSB), the same values `pam` gives, looked up from bits packed eight
+    /// at a time.
+    points: Vec<Complex32>,
 }
 
 /// The PAM level of label bits `b` (b[0] first) in grid units: §5.1 nesting.
@@ -50,7 +55,27 @@ impl Mapper {
                 })
                 .collect()
         };
-        Mapper { modulation, pam }
+        let qm = modulation.qm();
+        let points = if matches!(qm, 4 | 8) {
+            (0..1usize << qm)
+                .map(|label| {
+                    let bit = |k: usize| (label >> (qm - 1 - k)) & 1;
+                    let (mut li, mut lq) = (0, 0);
+                    for k in 0..m {
+                        li = (li << 1) | bit(2 * k);
+                        lq = (lq << 1) | bit(2 * k + 1);
+                    }
+                    Complex32::new(pam[li], pam[lq])
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Mapper {
+            modulation,
+            pam,
+            points,
+        }
     }
 
     /// The modulation.
@@ -93,6 +118,25 @@ impl Mapper {
                         FRAC_1_SQRT_2 * (1.0 - 2.0 * (b[0] & 1) as f32),
                         FRAC_1_SQRT_2 * (1.0 - 2.0 * (b[1] & 1) as f32),
                     );
+                }
+            }
+            // Eight bits packed to a byte at once: one 256QAM label, or two 16QAM ones.
+            Modulation::Qam256 => {
+                for (o, b) in out.iter_mut().zip(bits.chunks_exact(8)) {
+                    *o = self.points[pack8(b) as usize];
+                }
+            }
+            Modulation::Qam16 => {
+                let mut pairs = out.chunks_exact_mut(2);
+                for (o, b) in (&mut pairs).zip(bits.chunks_exact(8)) {
+                    let byte = pack8(b) as usize;
+                    o[0] = self.points[byte >> 4];
+                    o[1] = self.points[byte & 15];
+                }
+                if let [last] = pairs.into_remainder() {
+                    let b = &bits[bits.len() - 4..];
+                    let label = b.iter().fold(0, |l, &x| (l << 1) | (x & 1) as usize);
+                    *last = self.points[label];
                 }
             }
             _ => {
@@ -162,6 +206,31 @@ mod tests {
         let m = Mapper::new(Modulation::Qam1024);
         let e: f64 = m.pam.iter().map(|&a| (a * a) as f64).sum::<f64>() / m.pam.len() as f64;
         assert!((2.0 * e - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn packed_fast_paths_equal_the_per_dimension_tables() {
+        for (modu, qm) in [(Modulation::Qam16, 4usize), (Modulation::Qam256, 8)] {
+            let mapper = Mapper::new(modu);
+            // An odd symbol count: 16QAM's last symbol is a half byte.
+            let n = 1001;
+            let bits: Vec<u8> = (0..n * qm)
+                .map(|i| ((i * 13 + i / 7) % 3 == 0) as u8)
+                .collect();
+            let mut out = vec![Complex32::default(); n];
+            mapper.map(&bits, &mut out).unwrap();
+            let m = qm / 2;
+            for (i, (o, b)) in out.iter().zip(bits.chunks_exact(qm)).enumerate() {
+                let (mut li, mut lq) = (0usize, 0usize);
+                for k in 0..m {
+                    li = (li << 1) | b[2 * k] as usize;
+                    lq = (lq << 1) | b[2 * k + 1] as usize;
+                }
+                let want = Complex32::new(mapper.pam[li], mapper.pam[lq]);
+                assert_eq!(o.re.to_bits(), want.re.to_bits(), "{modu:?} symbol {i}");
+                assert_eq!(o.im.to_bits(), want.im.to_bits(), "{modu:?} symbol {i}");
+            }
+        }
     }
 
     #[test]
