@@ -17,9 +17,9 @@ pub struct Mapper {
     modulation: Modulation,
     /// PAM amplitude per m-bit label (first bit = MSB), already normalised.
     pam: Vec<f32>,
-    /// For 16QAM and 256QAM: the point of every Q_m-bit label (first bit =
-    /// MSB), the same values `pam` gives, looked up from bits packed eight
-    /// at a time.
+    /// For 16QAM, 64QAM and 256QAM: the point of every Q_m-bit label (first
+    /// bit = MSB), the same values `pam` gives, looked up from bits packed
+    /// eight at a time.
     points: Vec<Complex32>,
 }
 
@@ -56,7 +56,7 @@ impl Mapper {
                 .collect()
         };
         let qm = modulation.qm();
-        let points = if matches!(qm, 4 | 8) {
+        let points = if matches!(qm, 4 | 6 | 8) {
             (0..1usize << qm)
                 .map(|label| {
                     let bit = |k: usize| (label >> (qm - 1 - k)) & 1;
@@ -139,6 +139,22 @@ impl Mapper {
                     *last = self.points[label];
                 }
             }
+            Modulation::Qam64 => {
+                // 24 bits (3 bytes) are 4 labels.
+                let mut quads = out.chunks_exact_mut(4);
+                for (o, b) in (&mut quads).zip(bits.chunks_exact(24)) {
+                    let w = (pack8(&b[..8]) << 16) | (pack8(&b[8..16]) << 8) | pack8(&b[16..]);
+                    for (k, x) in o.iter_mut().enumerate() {
+                        *x = self.points[((w >> (18 - 6 * k)) & 63) as usize];
+                    }
+                }
+                let rest = quads.into_remainder();
+                let tail = &bits[bits.len() - 6 * rest.len()..];
+                for (x, b) in rest.iter_mut().zip(tail.chunks_exact(6)) {
+                    let label = b.iter().fold(0, |l, &y| (l << 1) | (y & 1) as usize);
+                    *x = self.points[label];
+                }
+            }
             _ => {
                 let m = qm / 2;
                 for (o, b) in out.iter_mut().zip(bits.chunks_exact(qm)) {
@@ -210,9 +226,14 @@ mod tests {
 
     #[test]
     fn packed_fast_paths_equal_the_per_dimension_tables() {
-        for (modu, qm) in [(Modulation::Qam16, 4usize), (Modulation::Qam256, 8)] {
+        for (modu, qm) in [
+            (Modulation::Qam16, 4usize),
+            (Modulation::Qam64, 6),
+            (Modulation::Qam256, 8),
+        ] {
             let mapper = Mapper::new(modu);
-            // An odd symbol count: 16QAM's last symbol is a half byte.
+            // An odd symbol count: 16QAM's last symbol is a half byte, 64QAM's last
+            // symbol is not a whole group of 4.
             let n = 1001;
             let bits: Vec<u8> = (0..n * qm)
                 .map(|i| ((i * 13 + i / 7) % 3 == 0) as u8)

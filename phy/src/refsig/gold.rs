@@ -39,10 +39,7 @@ impl GoldSequence {
         // done once per process.
         static X1_START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
         let x1 = *X1_START.get_or_init(|| (0..NC).fold(1u32, |s, _| step_x1(s)));
-        let mut x2 = c_init & 0x7fff_ffff;
-        for _ in 0..NC {
-            x2 = step_x2(x2);
-        }
+        let x2 = jump(&jump_tables().1, c_init & 0x7fff_ffff, NC);
         GoldSequence { x1, x2 }
     }
 
