@@ -2,8 +2,9 @@
 //! DM-RS position, detection per block of symbols, LDPC per group of code
 //! blocks, each on any worker) gives exactly what one whole-PUSCH receiver
 //! gives, with 1, 2 or 3 workers and several slots in flight, including two
-//! PUSCHs on one receiver in a slot and a 2-layer PUSCH with data beside
-//! its DM-RS on three DM-RS positions.
+//! PUSCHs on one receiver in a slot, a 2-layer PUSCH with data beside its
+//! DM-RS on three DM-RS positions, and HARQ retransmissions in the slot
+//! after their first transmission (decodable only combined with it).
 
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
@@ -70,57 +71,76 @@ fn split_uplink_stages_equal_the_whole_receiver() {
         [Complex32::new(1.0, 0.0), Complex32::new(0.3, 0.2)],
         [Complex32::new(-0.2, 0.4), Complex32::new(0.9, -0.1)],
     ];
-    let mut rx = vec![vec![Complex32::default(); len]; N_RX];
+    // The slot's samples when every PUSCH sends rv 0, and when every PUSCH
+    // retransmits at rv 2, 26 dB weaker (too weak to decode alone).
+    let mut received = Vec::new();
     let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
-    for (k, p) in base.iter().enumerate() {
-        let layers = p.num_layers as usize;
-        let mut tx = PuschTransmitter::new(num, layers, ofdm).expect("transmitter");
-        let plan = tx.plan(p).expect("plan");
-        if k == 0 {
-            assert!(
-                plan.tb.num_cb() > CBS_PER_TASK,
-                "{} code blocks",
-                plan.tb.num_cb()
-            );
-        }
-        let tb: Vec<u8> = (0..plan.tbs).map(|i| ((i * 5 + k) % 7 < 3) as u8).collect();
-        tx.transmit(p, &tb).expect("encode");
-        let mut out = vec![vec![Complex32::default(); len]; layers];
-        let mut views: Vec<&mut [Complex32]> = out.iter_mut().map(|o| &mut o[..]).collect();
-        tx.modulate(SLOT, &mut views).expect("modulate");
-        for (a, r) in rx.iter_mut().enumerate() {
-            for (j, o) in out.iter().enumerate() {
-                let g = if layers == 1 {
-                    Complex32::new(1.0, 0.0)
-                } else {
-                    mix[a][j]
-                };
-                r.iter_mut().zip(o).for_each(|(r, x)| *r += g * x);
+    for (rv, gain) in [(0u8, 1.0f32), (2, 0.05)] {
+        let mut rx = vec![vec![Complex32::default(); len]; N_RX];
+        for (k, p) in base.iter().enumerate() {
+            let p = &PuschPdu { rv, ..p.clone() };
+            let layers = p.num_layers as usize;
+            let mut tx = PuschTransmitter::new(num, layers, ofdm).expect("transmitter");
+            let plan = tx.plan(p).expect("plan");
+            if k == 0 {
+                assert!(
+                    plan.tb.num_cb() > CBS_PER_TASK,
+                    "{} code blocks",
+                    plan.tb.num_cb()
+                );
+            }
+            let tb: Vec<u8> = (0..plan.tbs).map(|i| ((i * 5 + k) % 7 < 3) as u8).collect();
+            tx.transmit(p, &tb).expect("encode");
+            let mut out = vec![vec![Complex32::default(); len]; layers];
+            let mut views: Vec<&mut [Complex32]> = out.iter_mut().map(|o| &mut o[..]).collect();
+            tx.modulate(SLOT, &mut views).expect("modulate");
+            for (a, r) in rx.iter_mut().enumerate() {
+                for (j, o) in out.iter().enumerate() {
+                    let g = gain
+                        * if layers == 1 {
+                            Complex32::new(1.0, 0.0)
+                        } else {
+                            mix[a][j]
+                        };
+                    r.iter_mut().zip(o).for_each(|(r, x)| *r += g * x);
+                }
             }
         }
-    }
-    for a in &mut rx {
-        for x in a.iter_mut() {
-            *x += Complex32::new(noise.next(0.02), noise.next(0.02));
+        for a in &mut rx {
+            for x in a.iter_mut() {
+                *x += Complex32::new(noise.next(0.02), noise.next(0.02));
+            }
         }
+        received.push(rx);
     }
-    let antennas: Vec<&[Complex32]> = rx.iter().map(|a| &a[..len]).collect();
-    // Slot s uses HARQ process s % 4 for every PDU, new data each time.
+    // Slot s uses HARQ process (s / 2) % 4 for every PDU: new data at rv 0
+    // in even slots, its retransmission at rv 2 in the next (odd) slot, which
+    // decodes only combined with the first (HARQ state carried from one
+    // pipeline slot to the next while both are in flight).
     let slot_pdus = |s: usize| -> Vec<PuschPdu> {
         base.iter()
             .map(|p| PuschPdu {
-                harq_id: (s % 4) as u8,
+                harq_id: (s / 2 % 4) as u8,
+                new_data: s % 2 == 0,
+                rv: if s % 2 == 0 { 0 } else { 2 },
                 ..p.clone()
             })
             .collect()
     };
+    let samples =
+        |s: usize| -> Vec<&[Complex32]> { received[s % 2].iter().map(|a| &a[..len]).collect() };
+    {
+        let mut lone = PuschReceiver::new(num, cfg).expect("receiver");
+        let r = lone.process_samples(&slot_pdus(1)[0], &samples(1));
+        assert!(!r.expect("process").crc_ok, "rv 2 alone must not decode");
+    }
     const SLOTS: usize = 6;
     // The reference: one receiver, whole PUSCHs in order.
     let mut whole = PuschReceiver::new(num, cfg).expect("receiver");
     let mut expect = Vec::new();
     for s in 0..SLOTS {
         for p in slot_pdus(s) {
-            let r = whole.process_samples(&p, &antennas).expect("process");
+            let r = whole.process_samples(&p, &samples(s)).expect("process");
             let plan = whole.plan(&p).expect("plan");
             assert!(r.crc_ok, "reference decodes: {r:?}");
             expect.push((format!("{r:?}"), whole.transport_block(&plan).to_vec()));
@@ -166,7 +186,7 @@ fn split_uplink_stages_equal_the_whole_receiver() {
             };
             {
                 let mut r = p.slot(i).rx.write().unwrap();
-                for (d, a) in r.iter_mut().zip(&rx) {
+                for (d, a) in r.iter_mut().zip(&received[s % 2]) {
                     d[..len].copy_from_slice(a);
                 }
             }
@@ -182,7 +202,9 @@ fn split_uplink_stages_equal_the_whole_receiver() {
         assert!(max_in_flight > 1, "slots overlapped");
         assert_eq!(got.len(), expect.len());
         for (k, (g, e)) in got.iter().zip(&expect).enumerate() {
-            assert_eq!(g, e, "PUSCH {k}, {workers} workers, {receivers} receivers");
+            let case = format!("PUSCH {k}, {workers} workers, {receivers} receivers");
+            assert_eq!(g.0, e.0, "{case}");
+            assert!(g.1 == e.1, "{case}: the TB bits differ");
         }
         let m = p.metrics();
         let stage = |name: &str| {
