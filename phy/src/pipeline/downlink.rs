@@ -246,7 +246,10 @@ impl DownlinkJob {
                 task -= groups;
                 continue;
             }
-            let blocks = task * CBS_PER_TASK..((task + 1) * CBS_PER_TASK).min(c);
+            // The last group first: it computes the TB CRC over the whole
+            // block, the longest task, so it should not be the one left at the end.
+            let g = groups - 1 - task;
+            let blocks = g * CBS_PER_TASK..((g + 1) * CBS_PER_TASK).min(c);
             let bits = plan.tb.cb_offset(blocks.start)..plan.tb.cb_offset(blocks.end);
             // SAFETY: the blocks' part of PDSCH k's coded bits is this task's alone.
             let out = unsafe { s.coded[k].slice_mut(bits) };
