@@ -2,7 +2,8 @@
 //! mapping per block of symbols, OFDM per antenna and block of symbols) gives
 //! bit for bit the samples of one `PdschTransmitter`, with 1, 2 or 3 workers
 //! and several slots in flight: one-layer PDSCHs of several code blocks,
-//! two layers, and three PDSCHs of 1-3 layers in one slot.
+//! two layers, and three PDSCHs of 1-3 layers in one slot (whose reference,
+//! `transmit` then `transmit_add`, is checked against each PDSCH alone).
 
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
@@ -173,4 +174,36 @@ fn bad_requests_are_refused_and_transmit_nothing() {
         ..OfdmOptions::default()
     };
     assert!(DownlinkJob::new(num, 1, windowed, 1).is_err());
+}
+
+/// The reference's multi-PDSCH slot: `transmit_add` puts each PDSCH's REs
+/// exactly where `transmit` puts them alone, and leaves the others alone.
+#[test]
+fn transmit_add_places_each_pdsch_as_alone() {
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).expect("numerology");
+    let pdus = slot_pdus(2);
+    assert_eq!(pdus.len(), 3);
+    let mut tx = PdschTransmitter::new(num, N_TX, OfdmOptions::default()).expect("tx");
+    let tbs: Vec<Vec<u8>> = pdus
+        .iter()
+        .enumerate()
+        .map(|(k, p)| tb(2, k, tx.plan(p).expect("plan").tbs))
+        .collect();
+    let alone: Vec<Vec<Complex32>> = pdus
+        .iter()
+        .zip(&tbs)
+        .map(|(p, t)| tx.transmit(p, t).expect("transmit").1.as_slice().to_vec())
+        .collect();
+    tx.transmit(&pdus[0], &tbs[0]).expect("transmit");
+    for (p, t) in pdus.iter().zip(&tbs).skip(1) {
+        tx.transmit_add(p, t).expect("transmit_add");
+    }
+    let zero = Complex32::default();
+    for (i, &z) in tx.grid().as_slice().iter().enumerate() {
+        let owners: Vec<usize> = (0..3).filter(|&k| alone[k][i] != zero).collect();
+        assert!(owners.len() <= 1, "RE {i} written by PDSCHs {owners:?}");
+        let want = owners.first().map_or(zero, |&k| alone[k][i]);
+        assert_eq!(z, want, "RE {i}");
+    }
+    assert!(tx.grid().as_slice().iter().filter(|z| **z != zero).count() > 1000);
 }
