@@ -9,8 +9,8 @@ use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdsch::{PdschPdu, PdschTransmitter};
-use ranlab_phy::pipeline::downlink::{DownlinkJob, CBS_PER_TASK};
-use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
+use ranlab_phy::pipeline::downlink::{DownlinkJob, DownlinkSlot, CBS_PER_TASK};
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -153,7 +153,7 @@ fn downlink_job_equals_the_pdsch_transmitter_bit_for_bit() {
 fn bad_requests_are_refused_and_transmit_nothing() {
     let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 24, None).expect("numerology");
     let job = DownlinkJob::new(num, 1, OfdmOptions::default(), 1).expect("job");
-    let slot = job.new_slot(1);
+    let slot = job.new_slot(2);
     let pdu = common::pdsch(0x4601, 3, 0, 24, 5, 1, 0);
     let tbs = job.plan(&pdu).expect("plan").tbs;
     let short = vec![0u8; tbs - 8];
@@ -163,12 +163,41 @@ fn bad_requests_are_refused_and_transmit_nothing() {
     assert_eq!(slot.n_pdus(), 0);
     let good = vec![1u8; tbs];
     assert!(slot
-        .set_pdus(&job, 3, &[pdu.clone(), pdu.clone()], &[&good, &good])
+        .set_pdus(
+            &job,
+            3,
+            &[pdu.clone(), pdu.clone(), pdu.clone()],
+            &[&good[..]; 3]
+        )
         .is_err());
     let two_layers = common::pdsch(0x4601, 3, 0, 24, 5, 2, 0);
     assert!(slot.set_pdus(&job, 3, &[two_layers], &[&good]).is_err());
-    slot.set_pdus(&job, 3, &[pdu], &[&good]).expect("valid");
+    // A valid PDSCH, then a request whose second PDSCH is bad: the slot must
+    // send neither the request's first PDSCH nor the grid of the slot before.
+    let run = |slot: &DownlinkSlot| {
+        for stage in 0..job.stages().len() {
+            for t in 0..job.task_count(slot, stage) {
+                job.run_task(slot, stage, t);
+            }
+        }
+        slot.samples().antenna(0).iter().any(|z| z.norm_sqr() > 0.0)
+    };
+    slot.set_pdus(&job, 3, std::slice::from_ref(&pdu), &[&good])
+        .expect("valid");
     assert_eq!(slot.n_pdus(), 1);
+    assert!(run(&slot), "a valid PDSCH is sent");
+    let bad_second = PdschPdu {
+        n_prb: 30,
+        ..pdu.clone()
+    };
+    assert!(slot
+        .set_pdus(&job, 3, &[pdu.clone(), bad_second], &[&good, &good])
+        .is_err());
+    assert_eq!(slot.n_pdus(), 0);
+    assert!(
+        !run(&slot),
+        "after a refused request the slot sends nothing"
+    );
     let windowed = OfdmOptions {
         window_len: 8,
         ..OfdmOptions::default()

@@ -336,39 +336,21 @@ impl DownlinkSlot {
         tbs: &[&[u8]],
     ) -> Result<(), PuschError> {
         let mut req = self.requests.write().unwrap_or_else(|e| e.into_inner());
-        req.plans.clear();
-        req.layers = 0;
         self.n_pdus.store(0, Ordering::Release);
         self.failed.store(false, Ordering::Relaxed);
         *self.error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        if pdus.len() > self.coded.len() || tbs.len() != pdus.len() {
-            return Err(PuschError::Size(format!(
-                "{} PDSCHs with {} transport blocks (at most {} in a slot)",
-                pdus.len(),
-                tbs.len(),
-                self.coded.len()
-            )));
-        }
         self.slot.store(slot, Ordering::Relaxed);
         self.len.store(job.num.slot_len(slot), Ordering::Relaxed);
-        for (k, (pdu, tb)) in pdus.iter().zip(tbs).enumerate() {
-            let plan = job.plan(pdu)?;
-            if tb.len() != plan.tbs {
+        let filled = fill(job, &mut req, self.coded.len(), pdus, tbs);
+        match filled {
+            // Nothing half-set stays behind: every antenna sends zeros.
+            Err(_) => {
                 req.plans.clear();
-                return Err(PuschError::Size(format!(
-                    "PDSCH {k}: transport block of {} bits, the PDU's TBS is {}",
-                    tb.len(),
-                    plan.tbs
-                )));
+                req.layers = 0;
             }
-            let dst = &mut req.tbs[k];
-            dst.clear();
-            dst.extend_from_slice(tb);
-            req.layers = req.layers.max(plan.layout.layers());
-            req.plans.push(plan);
+            Ok(()) => self.n_pdus.store(pdus.len(), Ordering::Release),
         }
-        self.n_pdus.store(pdus.len(), Ordering::Release);
-        Ok(())
+        filled
     }
 
     /// PDSCHs of the slot.
@@ -393,6 +375,41 @@ impl DownlinkSlot {
         }
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+}
+
+/// Plans `pdus` into `req` and copies their blocks (at most `max_pdus`).
+fn fill(
+    job: &DownlinkJob,
+    req: &mut Requests,
+    max_pdus: usize,
+    pdus: &[PdschPdu],
+    tbs: &[&[u8]],
+) -> Result<(), PuschError> {
+    req.plans.clear();
+    req.layers = 0;
+    if pdus.len() > max_pdus || tbs.len() != pdus.len() {
+        return Err(PuschError::Size(format!(
+            "{} PDSCHs with {} transport blocks (at most {max_pdus} in a slot)",
+            pdus.len(),
+            tbs.len(),
+        )));
+    }
+    for (k, (pdu, tb)) in pdus.iter().zip(tbs).enumerate() {
+        let plan = job.plan(pdu)?;
+        if tb.len() != plan.tbs {
+            return Err(PuschError::Size(format!(
+                "PDSCH {k}: transport block of {} bits, the PDU's TBS is {}",
+                tb.len(),
+                plan.tbs
+            )));
+        }
+        let dst = &mut req.tbs[k];
+        dst.clear();
+        dst.extend_from_slice(tb);
+        req.layers = req.layers.max(plan.layout.layers());
+        req.plans.push(plan);
+    }
+    Ok(())
 }
 
 /// The samples of a completed downlink slot, per antenna (the slot's
