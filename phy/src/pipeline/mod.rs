@@ -11,7 +11,9 @@
 //! counter instead of queueing.
 //!
 //! The algorithm lives in a [`SlotJob`]; timing, deadlines and counters are
-//! kept here, around it, never inside it.
+//! kept here, around it, never inside it. The jobs: [`uplink::UplinkJob`]
+//! (received samples -> PUSCH indications) and [`downlink::DownlinkJob`]
+//! (PDSCH PDUs and transport blocks -> transmit samples).
 
 pub mod downlink;
 mod histogram;
