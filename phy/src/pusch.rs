@@ -866,65 +866,51 @@ impl CbDecoder {
     }
 }
 
-/// Shared-channel receiver: [`PuschReceiver`] is the gNB side of the PUSCH,
-/// `pdsch::PdschReceiver` the UE side of the PDSCH. One per worker thread;
-/// every buffer is made by the constructor, including the HARQ soft buffers
-/// (retransmissions of a TB combine when they reach the same receiver).
-pub struct ShReceiver<L: SharedChannel> {
-    _link: std::marker::PhantomData<L>,
+/// The receive front end of one shared channel: channel estimation,
+/// detection, soft demapping, quantisation and descrambling into the G
+/// `i8` LLRs, with the estimate, equalised symbols and LLRs it keeps for
+/// the decode and the measurements. A [`ShReceiver`] has its own; a
+/// pipeline that keeps several slots in flight holds one per slot and
+/// PUSCH and hands it to [`ShReceiver::decode_code_block_with`] and
+/// [`ShReceiver::finish_result_with`].
+///
+/// Split steps (a pipeline runs them as tasks): [`ShFrontEnd::chest_begin`],
+/// then per DM-RS position [`ShFrontEnd::chest_position`] and
+/// [`ShFrontEnd::chest_interpolate`], then [`ShFrontEnd::chest_combine`],
+/// then [`ShFrontEnd::detect_symbols`] per block of symbols;
+/// [`ShFrontEnd::process`] runs them in order on one thread.
+pub struct ShFrontEnd {
     num: Numerology,
     cfg: PuschRxConfig,
-    demod: OfdmDemodulator,
-    grid: ResourceGrid,
     fe: RxFrontEnd,
     demappers: Vec<Demapper>,
-    decoder: TbDecoder,
-    harq: HarqBuffers,
-    /// The receiver's own front-end scratch (whole-slot calls).
+    /// Own scratch (whole-slot calls).
     scratch: FrontScratch,
     /// The G quantised, descrambled LLRs of the slot.
     llr: Vec<i8>,
     /// Whether the last demapped slot carried any non-zero LLR.
     heard: AtomicBool,
-    /// The decoded TB bits a, followed by its CRC bits p for a split decode.
-    tb: Vec<u8>,
     n_sym: usize,
-    split: SplitState,
     fsplit: FrontSplit,
 }
 
-/// The PUSCH receiver.
-pub type PuschReceiver = ShReceiver<Pusch>;
-
-impl<L: SharedChannel> ShReceiver<L> {
-    /// A receiver for the carrier `num`.
+impl ShFrontEnd {
+    /// A front end for the carrier `num` and the receiver settings `cfg`
+    /// (antennas, layers, estimator, detector, instruction set).
     pub fn new(num: Numerology, cfg: PuschRxConfig) -> Result<Self, PuschError> {
         let n_sc = num.n_sc();
-        let max_prb = num.n_prb() as usize;
         let fe = RxFrontEnd::new(
             cfg.n_rx,
             cfg.max_layers,
-            max_prb,
+            num.n_prb() as usize,
             cfg.chest,
             cfg.equalizer,
             cfg.level,
         )?;
         let max_g = 14 * n_sc * cfg.max_layers * 10;
-        let level = cfg.level.clamp_to(SimdLevel::detect());
-        let decoder = TbDecoder::new(DecoderConfig {
-            max_iterations: cfg.ldpc_iterations.clamp(1, 100),
-            algorithm: cfg.ldpc_algorithm,
-            level,
-            early_stop: cfg.ldpc_early_stop,
-        });
-        let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
-        let max_sym = 14 * n_sc * cfg.max_layers;
-        let mut rx = ShReceiver {
-            _link: std::marker::PhantomData,
+        let mut f = ShFrontEnd {
             num,
             cfg,
-            demod: OfdmDemodulator::new(num, cfg.ofdm)?,
-            grid: ResourceGrid::new(cfg.n_rx, num.symbols_per_slot(), n_sc),
             fe,
             demappers: QMS
                 .iter()
@@ -935,21 +921,17 @@ impl<L: SharedChannel> ShReceiver<L> {
                     )
                 })
                 .collect(),
-            decoder,
-            harq: HarqBuffers::new(cfg.harq_buffers, cap, max_cbs),
             scratch: FrontScratch::default(),
             llr: vec![0; max_g],
             heard: AtomicBool::new(false),
-            tb: vec![0; max_g + 24],
             n_sym: 0,
-            split: SplitState::new(max_cbs),
-            fsplit: FrontSplit::new(max_sym),
+            fsplit: FrontSplit::new(14 * n_sc * cfg.max_layers),
         };
-        rx.scratch = rx.new_scratch();
-        Ok(rx)
+        f.scratch = f.new_scratch();
+        Ok(f)
     }
 
-    /// Front-end scratch for one thread calling [`ShReceiver::detect_symbols`].
+    /// Front-end scratch for one thread calling [`ShFrontEnd::detect_symbols`].
     pub fn new_scratch(&self) -> FrontScratch {
         FrontScratch {
             detect: self.fe.new_scratch(),
@@ -958,69 +940,9 @@ impl<L: SharedChannel> ShReceiver<L> {
         }
     }
 
-    /// The carrier.
-    pub fn numerology(&self) -> &Numerology {
-        &self.num
-    }
-
-    /// The plan of `pdu` on this carrier and antenna count.
-    pub fn plan(&self, pdu: &L::Pdu) -> Result<ShPlan, PuschError> {
-        L::plan(pdu, self.num.n_prb(), self.cfg.n_rx as u16)
-    }
-
-    /// The received grid (antennas × symbols × carrier subcarriers), for
-    /// callers that run OFDM elsewhere and write it directly.
-    pub fn grid_mut(&mut self) -> &mut ResourceGrid {
-        &mut self.grid
-    }
-
-    /// Stage: OFDM demodulation of symbol `l` of antenna `antenna`
-    /// (`samples` = that symbol's CP + N samples) into the receive grid.
-    pub fn demodulate_symbol(
-        &mut self,
-        slot: u32,
-        antenna: usize,
-        l: usize,
-        samples: &[Complex32],
-    ) -> Result<(), PuschError> {
-        if antenna >= self.cfg.n_rx {
-            return Err(PuschError::Size(format!(
-                "antenna {antenna}, built for {}",
-                self.cfg.n_rx
-            )));
-        }
-        self.demod
-            .demodulate_symbol(slot, l, samples, self.grid.symbol_mut(antenna, l))?;
-        Ok(())
-    }
-
-    /// Stage: OFDM demodulation of a whole slot, one sample slice per antenna.
-    pub fn demodulate_slot(
-        &mut self,
-        slot: u32,
-        antennas: &[&[Complex32]],
-    ) -> Result<(), PuschError> {
-        if antennas.len() != self.cfg.n_rx {
-            return Err(PuschError::Size(format!(
-                "{} antenna streams, built for {}",
-                antennas.len(),
-                self.cfg.n_rx
-            )));
-        }
-        for (a, s) in antennas.iter().enumerate() {
-            self.demod.demodulate_slot(slot, s, &mut self.grid, a)?;
-        }
-        Ok(())
-    }
-
-    /// Stage: channel estimation from the DM-RS of `grid`.
-    pub fn estimate_channel(
-        &mut self,
-        plan: &ShPlan,
-        grid: Option<&ResourceGrid>,
-    ) -> Result<(), PuschError> {
+    /// Stage: channel estimation from the DM-RS of `g`.
+    pub fn estimate_channel(&mut self, plan: &ShPlan, g: &ResourceGrid) -> Result<(), PuschError> {
         self.fsplit.plan = None;
-        let g = grid.unwrap_or(&self.grid);
         self.fe.estimate_channel(&self.num, &plan.layout, g)?;
         Ok(())
     }
@@ -1030,19 +952,17 @@ impl<L: SharedChannel> ShReceiver<L> {
     pub fn detect_symbol(
         &mut self,
         plan: &ShPlan,
-        grid: Option<&ResourceGrid>,
+        g: &ResourceGrid,
         l: usize,
         first_re: usize,
     ) -> Result<usize, PuschError> {
         self.fsplit.plan = None;
-        let g = grid.unwrap_or(&self.grid);
         Ok(self.fe.detect_symbol(&plan.layout, g, l, first_re)?)
     }
 
     /// Stage: soft demapping, quantisation ([`LLR_SCALE`]) and descrambling
     /// of the detected symbols into the G `i8` LLRs (positive: bit 0), returned.
     pub fn demap(&mut self, plan: &ShPlan) -> Result<&[i8], PuschError> {
-        self.split.clear();
         self.fsplit.plan = None;
         let qm = plan.qm;
         let n_sym = plan.g / qm;
@@ -1074,201 +994,6 @@ impl<L: SharedChannel> ShReceiver<L> {
         Ok(&self.llr[..plan.g])
     }
 
-    /// Stage: HARQ combining into the soft buffer of (RNTI, HARQ id) (cleared
-    /// by new data), rate recovery, LDPC decoding per code block and the
-    /// CRCs. Returns (TB CRC passed, LDPC iterations summed over blocks).
-    ///
-    /// A TB decoded to all zeros is reported as failed: with nothing but
-    /// erased systematic bits (a lone rv 2 or 3, a silent channel) the
-    /// decoder settles on the all-zero codeword, whose CRC (zero initial
-    /// register, TS 38.212 §5.1) passes; a MAC PDU is never all zeros
-    /// (padding has a subheader, TS 38.321 §6.1.2).
-    pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
-        self.split.clear();
-        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
-        let entry = &mut self.harq.entries[i];
-        entry.heard = self.heard.load(Ordering::Relaxed) || (!fresh && entry.heard);
-        let out = self
-            .decoder
-            .decode(
-                &plan.tb,
-                &self.llr[..plan.g],
-                plan.rv,
-                &mut entry.buf,
-                fresh,
-                &mut self.tb[..plan.tbs],
-            )
-            .map_err(|e| PuschError::Coding(e.to_string()))?;
-        let iterations = out.cbs.iter().map(|c| c.iterations).sum();
-        let ok = out.tb_crc_ok && entry.heard && self.tb[..plan.tbs].contains(&1);
-        entry.pending = !ok;
-        Ok((ok, iterations))
-    }
-
-    /// Split decode, step 1 of 3: takes the HARQ soft buffer of the PDU's
-    /// (RNTI, HARQ id) exactly as [`ShReceiver::decode`] does (cleared by
-    /// new data), before or after the front end (whether the slot carried
-    /// any energy is taken by [`ShReceiver::decode_finish`]). Then
-    /// [`ShReceiver::decode_code_block`] runs once per code block
-    /// r = 0..C ([`ShPlan::tb`]`.num_cb()`), in any order and from any
-    /// threads (it takes `&self`; each block writes only its own part of the
-    /// soft buffer and of the TB), and [`ShReceiver::decode_finish`] checks
-    /// the TB CRC. The outcome equals [`ShReceiver::decode`]'s.
-    pub fn decode_prepare(&mut self, plan: &ShPlan) -> Result<(), PuschError> {
-        self.split.clear();
-        let seg = &plan.tb.seg;
-        let c = seg.num_cb;
-        if c > self.split.claims.len() || seg.b > self.tb.len() || plan.g > self.llr.len() {
-            return Err(PuschError::Size(format!(
-                "{c} code blocks of a {} bit TB exceed the receiver's buffers",
-                seg.tbs
-            )));
-        }
-        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
-        let entry = &mut self.harq.entries[i];
-        let layout = (seg.shape, c, plan.tb.n_cb);
-        // A new layout's blocks are cleared by decode_code_block, each its
-        // own part, on whichever thread decodes it.
-        let clear = fresh || entry.buf.layout() != Some(layout);
-        if clear {
-            entry
-                .buf
-                .reset_layout(seg.shape, c, plan.tb.n_cb)
-                .map_err(|e| PuschError::Coding(e.to_string()))?;
-        }
-        let (soft, filled) = entry.buf.cbs_mut();
-        let sp = &mut self.split;
-        sp.soft = SendPtr(soft.as_mut_ptr());
-        sp.filled = SendPtr(filled.as_mut_ptr());
-        sp.bits = SendPtr(self.tb.as_mut_ptr());
-        sp.entry = i;
-        sp.fresh = fresh;
-        sp.clear = clear;
-        for (k, cl) in sp.claims[..c].iter().enumerate() {
-            cl.store(false, Ordering::Relaxed);
-            sp.iterations[k].store(0, Ordering::Relaxed);
-        }
-        sp.plan = Some(plan.tb);
-        sp.rv = plan.rv;
-        Ok(())
-    }
-
-    /// Split decode, step 2: rate recovery and HARQ combining of code block
-    /// `r` into its part of the soft buffer, LDPC decoding with its CRC
-    /// (CRC24B, or the TB CRC when C = 1) on `dec` (one per thread), and its
-    /// payload bits into the TB. Each block can be decoded once per
-    /// [`ShReceiver::decode_prepare`]; a second call for the same block, a
-    /// block out of range or a plan other than the prepared one is an error.
-    pub fn decode_code_block(
-        &self,
-        plan: &ShPlan,
-        r: usize,
-        dec: &mut CbDecoder,
-    ) -> Result<CbOutcome, PuschError> {
-        let sp = &self.split;
-        if sp.plan != Some(plan.tb) || sp.rv != plan.rv {
-            return Err(PuschError::Size(
-                "decode_code_block: not the prepared plan (call decode_prepare first)".into(),
-            ));
-        }
-        if self.fsplit.pending.load(Ordering::Acquire) != 0 {
-            return Err(PuschError::Size(
-                "decode_code_block: the split front end has not demapped every symbol".into(),
-            ));
-        }
-        let seg = &plan.tb.seg;
-        let sh = seg.shape;
-        if r >= seg.num_cb {
-            return Err(PuschError::Size(format!(
-                "code block {r} of {}",
-                seg.num_cb
-            )));
-        }
-        if sp.claims[r].swap(true, Ordering::AcqRel) {
-            return Err(PuschError::Size(format!(
-                "code block {r} already decoded for this plan"
-            )));
-        }
-        let rm = plan
-            .tb
-            .rate_matcher(r, plan.rv)
-            .map_err(|e| PuschError::Coding(e.to_string()))?;
-        let off = plan.tb.cb_offset(r);
-        let llrs = &self.llr[off..off + rm.e];
-        let n = sh.n();
-        let p = seg.payload_per_cb();
-        // SAFETY: decode_prepare (under &mut self) took these pointers from
-        // the HARQ soft buffer (C·N LLRs, C extents) and the TB buffer (≥ B
-        // bits), which are never reallocated; every &mut method clears the
-        // plan first, so they are live while `sp.plan` is set. The claim
-        // above makes block r's ranges — LLRs [r·N, (r+1)·N), extent r, bits
-        // [r·p, (r+1)·p) of a ‖ p — exclusive to this call.
-        let (soft, filled, bits) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(sp.soft.0.add(r * n), n),
-                &mut *sp.filled.0.add(r),
-                std::slice::from_raw_parts_mut(sp.bits.0.add(r * p), p),
-            )
-        };
-        if sp.clear {
-            HarqSoftBuffer::clear_block(sh, soft);
-        }
-        let crc = if seg.num_cb > 1 {
-            CrcPoly::Crc24B
-        } else {
-            seg.tb_crc
-        };
-        let o = dec
-            .decode(plan, rm, llrs, soft, filled, crc, bits)
-            .map_err(|e| PuschError::Coding(e.to_string()))?;
-        sp.iterations[r].store(o.iterations, Ordering::Release);
-        Ok(o)
-    }
-
-    /// Split decode, step 3: after every block, the TB CRC (with the
-    /// all-zero guard of [`ShReceiver::decode`]). Returns (TB CRC passed,
-    /// LDPC iterations summed over blocks).
-    pub fn decode_finish(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
-        let sp = &mut self.split;
-        if sp.plan != Some(plan.tb) {
-            return Err(PuschError::Size(
-                "decode_finish: not the prepared plan".into(),
-            ));
-        }
-        let seg = &plan.tb.seg;
-        let c = seg.num_cb;
-        if let Some(r) = sp.claims[..c]
-            .iter()
-            .position(|cl| !cl.load(Ordering::Acquire))
-        {
-            return Err(PuschError::Size(format!(
-                "decode_finish: code block {r} was not decoded"
-            )));
-        }
-        let iterations = sp.iterations[..c]
-            .iter()
-            .map(|x| x.load(Ordering::Acquire))
-            .sum();
-        let (entry, fresh) = (sp.entry, sp.fresh);
-        sp.clear();
-        let a = seg.tbs;
-        let l = seg.tb_crc.len();
-        let want = self.tb[a..a + l]
-            .iter()
-            .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
-        let crc_ok = Crc::new(seg.tb_crc).remainder(&self.tb[..a]) == want;
-        let e = &mut self.harq.entries[entry];
-        e.heard = self.heard.load(Ordering::Relaxed) || (!fresh && e.heard);
-        let ok = crc_ok && e.heard && self.tb[..a].contains(&1);
-        e.pending = !ok;
-        Ok((ok, iterations))
-    }
-
-    /// The decoded transport block of the last decode (A bits).
-    pub fn transport_block(&self, plan: &ShPlan) -> &[u8] {
-        &self.tb[..plan.tbs]
-    }
-
     /// Checks that `g` holds the allocation of `plan` on the receiver's antennas.
     fn check_grid(&self, plan: &ShPlan, g: &ResourceGrid) -> Result<(), PuschError> {
         if g.ports() != self.cfg.n_rx
@@ -1286,50 +1011,41 @@ impl<L: SharedChannel> ShReceiver<L> {
         Ok(())
     }
 
-    /// Channel estimation, detection and demapping of `plan` from `grid`
-    /// (`None`: the receiver's own grid): the split front end's steps in
-    /// order, on this thread.
-    fn front(&mut self, plan: &ShPlan, grid: Option<&ResourceGrid>) -> Result<(), PuschError> {
-        let n_pos = self.chest_begin(plan, grid)?;
+    /// Channel estimation, detection and demapping of `plan` from `g`: the
+    /// split steps in order, on this thread.
+    pub fn process(&mut self, plan: &ShPlan, g: &ResourceGrid) -> Result<(), PuschError> {
+        let n_pos = self.chest_begin(plan, g)?;
         for pos in 0..n_pos {
-            self.chest_position(plan, grid, pos);
+            self.chest_position(plan, g, pos);
         }
         for pos in 0..n_pos {
             self.chest_interpolate(plan, pos);
         }
         self.chest_combine(plan)?;
         let mut s = std::mem::take(&mut self.scratch);
-        let r = self.detect_symbols(plan, grid, 0..14, &mut s);
+        let r = self.detect_symbols(plan, g, 0..14, &mut s);
         self.scratch = s;
         r
     }
 
-    /// Split front end, step 1: checks `grid` (`None`: the receiver's own)
-    /// against `plan` and the receiver's sizes, and ends any split decode.
-    /// Returns the DM-RS positions P, the tasks of steps 2 and 3:
-    /// [`ShReceiver::chest_position`] and then
-    /// [`ShReceiver::chest_interpolate`] for p = 0..P (`&self`, any order,
-    /// any threads), [`ShReceiver::chest_combine`], then
-    /// [`ShReceiver::detect_symbols`] over the slot's symbols in blocks
-    /// (`&self`, any order, any threads). Together they give what the
-    /// whole-slot front end of [`ShReceiver::process_grid`] gives, bit for bit.
-    pub fn chest_begin(
-        &mut self,
-        plan: &ShPlan,
-        grid: Option<&ResourceGrid>,
-    ) -> Result<usize, PuschError> {
-        self.split.clear();
+    /// Split front end, step 1: checks `g` against `plan` and the front
+    /// end's sizes. Returns the DM-RS positions P, the tasks of steps 2 and
+    /// 3: [`ShFrontEnd::chest_position`] and then
+    /// [`ShFrontEnd::chest_interpolate`] for p = 0..P (`&self`, any order,
+    /// any threads), [`ShFrontEnd::chest_combine`], then
+    /// [`ShFrontEnd::detect_symbols`] over the slot's symbols in blocks
+    /// (`&self`, any order, any threads). Together they give what
+    /// [`ShFrontEnd::process`] gives, bit for bit.
+    pub fn chest_begin(&mut self, plan: &ShPlan, g: &ResourceGrid) -> Result<usize, PuschError> {
         self.fsplit.plan = None;
-        let g = grid.unwrap_or(&self.grid);
         self.check_grid(plan, g)?;
         Ok(self.fe.chest_check(&plan.layout, g)?)
     }
 
     /// Split front end, step 2 for DM-RS position `pos`: least squares on
     /// the DM-RS REs (TS 38.211 §6.4.1.1.3) and the position's timing
-    /// correlation. Needs the same `grid` as [`ShReceiver::chest_begin`].
-    pub fn chest_position(&self, plan: &ShPlan, grid: Option<&ResourceGrid>, pos: usize) {
-        let g = grid.unwrap_or(&self.grid);
+    /// correlation. Needs the same `g` as [`ShFrontEnd::chest_begin`].
+    pub fn chest_position(&self, plan: &ShPlan, g: &ResourceGrid, pos: usize) {
         self.fe.chest_position(&plan.layout, g, pos);
     }
 
@@ -1342,7 +1058,7 @@ impl<L: SharedChannel> ShReceiver<L> {
 
     /// Split front end, step 4, after step 3 of every position: noise
     /// variance, CFO, time averaging and SNR (see `chest`); then opens the
-    /// detection of `plan`'s symbols by [`ShReceiver::detect_symbols`].
+    /// detection of `plan`'s symbols by [`ShFrontEnd::detect_symbols`].
     pub fn chest_combine(&mut self, plan: &ShPlan) -> Result<(), PuschError> {
         self.fe.chest_combine(&self.num, &plan.layout);
         let lay = &plan.layout;
@@ -1393,13 +1109,13 @@ impl<L: SharedChannel> ShReceiver<L> {
     /// descrambling (TS 38.211 §6.3.1.1) of every chunk of
     /// [`DEMAP_CHUNK`] codeword symbols whose last OFDM symbol this call
     /// detected, so each chunk is demapped once, whoever finishes it.
-    /// `scratch` is the calling thread's ([`ShReceiver::new_scratch`]);
-    /// `grid` as in [`ShReceiver::chest_begin`]. A symbol detected twice in
+    /// `scratch` is the calling thread's ([`ShFrontEnd::new_scratch`]);
+    /// `g` as in [`ShFrontEnd::chest_begin`]. A symbol detected twice in
     /// one split is an error.
     pub fn detect_symbols(
         &self,
         plan: &ShPlan,
-        grid: Option<&ResourceGrid>,
+        g: &ResourceGrid,
         symbols: Range<usize>,
         scratch: &mut FrontScratch,
     ) -> Result<(), PuschError> {
@@ -1409,7 +1125,6 @@ impl<L: SharedChannel> ShReceiver<L> {
                 "detect_symbols: not the plan of chest_combine".into(),
             ));
         }
-        let g = grid.unwrap_or(&self.grid);
         let lay = &plan.layout;
         let v = lay.layers();
         let range = symbols.start.max(lay.start_symbol)
@@ -1500,7 +1215,7 @@ impl<L: SharedChannel> ShReceiver<L> {
     }
 
     /// The measurements of the last front end with the decode outcome.
-    fn result(&self, plan: &ShPlan, crc_ok: bool, iterations: u32) -> PuschResult {
+    fn result_of(&self, plan: &ShPlan, crc_ok: bool, iterations: u32) -> PuschResult {
         let (d, nv) = self.fe.symbols(self.n_sym);
         let est = self.fe.estimate();
         PuschResult {
@@ -1513,6 +1228,433 @@ impl<L: SharedChannel> ShReceiver<L> {
             noise_var: est.noise_var(),
             ldpc_iterations: iterations,
         }
+    }
+
+    /// Whether the last demapped slot carried any non-zero LLR.
+    fn heard(&self) -> bool {
+        self.heard.load(Ordering::Relaxed)
+    }
+}
+
+/// Shared-channel receiver: [`PuschReceiver`] is the gNB side of the PUSCH,
+/// `pdsch::PdschReceiver` the UE side of the PDSCH. One per worker thread;
+/// every buffer is made by the constructor, including the HARQ soft buffers
+/// (retransmissions of a TB combine when they reach the same receiver).
+pub struct ShReceiver<L: SharedChannel> {
+    _link: std::marker::PhantomData<L>,
+    num: Numerology,
+    cfg: PuschRxConfig,
+    demod: OfdmDemodulator,
+    grid: ResourceGrid,
+    front: ShFrontEnd,
+    decoder: TbDecoder,
+    harq: HarqBuffers,
+    /// The decoded TB bits a, followed by its CRC bits p for a split decode.
+    tb: Vec<u8>,
+    split: SplitState,
+}
+
+/// The PUSCH receiver.
+pub type PuschReceiver = ShReceiver<Pusch>;
+
+impl<L: SharedChannel> ShReceiver<L> {
+    /// A receiver for the carrier `num`.
+    pub fn new(num: Numerology, cfg: PuschRxConfig) -> Result<Self, PuschError> {
+        let n_sc = num.n_sc();
+        let max_prb = num.n_prb() as usize;
+        let max_g = 14 * n_sc * cfg.max_layers * 10;
+        let level = cfg.level.clamp_to(SimdLevel::detect());
+        let decoder = TbDecoder::new(DecoderConfig {
+            max_iterations: cfg.ldpc_iterations.clamp(1, 100),
+            algorithm: cfg.ldpc_algorithm,
+            level,
+            early_stop: cfg.ldpc_early_stop,
+        });
+        let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
+        Ok(ShReceiver {
+            _link: std::marker::PhantomData,
+            num,
+            cfg,
+            demod: OfdmDemodulator::new(num, cfg.ofdm)?,
+            grid: ResourceGrid::new(cfg.n_rx, num.symbols_per_slot(), n_sc),
+            front: ShFrontEnd::new(num, cfg)?,
+            decoder,
+            harq: HarqBuffers::new(cfg.harq_buffers, cap, max_cbs),
+            tb: vec![0; max_g + 24],
+            split: SplitState::new(max_cbs),
+        })
+    }
+
+    /// Front-end scratch for one thread calling [`ShReceiver::detect_symbols`].
+    pub fn new_scratch(&self) -> FrontScratch {
+        self.front.new_scratch()
+    }
+
+    /// The carrier.
+    pub fn numerology(&self) -> &Numerology {
+        &self.num
+    }
+
+    /// The plan of `pdu` on this carrier and antenna count.
+    pub fn plan(&self, pdu: &L::Pdu) -> Result<ShPlan, PuschError> {
+        L::plan(pdu, self.num.n_prb(), self.cfg.n_rx as u16)
+    }
+
+    /// The received grid (antennas × symbols × carrier subcarriers), for
+    /// callers that run OFDM elsewhere and write it directly.
+    pub fn grid_mut(&mut self) -> &mut ResourceGrid {
+        &mut self.grid
+    }
+
+    /// Stage: OFDM demodulation of symbol `l` of antenna `antenna`
+    /// (`samples` = that symbol's CP + N samples) into the receive grid.
+    pub fn demodulate_symbol(
+        &mut self,
+        slot: u32,
+        antenna: usize,
+        l: usize,
+        samples: &[Complex32],
+    ) -> Result<(), PuschError> {
+        if antenna >= self.cfg.n_rx {
+            return Err(PuschError::Size(format!(
+                "antenna {antenna}, built for {}",
+                self.cfg.n_rx
+            )));
+        }
+        self.demod
+            .demodulate_symbol(slot, l, samples, self.grid.symbol_mut(antenna, l))?;
+        Ok(())
+    }
+
+    /// Stage: OFDM demodulation of a whole slot, one sample slice per antenna.
+    pub fn demodulate_slot(
+        &mut self,
+        slot: u32,
+        antennas: &[&[Complex32]],
+    ) -> Result<(), PuschError> {
+        if antennas.len() != self.cfg.n_rx {
+            return Err(PuschError::Size(format!(
+                "{} antenna streams, built for {}",
+                antennas.len(),
+                self.cfg.n_rx
+            )));
+        }
+        for (a, s) in antennas.iter().enumerate() {
+            self.demod.demodulate_slot(slot, s, &mut self.grid, a)?;
+        }
+        Ok(())
+    }
+
+    /// Stage: channel estimation from the DM-RS of `grid` (`None`: the receiver's own).
+    pub fn estimate_channel(
+        &mut self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+    ) -> Result<(), PuschError> {
+        let g = grid.unwrap_or(&self.grid);
+        self.front.estimate_channel(plan, g)
+    }
+
+    /// Stage: detection of symbol `l`, whose data REs start at codeword RE
+    /// `first_re`; returns the REs detected.
+    pub fn detect_symbol(
+        &mut self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+        l: usize,
+        first_re: usize,
+    ) -> Result<usize, PuschError> {
+        let g = grid.unwrap_or(&self.grid);
+        self.front.detect_symbol(plan, g, l, first_re)
+    }
+
+    /// Stage: soft demapping, quantisation ([`LLR_SCALE`]) and descrambling
+    /// of the detected symbols into the G `i8` LLRs (positive: bit 0), returned.
+    pub fn demap(&mut self, plan: &ShPlan) -> Result<&[i8], PuschError> {
+        self.split.clear();
+        self.front.demap(plan)
+    }
+
+    /// Stage: HARQ combining into the soft buffer of (RNTI, HARQ id) (cleared
+    /// by new data), rate recovery, LDPC decoding per code block and the
+    /// CRCs. Returns (TB CRC passed, LDPC iterations summed over blocks).
+    ///
+    /// A TB decoded to all zeros is reported as failed: with nothing but
+    /// erased systematic bits (a lone rv 2 or 3, a silent channel) the
+    /// decoder settles on the all-zero codeword, whose CRC (zero initial
+    /// register, TS 38.212 §5.1) passes; a MAC PDU is never all zeros
+    /// (padding has a subheader, TS 38.321 §6.1.2).
+    pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
+        self.split.clear();
+        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
+        let entry = &mut self.harq.entries[i];
+        entry.heard = self.front.heard() || (!fresh && entry.heard);
+        let out = self
+            .decoder
+            .decode(
+                &plan.tb,
+                &self.front.llr[..plan.g],
+                plan.rv,
+                &mut entry.buf,
+                fresh,
+                &mut self.tb[..plan.tbs],
+            )
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        let iterations = out.cbs.iter().map(|c| c.iterations).sum();
+        let ok = out.tb_crc_ok && entry.heard && self.tb[..plan.tbs].contains(&1);
+        entry.pending = !ok;
+        Ok((ok, iterations))
+    }
+
+    /// Split decode, step 1 of 3: takes the HARQ soft buffer of the PDU's
+    /// (RNTI, HARQ id) exactly as [`ShReceiver::decode`] does (cleared by
+    /// new data), before or after the front end (whether the slot carried
+    /// any energy is taken by [`ShReceiver::decode_finish`]). Then
+    /// [`ShReceiver::decode_code_block`] runs once per code block
+    /// r = 0..C ([`ShPlan::tb`]`.num_cb()`), in any order and from any
+    /// threads (it takes `&self`; each block writes only its own part of the
+    /// soft buffer and of the TB), and [`ShReceiver::decode_finish`] checks
+    /// the TB CRC. The outcome equals [`ShReceiver::decode`]'s.
+    pub fn decode_prepare(&mut self, plan: &ShPlan) -> Result<(), PuschError> {
+        self.split.clear();
+        let seg = &plan.tb.seg;
+        let c = seg.num_cb;
+        if c > self.split.claims.len() || seg.b > self.tb.len() || plan.g > self.front.llr.len() {
+            return Err(PuschError::Size(format!(
+                "{c} code blocks of a {} bit TB exceed the receiver's buffers",
+                seg.tbs
+            )));
+        }
+        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
+        let entry = &mut self.harq.entries[i];
+        let layout = (seg.shape, c, plan.tb.n_cb);
+        // A new layout's blocks are cleared by decode_code_block, each its
+        // own part, on whichever thread decodes it.
+        let clear = fresh || entry.buf.layout() != Some(layout);
+        if clear {
+            entry
+                .buf
+                .reset_layout(seg.shape, c, plan.tb.n_cb)
+                .map_err(|e| PuschError::Coding(e.to_string()))?;
+        }
+        let (soft, filled) = entry.buf.cbs_mut();
+        let sp = &mut self.split;
+        sp.soft = SendPtr(soft.as_mut_ptr());
+        sp.filled = SendPtr(filled.as_mut_ptr());
+        sp.bits = SendPtr(self.tb.as_mut_ptr());
+        sp.entry = i;
+        sp.fresh = fresh;
+        sp.clear = clear;
+        for (k, cl) in sp.claims[..c].iter().enumerate() {
+            cl.store(false, Ordering::Relaxed);
+            sp.iterations[k].store(0, Ordering::Relaxed);
+        }
+        sp.plan = Some(plan.tb);
+        sp.rv = plan.rv;
+        Ok(())
+    }
+
+    /// Split decode, step 2: rate recovery and HARQ combining of code block
+    /// `r` into its part of the soft buffer, LDPC decoding with its CRC
+    /// (CRC24B, or the TB CRC when C = 1) on `dec` (one per thread), and its
+    /// payload bits into the TB. Each block can be decoded once per
+    /// [`ShReceiver::decode_prepare`]; a second call for the same block, a
+    /// block out of range or a plan other than the prepared one is an error.
+    pub fn decode_code_block(
+        &self,
+        plan: &ShPlan,
+        r: usize,
+        dec: &mut CbDecoder,
+    ) -> Result<CbOutcome, PuschError> {
+        self.decode_code_block_with(&self.front, plan, r, dec)
+    }
+
+    /// [`ShReceiver::decode_code_block`] on the LLRs of `front` (a front
+    /// end other than the receiver's own, e.g. one per pipeline slot), whose
+    /// split front end must have demapped every symbol of `plan`.
+    pub fn decode_code_block_with(
+        &self,
+        front: &ShFrontEnd,
+        plan: &ShPlan,
+        r: usize,
+        dec: &mut CbDecoder,
+    ) -> Result<CbOutcome, PuschError> {
+        let sp = &self.split;
+        if sp.plan != Some(plan.tb) || sp.rv != plan.rv {
+            return Err(PuschError::Size(
+                "decode_code_block: not the prepared plan (call decode_prepare first)".into(),
+            ));
+        }
+        if front.fsplit.pending.load(Ordering::Acquire) != 0 {
+            return Err(PuschError::Size(
+                "decode_code_block: the split front end has not demapped every symbol".into(),
+            ));
+        }
+        let seg = &plan.tb.seg;
+        let sh = seg.shape;
+        if r >= seg.num_cb {
+            return Err(PuschError::Size(format!(
+                "code block {r} of {}",
+                seg.num_cb
+            )));
+        }
+        if sp.claims[r].swap(true, Ordering::AcqRel) {
+            return Err(PuschError::Size(format!(
+                "code block {r} already decoded for this plan"
+            )));
+        }
+        let rm = plan
+            .tb
+            .rate_matcher(r, plan.rv)
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        let off = plan.tb.cb_offset(r);
+        if off + rm.e > front.llr.len() {
+            return Err(PuschError::Size(format!(
+                "code block {r}'s LLRs beyond the front end's buffer"
+            )));
+        }
+        let llrs = &front.llr[off..off + rm.e];
+        let n = sh.n();
+        let p = seg.payload_per_cb();
+        // SAFETY: decode_prepare (under &mut self) took these pointers from
+        // the HARQ soft buffer (C·N LLRs, C extents) and the TB buffer (≥ B
+        // bits), which are never reallocated; every &mut method clears the
+        // plan first, so they are live while `sp.plan` is set. The claim
+        // above makes block r's ranges — LLRs [r·N, (r+1)·N), extent r, bits
+        // [r·p, (r+1)·p) of a ‖ p — exclusive to this call.
+        let (soft, filled, bits) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(sp.soft.0.add(r * n), n),
+                &mut *sp.filled.0.add(r),
+                std::slice::from_raw_parts_mut(sp.bits.0.add(r * p), p),
+            )
+        };
+        if sp.clear {
+            HarqSoftBuffer::clear_block(sh, soft);
+        }
+        let crc = if seg.num_cb > 1 {
+            CrcPoly::Crc24B
+        } else {
+            seg.tb_crc
+        };
+        let o = dec
+            .decode(plan, rm, llrs, soft, filled, crc, bits)
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        sp.iterations[r].store(o.iterations, Ordering::Release);
+        Ok(o)
+    }
+
+    /// Split decode, step 3: after every block, the TB CRC (with the
+    /// all-zero guard of [`ShReceiver::decode`]). Returns (TB CRC passed,
+    /// LDPC iterations summed over blocks).
+    pub fn decode_finish(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
+        let heard = self.front.heard();
+        self.decode_finish_heard(plan, heard)
+    }
+
+    /// [`ShReceiver::decode_finish`] after a front end `front` other than
+    /// the receiver's own (the one [`ShReceiver::decode_code_block_with`] read).
+    pub fn decode_finish_with(
+        &mut self,
+        front: &ShFrontEnd,
+        plan: &ShPlan,
+    ) -> Result<(bool, u32), PuschError> {
+        self.decode_finish_heard(plan, front.heard())
+    }
+
+    /// Split decode, step 3, with whether the front end heard anything.
+    fn decode_finish_heard(
+        &mut self,
+        plan: &ShPlan,
+        heard: bool,
+    ) -> Result<(bool, u32), PuschError> {
+        let sp = &mut self.split;
+        if sp.plan != Some(plan.tb) {
+            return Err(PuschError::Size(
+                "decode_finish: not the prepared plan".into(),
+            ));
+        }
+        let seg = &plan.tb.seg;
+        let c = seg.num_cb;
+        if let Some(r) = sp.claims[..c]
+            .iter()
+            .position(|cl| !cl.load(Ordering::Acquire))
+        {
+            return Err(PuschError::Size(format!(
+                "decode_finish: code block {r} was not decoded"
+            )));
+        }
+        let iterations = sp.iterations[..c]
+            .iter()
+            .map(|x| x.load(Ordering::Acquire))
+            .sum();
+        let (entry, fresh) = (sp.entry, sp.fresh);
+        sp.clear();
+        let a = seg.tbs;
+        let l = seg.tb_crc.len();
+        let want = self.tb[a..a + l]
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
+        let crc_ok = Crc::new(seg.tb_crc).remainder(&self.tb[..a]) == want;
+        let e = &mut self.harq.entries[entry];
+        e.heard = heard || (!fresh && e.heard);
+        let ok = crc_ok && e.heard && self.tb[..a].contains(&1);
+        e.pending = !ok;
+        Ok((ok, iterations))
+    }
+
+    /// The decoded transport block of the last decode (A bits).
+    pub fn transport_block(&self, plan: &ShPlan) -> &[u8] {
+        &self.tb[..plan.tbs]
+    }
+
+    /// Channel estimation, detection and demapping of `plan` from `grid`
+    /// (`None`: the receiver's own grid) on this thread ([`ShFrontEnd::process`]).
+    fn front(&mut self, plan: &ShPlan, grid: Option<&ResourceGrid>) -> Result<(), PuschError> {
+        self.split.clear();
+        let g = grid.unwrap_or(&self.grid);
+        self.front.process(plan, g)
+    }
+
+    /// Split front end on the receiver's own [`ShFrontEnd`], step 1 (see
+    /// [`ShFrontEnd::chest_begin`]; `grid` `None`: the receiver's own); also
+    /// ends any split decode.
+    pub fn chest_begin(
+        &mut self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+    ) -> Result<usize, PuschError> {
+        self.split.clear();
+        let g = grid.unwrap_or(&self.grid);
+        self.front.chest_begin(plan, g)
+    }
+
+    /// [`ShFrontEnd::chest_position`] on the receiver's own front end.
+    pub fn chest_position(&self, plan: &ShPlan, grid: Option<&ResourceGrid>, pos: usize) {
+        self.front
+            .chest_position(plan, grid.unwrap_or(&self.grid), pos);
+    }
+
+    /// [`ShFrontEnd::chest_interpolate`] on the receiver's own front end.
+    pub fn chest_interpolate(&self, plan: &ShPlan, pos: usize) {
+        self.front.chest_interpolate(plan, pos);
+    }
+
+    /// [`ShFrontEnd::chest_combine`] on the receiver's own front end.
+    pub fn chest_combine(&mut self, plan: &ShPlan) -> Result<(), PuschError> {
+        self.front.chest_combine(plan)
+    }
+
+    /// [`ShFrontEnd::detect_symbols`] on the receiver's own front end.
+    pub fn detect_symbols(
+        &self,
+        plan: &ShPlan,
+        grid: Option<&ResourceGrid>,
+        symbols: Range<usize>,
+        scratch: &mut FrontScratch,
+    ) -> Result<(), PuschError> {
+        self.front
+            .detect_symbols(plan, grid.unwrap_or(&self.grid), symbols, scratch)
     }
 
     /// Split processing, step 1: the front end of one PDU on a (possibly
@@ -1535,7 +1677,18 @@ impl<L: SharedChannel> ShReceiver<L> {
     /// measurements (SINR, EVM, timing, CFO) of the front end.
     pub fn finish_result(&mut self, plan: &ShPlan) -> Result<PuschResult, PuschError> {
         let (crc_ok, iterations) = self.decode_finish(plan)?;
-        Ok(self.result(plan, crc_ok, iterations))
+        Ok(self.front.result_of(plan, crc_ok, iterations))
+    }
+
+    /// [`ShReceiver::finish_result`] with the measurements of `front`, the
+    /// front end [`ShReceiver::decode_code_block_with`] read.
+    pub fn finish_result_with(
+        &mut self,
+        front: &ShFrontEnd,
+        plan: &ShPlan,
+    ) -> Result<PuschResult, PuschError> {
+        let (crc_ok, iterations) = self.decode_finish_with(front, plan)?;
+        Ok(front.result_of(plan, crc_ok, iterations))
     }
 
     /// Every stage from a received grid (`None`: the receiver's own grid,
@@ -1549,7 +1702,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         let plan = self.plan(pdu)?;
         self.front(&plan, grid)?;
         let (crc_ok, iterations) = self.decode(&plan)?;
-        Ok(self.result(&plan, crc_ok, iterations))
+        Ok(self.front.result_of(&plan, crc_ok, iterations))
     }
 
     /// Every stage from time samples, one slice of `slot_len(slot)` samples per antenna.

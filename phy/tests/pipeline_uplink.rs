@@ -4,7 +4,9 @@
 //! gives, with 1, 2 or 3 workers and several slots in flight, including two
 //! PUSCHs on one receiver in a slot, a 2-layer PUSCH with data beside its
 //! DM-RS on three DM-RS positions, and HARQ retransmissions in the slot
-//! after their first transmission (decodable only combined with it).
+//! after their first transmission (decodable only combined with it); and
+//! two slots inside the PUSCH stages at once (their front stages
+//! interleaved) decode as the whole receiver does.
 
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
@@ -121,8 +123,8 @@ fn split_uplink_stages_equal_the_whole_receiver() {
         base.iter()
             .map(|p| PuschPdu {
                 harq_id: (s / 2 % 4) as u8,
-                new_data: s % 2 == 0,
-                rv: if s % 2 == 0 { 0 } else { 2 },
+                new_data: s.is_multiple_of(2),
+                rv: if s.is_multiple_of(2) { 0 } else { 2 },
                 ..p.clone()
             })
             .collect()
@@ -144,6 +146,60 @@ fn split_uplink_stages_equal_the_whole_receiver() {
             let plan = whole.plan(&p).expect("plan");
             assert!(r.crc_ok, "reference decodes: {r:?}");
             expect.push((format!("{r:?}"), whole.transport_block(&plan).to_vec()));
+        }
+    }
+    // Two slots in the PUSCH stages at once, stage by stage by hand: slot 1
+    // (the retransmissions) runs its front stages between slot 0's (each
+    // slot has its own front ends), then slot 0 and slot 1 decode in order.
+    {
+        let job = UplinkJob::with_receivers(num, cfg, ofdm, 1, 4).expect("job");
+        let slots = [job.new_slot(4), job.new_slot(4)];
+        for (s, slot) in slots.iter().enumerate() {
+            let mut r = slot.rx.write().unwrap();
+            for (d, a) in r.iter_mut().zip(&received[s % 2]) {
+                d[..len].copy_from_slice(a);
+            }
+            drop(r);
+            slot.set_pdus(SLOT, &slot_pdus(s)).expect("fits");
+        }
+        let run = |slot: &ranlab_phy::pipeline::uplink::UplinkSlot, stage: &str| {
+            let i = job.stages().iter().position(|s| *s == stage).expect(stage);
+            for t in 0..job.task_count(slot, i) {
+                job.run_task(slot, i, t);
+            }
+        };
+        let front = [
+            "ofdm",
+            "pusch-plan",
+            "chest-ls",
+            "chest-interp",
+            "chest-combine",
+            "detect",
+        ];
+        for stage in front {
+            run(&slots[0], stage);
+            run(&slots[1], stage);
+        }
+        for slot in &slots {
+            for stage in ["harq", "ldpc", "pusch-finish"] {
+                run(slot, stage);
+            }
+        }
+        let mut got = Vec::new();
+        for slot in &slots {
+            for k in 0..slot.n_pdus() {
+                let ind = slot.indications[k].lock().unwrap();
+                let r = ind.result.as_ref().expect("processed");
+                got.push((format!("{r:?}"), ind.tb.clone()));
+            }
+        }
+        assert_eq!(got.len(), 8);
+        for (k, (g, e)) in got.iter().zip(&expect).enumerate() {
+            assert_eq!(g.0, e.0, "interleaved slots, PUSCH {k}");
+            assert!(
+                g.1 == e.1,
+                "interleaved slots, PUSCH {k}: the TB bits differ"
+            );
         }
     }
     // (workers, receivers): the default workers + 1, and one receiver per

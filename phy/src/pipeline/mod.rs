@@ -48,8 +48,10 @@ pub trait SlotJob: Send + Sync + 'static {
     fn run_task(&self, slot: &Self::Slot, stage: usize, task: usize);
     /// Stages `first..=last` that one slot at a time may be in (e.g. because
     /// they keep state in shared receivers from one stage to the next).
-    /// A slot reaching `first` while another slot is inside waits, without
-    /// holding a worker, and enters when that slot leaves, in arrival order.
+    /// Slots enter in the order they were started ([`Pipeline::start`]),
+    /// whatever order they reach `first` in: a slot reaching it while
+    /// another slot is inside, or before an earlier-started slot has been
+    /// through, waits without holding a worker and enters when its turn comes.
     /// `None` (the default): every stage is open to every slot.
     fn exclusive_stages(&self) -> Option<(usize, usize)> {
         None
@@ -118,6 +120,8 @@ struct SlotControl {
     stage_start: Mutex<Option<Instant>>,
     /// Set when the slot completes; taken by [`Pipeline::take_completed`].
     done: AtomicBool,
+    /// Start order, for the exclusive stages.
+    ticket: AtomicU64,
 }
 
 /// Metrics of a pipeline run (decorators around the job).
@@ -154,11 +158,16 @@ struct Shared<J: SlotJob> {
     in_flight: AtomicUsize,
     stop: AtomicBool,
     section: Mutex<Section>,
+    /// Tickets handed out by [`Pipeline::start`].
+    tickets: AtomicU64,
 }
 
-/// Who is in the job's exclusive stages, and who waits (slot, stage).
+/// Who is in the job's exclusive stages, whose turn is next, and who
+/// waits (slot, stage).
 struct Section {
     holder: Option<u32>,
+    /// The ticket of the slot whose turn it is.
+    next: u64,
     /// Capacity `pool`: a slot waits at most once at a time, so this never grows.
     waiting: std::collections::VecDeque<(u32, usize)>,
 }
@@ -203,6 +212,7 @@ impl<J: SlotJob> Pipeline<J> {
                 arrival: Mutex::new(None),
                 stage_start: Mutex::new(None),
                 done: AtomicBool::new(false),
+                ticket: AtomicU64::new(0),
             })
             .collect();
         let metrics = PipelineMetrics {
@@ -228,8 +238,10 @@ impl<J: SlotJob> Pipeline<J> {
             stop: AtomicBool::new(false),
             section: Mutex::new(Section {
                 holder: None,
+                next: 0,
                 waiting: std::collections::VecDeque::with_capacity(pool),
             }),
+            tickets: AtomicU64::new(0),
         });
         let cores = match (config.pin, config.cores.is_empty()) {
             (false, _) => Vec::new(),
@@ -305,6 +317,8 @@ impl<J: SlotJob> Pipeline<J> {
         let sh = &self.shared;
         let c = &sh.control[index];
         c.done.store(false, Ordering::Release);
+        c.ticket
+            .store(sh.tickets.fetch_add(1, Ordering::AcqRel), Ordering::Release);
         *c.arrival.lock().unwrap_or_else(|e| e.into_inner()) = Some(arrival);
         let n = sh.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
         sh.metrics.max_in_flight.fetch_max(n, Ordering::Relaxed);
@@ -394,15 +408,20 @@ fn begin_stage<J: SlotJob>(sh: &Shared<J>, slot: u32, mut stage: usize) {
             let inside = (first..=last).contains(&stage);
             let mut sec = sh.section.lock().unwrap_or_else(|e| e.into_inner());
             if inside && sec.holder != Some(slot) {
-                if sec.holder.is_some() {
-                    // Wait: the holder starts this stage when it leaves.
+                if sec.holder.is_some() || c.ticket.load(Ordering::Acquire) != sec.next {
+                    // Wait: the slot before it starts this stage when it leaves.
                     sec.waiting.push_back((slot, stage));
                     return;
                 }
                 sec.holder = Some(slot);
             } else if !inside && sec.holder == Some(slot) {
                 sec.holder = None;
-                if let Some((next, next_stage)) = sec.waiting.pop_front() {
+                sec.next += 1;
+                let next = sec.next;
+                let turn = sec.waiting.iter().position(|&(s, _)| {
+                    sh.control[s as usize].ticket.load(Ordering::Acquire) == next
+                });
+                if let Some((next, next_stage)) = turn.and_then(|i| sec.waiting.remove(i)) {
                     sec.holder = Some(next);
                     drop(sec);
                     begin_stage(sh, next, next_stage);

@@ -161,11 +161,14 @@ fn overload_drops_whole_slots_and_memory_stays_bounded() {
 }
 
 /// Stage 0 (open) finds how many tasks stage 2 has; stages 1..=3 are
-/// exclusive: the job checks that no two slots are ever inside at once.
+/// exclusive: the job checks that no two slots are ever inside at once and
+/// that they enter in start order, though stage 0 takes longer for even
+/// slots (so later slots often reach stage 1 first).
 struct Exclusive {
     owner: Mutex<Option<u64>>,
     violations: AtomicU64,
     entered: AtomicU64,
+    out_of_order: AtomicU64,
 }
 
 struct ExSlot {
@@ -184,7 +187,9 @@ impl Exclusive {
         match *o {
             None => {
                 *o = Some(id);
-                self.entered.fetch_add(1, Ordering::Relaxed);
+                if self.entered.fetch_add(1, Ordering::Relaxed) != id {
+                    self.out_of_order.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Some(x) if x == id => {}
             Some(_) => {
@@ -210,8 +215,13 @@ impl SlotJob for Exclusive {
         Some((1, 3))
     }
     fn run_task(&self, slot: &ExSlot, stage: usize, task: usize) {
-        std::thread::sleep(Duration::from_micros(200));
         let id = slot.id.load(Ordering::Acquire);
+        let extra = if stage == 0 && id.is_multiple_of(2) {
+            600
+        } else {
+            0
+        };
+        std::thread::sleep(Duration::from_micros(200 + extra));
         match stage {
             0 => {
                 if task == 0 {
@@ -245,6 +255,7 @@ fn run_exclusive(workers: usize, slots: u64) {
         owner: Mutex::new(None),
         violations: AtomicU64::new(0),
         entered: AtomicU64::new(0),
+        out_of_order: AtomicU64::new(0),
     });
     let pool = (0..4)
         .map(|_| ExSlot {
@@ -293,6 +304,12 @@ fn run_exclusive(workers: usize, slots: u64) {
         job.violations.load(Ordering::Relaxed),
         0,
         "{workers} workers"
+    );
+    assert_eq!(job.entered.load(Ordering::Relaxed), slots);
+    assert_eq!(
+        job.out_of_order.load(Ordering::Relaxed),
+        0,
+        "{workers} workers: a slot entered the exclusive stages before an earlier one"
     );
 }
 

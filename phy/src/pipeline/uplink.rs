@@ -5,35 +5,38 @@
 //!    [`OFDM_SYMBOLS_PER_TASK`] symbols), into the slot's resource grid
 //!    (each task writes only its symbols of its antenna's port);
 //! 2. `pusch-plan`: one task per PUSCH receiver in use: the plan of its
-//!    last PUSCH of the slot, the grid checks
-//!    ([`PuschReceiver::chest_begin`]) and the HARQ soft-buffer selection
-//!    ([`PuschReceiver::decode_prepare`]). Earlier PUSCHs of the same
-//!    receiver (two PUSCHs of one RNTI class in a slot) are received whole
-//!    here;
+//!    last PUSCH of the slot and the grid checks
+//!    ([`ShFrontEnd::chest_begin`]), on the slot's own front end for that
+//!    receiver;
 //! 3. `chest-ls`: one task per (PUSCH, DM-RS position): least squares on
 //!    the DM-RS REs and the timing correlation
-//!    ([`PuschReceiver::chest_position`]);
+//!    ([`ShFrontEnd::chest_position`]);
 //! 4. `chest-interp`: one task per (PUSCH, DM-RS position): delay
 //!    de-rotation with the delay pooled over positions, CDM despreading and
-//!    frequency interpolation ([`PuschReceiver::chest_interpolate`]);
+//!    frequency interpolation ([`ShFrontEnd::chest_interpolate`]);
 //! 5. `chest-combine`: one task per PUSCH: noise variance, CFO, time
-//!    averaging and SNR ([`PuschReceiver::chest_combine`]);
+//!    averaging and SNR ([`ShFrontEnd::chest_combine`]);
 //! 6. `detect`: one task per (PUSCH, [`DETECT_SYMBOLS_PER_TASK`] OFDM
 //!    symbols): detection and, for every chunk of codeword symbols the task
 //!    completes, soft demapping, quantisation and descrambling into the
-//!    PUSCH's LLRs ([`PuschReceiver::detect_symbols`]);
-//! 7. `ldpc`: one task per [`CBS_PER_TASK`] code blocks, on any worker,
-//!    each with a pooled [`CbDecoder`] ([`PuschReceiver::decode_code_block`]):
+//!    PUSCH's LLRs ([`ShFrontEnd::detect_symbols`]);
+//! 7. `harq`: one task per receiver: earlier PUSCHs of the same receiver in
+//!    the slot (two PUSCHs of one RNTI class) received whole, then the HARQ
+//!    soft-buffer selection of the split one ([`PuschReceiver::decode_prepare`]);
+//! 8. `ldpc`: one task per [`CBS_PER_TASK`] code blocks, on any worker,
+//!    each with a pooled [`CbDecoder`]
+//!    ([`PuschReceiver::decode_code_block_with`] on the slot's front end):
 //!    HARQ combining, rate recovery, LDPC decoding and code-block CRCs;
-//! 8. `pusch-finish`: one task per receiver: TB CRC, measurements and the
-//!    indication ([`PuschReceiver::finish_result`]).
+//! 9. `pusch-finish`: one task per receiver: TB CRC, measurements and the
+//!    indication ([`PuschReceiver::finish_result_with`]).
 //!
-//! Stages 2 to 8 keep a PUSCH's estimate, LLRs and split-decode state in
-//! its receiver, so one slot at a time is in them
-//! ([`SlotJob::exclusive_stages`]); the OFDM stage of the next slot
-//! overlaps them. The split steps give what one whole
-//! [`PuschReceiver::process_grid`] gives, bit for bit, whatever the number
-//! of workers.
+//! Stages 2 to 6 work on front ends held by the slot (one per receiver), so
+//! several slots can be in them at once. Stages 7 to 9 use the receivers'
+//! HARQ soft buffers and split-decode state: one slot at a time is in them,
+//! in the order the slots were started ([`SlotJob::exclusive_stages`]), so
+//! a retransmission always meets the soft bits of the transmissions before
+//! it. The split steps give what one whole [`PuschReceiver::process_grid`]
+//! gives, bit for bit, whatever the number of workers.
 //!
 //! FFT plans, receivers and every buffer are made at construction; workers
 //! borrow a demodulator, front-end scratch or LDPC decoder from small pools
@@ -52,7 +55,8 @@ use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
 use crate::pdu::{DmrsConfig, PuschPdu};
 use crate::pusch::{
-    CbDecoder, FrontScratch, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShPlan,
+    CbDecoder, FrontScratch, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShFrontEnd,
+    ShPlan,
 };
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
@@ -176,11 +180,14 @@ pub struct UplinkSlot {
     pub indications: Vec<Mutex<PuschIndication>>,
     /// Per receiver: its PUSCH whose code blocks the `ldpc` stage decodes.
     split: Vec<SplitPdu>,
+    /// Per receiver: the front end of that PUSCH in this slot.
+    fronts: Vec<RwLock<ShFrontEnd>>,
 }
 
 /// The uplink receive job.
 pub struct UplinkJob {
     num: Numerology,
+    cfg: PuschRxConfig,
     n_rx: usize,
     demods: Vec<Mutex<OfdmDemodulator>>,
     /// Written by `pusch-plan`, `chest-combine` and `pusch-finish`, shared
@@ -197,6 +204,7 @@ const STAGES: &[&str] = &[
     "chest-interp",
     "chest-combine",
     "detect",
+    "harq",
     "ldpc",
     "pusch-finish",
 ];
@@ -206,8 +214,9 @@ const CHEST_LS: usize = 2;
 const CHEST_INTERP: usize = 3;
 const CHEST_COMBINE: usize = 4;
 const DETECT: usize = 5;
-const LDPC: usize = 6;
-const FINISH: usize = 7;
+const HARQ: usize = 6;
+const LDPC: usize = 7;
+const FINISH: usize = 8;
 
 impl UplinkJob {
     /// A job for carrier `num` with the receiver settings `cfg`, for
@@ -251,6 +260,7 @@ impl UplinkJob {
         let cb_decoders = (0..n).map(|_| Mutex::new(CbDecoder::new(&cfg))).collect();
         Ok(UplinkJob {
             num,
+            cfg,
             n_rx: cfg.n_rx,
             demods,
             receivers,
@@ -259,7 +269,8 @@ impl UplinkJob {
         })
     }
 
-    /// A pooled slot state able to hold `max_pdus` PUSCHs.
+    /// A pooled slot state able to hold `max_pdus` PUSCHs, with a PUSCH
+    /// front end per receiver.
     pub fn new_slot(&self, max_pdus: usize) -> UplinkSlot {
         let max_len = (0..self.num.slots_per_frame())
             .map(|s| self.num.slot_len(s))
@@ -298,6 +309,12 @@ impl UplinkJob {
                     cbs: AtomicUsize::new(0),
                     plan: Mutex::new(None),
                     failed: AtomicBool::new(false),
+                })
+                .collect(),
+            fronts: (0..self.receivers.len())
+                .map(|_| {
+                    // The receivers were built from the same settings, so this cannot fail.
+                    RwLock::new(ShFrontEnd::new(self.num, self.cfg).expect("front end"))
                 })
                 .collect(),
         }
@@ -360,8 +377,9 @@ impl UplinkSlot {
 }
 
 impl UplinkJob {
-    /// Stage `pusch-plan` for receiver `r`: its PUSCHs in PDU order, the
-    /// last one planned and checked for the split stages, earlier ones whole.
+    /// Stage `pusch-plan` for receiver `r`: its last PUSCH of the slot
+    /// planned and checked for the split stages on the slot's front end
+    /// (earlier ones are received whole in `harq`).
     fn plan(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
         split.pdu.store(NONE, Ordering::Relaxed);
@@ -369,6 +387,40 @@ impl UplinkJob {
         split.blocks.store(0, Ordering::Relaxed);
         split.cbs.store(0, Ordering::Relaxed);
         split.failed.store(false, Ordering::Relaxed);
+        let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
+        let Some(last) = (0..pdus.len())
+            .rev()
+            .find(|&k| self.receiver_of(pdus[k].rnti) == r)
+        else {
+            return;
+        };
+        // SAFETY: stage `ofdm` has completed; the grid is only read now.
+        let grid = unsafe { &*s.grid.grid.get() };
+        let pdu = &pdus[last];
+        let mut front = s.fronts[r].write().unwrap_or_else(|e| e.into_inner());
+        let prepared = ShPlan::pusch(pdu, self.num.n_prb(), self.n_rx as u16).and_then(|plan| {
+            let n_pos = front.chest_begin(&plan, grid)?;
+            Ok((plan, n_pos))
+        });
+        match prepared {
+            Ok((plan, n_pos)) => {
+                *split.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
+                let symbols = plan.layout.n_symbols;
+                split.positions.store(n_pos, Ordering::Relaxed);
+                split
+                    .blocks
+                    .store(symbols.div_ceil(DETECT_SYMBOLS_PER_TASK), Ordering::Relaxed);
+                split.cbs.store(plan.tb.num_cb(), Ordering::Relaxed);
+                split.pdu.store(last, Ordering::Relaxed);
+            }
+            Err(e) => Self::fail(s, last, pdu, e),
+        }
+    }
+
+    /// Stage `harq` for receiver `r`, in slot order: its earlier PUSCHs of
+    /// the slot received whole, then the soft buffer of the split one.
+    fn harq(&self, s: &UplinkSlot, r: usize) {
+        let split = &s.split[r];
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
         let mine = |k: &usize| self.receiver_of(pdus[*k].rnti) == r;
         let Some(last) = (0..pdus.len()).rev().find(mine) else {
@@ -392,24 +444,16 @@ impl UplinkJob {
             }
             copy_pdu(&mut ind.pdu, pdu);
         }
-        let pdu = &pdus[last];
-        let prepared = rx.plan(pdu).and_then(|plan| {
-            let n_pos = rx.chest_begin(&plan, Some(grid))?;
-            rx.decode_prepare(&plan)?;
-            Ok((plan, n_pos))
-        });
-        match prepared {
-            Ok((plan, n_pos)) => {
-                *split.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
-                let symbols = plan.layout.n_symbols;
-                split.positions.store(n_pos, Ordering::Relaxed);
-                split
-                    .blocks
-                    .store(symbols.div_ceil(DETECT_SYMBOLS_PER_TASK), Ordering::Relaxed);
-                split.cbs.store(plan.tb.num_cb(), Ordering::Relaxed);
-                split.pdu.store(last, Ordering::Relaxed);
-            }
-            Err(e) => Self::fail(s, last, &pdus[last], e),
+        if split.pdu.load(Ordering::Relaxed) != last {
+            return;
+        }
+        let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return;
+        };
+        if let Err(e) = rx.decode_prepare(&plan) {
+            split.pdu.store(NONE, Ordering::Relaxed);
+            split.cbs.store(0, Ordering::Relaxed);
+            Self::fail(s, last, &pdus[last], e);
         }
     }
 
@@ -447,13 +491,13 @@ impl UplinkJob {
         else {
             return;
         };
-        let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
         if interpolate {
-            rx.chest_interpolate(&plan, pos);
+            front.chest_interpolate(&plan, pos);
         } else {
             // SAFETY: stage `ofdm` has completed; the grid is only read now.
             let grid = unsafe { &*s.grid.grid.get() };
-            rx.chest_position(&plan, Some(grid), pos);
+            front.chest_position(&plan, grid, pos);
         }
     }
 
@@ -467,8 +511,8 @@ impl UplinkJob {
         let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
             return;
         };
-        let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = rx.chest_combine(&plan) {
+        let mut front = s.fronts[r].write().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = front.chest_combine(&plan) {
             split.pdu.store(NONE, Ordering::Relaxed);
             split.blocks.store(0, Ordering::Relaxed);
             split.cbs.store(0, Ordering::Relaxed);
@@ -485,12 +529,12 @@ impl UplinkJob {
         };
         // SAFETY: stage `ofdm` has completed; the grid is only read now.
         let grid = unsafe { &*s.grid.grid.get() };
-        let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
         let mut scratch = borrow(&self.scratch);
         let first = plan.layout.start_symbol + block * DETECT_SYMBOLS_PER_TASK;
         let symbols = first..first + DETECT_SYMBOLS_PER_TASK;
-        if rx
-            .detect_symbols(&plan, Some(grid), symbols, &mut scratch)
+        if front
+            .detect_symbols(&plan, grid, symbols, &mut scratch)
             .is_err()
         {
             s.split[r].failed.store(true, Ordering::Relaxed);
@@ -509,11 +553,15 @@ impl UplinkJob {
                 return;
             };
             let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+            let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
             let mut dec = borrow(&self.cb_decoders);
             let first = task * CBS_PER_TASK;
             let end = (first + CBS_PER_TASK).min(plan.tb.num_cb());
             for b in first..end {
-                if rx.decode_code_block(&plan, b, &mut dec).is_err() {
+                if rx
+                    .decode_code_block_with(&front, &plan, b, &mut dec)
+                    .is_err()
+                {
                     split.failed.store(true, Ordering::Relaxed);
                 }
             }
@@ -533,9 +581,10 @@ impl UplinkJob {
         };
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
         let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
         let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
         ind.tb.clear();
-        match rx.finish_result(&plan) {
+        match rx.finish_result_with(&front, &plan) {
             Ok(_) if split.failed.load(Ordering::Relaxed) => {
                 ind.result = Err("detection or LDPC failed on a part of the PUSCH".to_string());
             }
@@ -562,7 +611,7 @@ impl SlotJob for UplinkJob {
         }
         match stage {
             OFDM => self.n_rx * self.ofdm_groups(),
-            PLAN | CHEST_COMBINE | FINISH => self.receivers.len(),
+            PLAN | CHEST_COMBINE | HARQ | FINISH => self.receivers.len(),
             CHEST_LS | CHEST_INTERP => slot
                 .split
                 .iter()
@@ -583,7 +632,7 @@ impl SlotJob for UplinkJob {
     }
 
     fn exclusive_stages(&self) -> Option<(usize, usize)> {
-        Some((PLAN, FINISH))
+        Some((HARQ, FINISH))
     }
 
     fn run_task(&self, s: &UplinkSlot, stage: usize, task: usize) {
@@ -616,6 +665,7 @@ impl SlotJob for UplinkJob {
             CHEST_INTERP => self.chest(s, task, true),
             CHEST_COMBINE => self.combine(s, task),
             DETECT => self.detect(s, task),
+            HARQ => self.harq(s, task),
             LDPC => self.ldpc(s, task),
             FINISH => self.finish(s, task),
             _ => {}
