@@ -19,6 +19,15 @@
 //! HARQ combining into the soft buffer of the (RNTI, HARQ process), rate
 //! recovery, LDPC per code block, CRCs).
 //!
+//! Finer, for a pipeline's parallel tasks: the front end ([`ShFrontEnd`])
+//! per DM-RS position ([`ShFrontEnd::chest_position`],
+//! [`ShFrontEnd::chest_interpolate`]), once per PUSCH
+//! ([`ShFrontEnd::chest_combine`]) and per block of symbols
+//! ([`ShFrontEnd::detect_symbols`]); the decode per code block
+//! ([`PuschReceiver::decode_prepare`], [`PuschReceiver::decode_code_block`],
+//! [`PuschReceiver::decode_finish`]). Each gives, bit for bit, what the
+//! whole-slot calls give.
+//!
 //! Plan once, run many: the constructors make FFT plans, detectors,
 //! demappers and every buffer for the largest allocation; a slot then
 //! allocates nothing.
@@ -1107,7 +1116,7 @@ impl ShFrontEnd {
     /// demapping) of the allocated symbols among `symbols`, each into its
     /// place in the codeword; then soft demapping, quantisation and
     /// descrambling (TS 38.211 §6.3.1.1) of every chunk of
-    /// [`DEMAP_CHUNK`] codeword symbols whose last OFDM symbol this call
+    /// 256 codeword symbols whose last OFDM symbol this call
     /// detected, so each chunk is demapped once, whoever finishes it.
     /// `scratch` is the calling thread's ([`ShFrontEnd::new_scratch`]);
     /// `g` as in [`ShFrontEnd::chest_begin`]. A symbol detected twice in
