@@ -160,7 +160,7 @@ struct SplitPdu {
     cbs: AtomicUsize,
     /// Its plan (set by `pusch-plan`, read by the later stages).
     plan: Mutex<Option<ShPlan>>,
-    /// A code block failed to decode (not a CRC failure: an error).
+    /// Detection or a code block failed (an error, not a CRC failure).
     failed: AtomicBool,
 }
 
@@ -190,8 +190,8 @@ pub struct UplinkJob {
     cfg: PuschRxConfig,
     n_rx: usize,
     demods: Vec<Mutex<OfdmDemodulator>>,
-    /// Written by `pusch-plan`, `chest-combine` and `pusch-finish`, shared
-    /// by the other PUSCH stages.
+    /// HARQ and decode state: written by `harq` and `pusch-finish`, shared
+    /// by `ldpc`.
     receivers: Vec<RwLock<PuschReceiver>>,
     scratch: Vec<Mutex<FrontScratch>>,
     cb_decoders: Vec<Mutex<CbDecoder>>,
