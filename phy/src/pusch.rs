@@ -33,7 +33,7 @@
 //! allocates nothing.
 
 use crate::chest::ChestOptions;
-use crate::coding::crc::{Crc, CrcPoly};
+use crate::coding::crc::CrcPoly;
 use crate::coding::ldpc::{BaseGraph, DecoderConfig, LdpcDecoder, MinSum};
 use crate::coding::rate_match::HarqSoftBuffer;
 use crate::coding::scrambling::{c_init_pusch, scramble_bits_at};
@@ -831,6 +831,19 @@ impl CbDecoder {
         }
     }
 
+    /// Builds the LDPC decoder of every base graph and lifting size and
+    /// room for code blocks of up to `max_e` LLRs, so that decoding
+    /// allocates nothing whatever blocks come later (a pooled decoder may
+    /// meet its first block long after warm-up).
+    pub fn prepare_all(&mut self, max_e: usize) -> Result<(), PuschError> {
+        crate::coding::tb::prepare_decoders(&mut self.decoders, self.config)
+            .map_err(|e| PuschError::Coding(e.to_string()))?;
+        if self.scratch.len() < max_e {
+            self.scratch.resize(max_e, 0);
+        }
+        Ok(())
+    }
+
     /// De-rate-matches `llrs` (block r's E values) into `soft` (its N, with
     /// extent `filled`), decodes it and writes its payload bits to `out`.
     #[allow(clippy::too_many_arguments)]
@@ -1267,6 +1280,17 @@ pub struct ShReceiver<L: SharedChannel> {
 pub type PuschReceiver = ShReceiver<Pusch>;
 
 impl<L: SharedChannel> ShReceiver<L> {
+    /// Builds every LDPC decoder and buffer its whole-TB decode can need
+    /// (all lifting sizes, the largest G), so that receiving allocates
+    /// nothing afterwards whatever the MCS; a real-time job calls it once.
+    pub fn prepare_all(&mut self) -> Result<(), PuschError> {
+        let max_g = 14 * self.num.n_sc() * self.cfg.max_layers * 10;
+        let (_, max_cbs) = soft_buffer_bound(self.num.n_prb() as usize, self.cfg.max_layers);
+        self.decoder
+            .prepare_all(max_g, max_cbs)
+            .map_err(|e| PuschError::Coding(e.to_string()))
+    }
+
     /// A receiver for the carrier `num`.
     pub fn new(num: Numerology, cfg: PuschRxConfig) -> Result<Self, PuschError> {
         let n_sc = num.n_sc();
@@ -1604,7 +1628,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         let want = self.tb[a..a + l]
             .iter()
             .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
-        let crc_ok = Crc::new(seg.tb_crc).remainder(&self.tb[..a]) == want;
+        let crc_ok = self.decoder.crcs().get(seg.tb_crc).remainder(&self.tb[..a]) == want;
         let e = &mut self.harq.entries[entry];
         e.heard = heard || (!fresh && e.heard);
         let ok = crc_ok && e.heard && self.tb[..a].contains(&1);

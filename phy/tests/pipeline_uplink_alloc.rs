@@ -1,7 +1,9 @@
 //! The uplink slot job in its steady state: real PUSCH slots (OFDM per
 //! antenna, then PUSCH receive per UE, with HARQ soft buffers) run through
 //! the pipeline with a counting global allocator and allocate nothing after
-//! warm-up, and every PUSCH decodes, with 1 and 2 workers.
+//! warm-up, and every PUSCH decodes, with 1 and 2 workers. The counted slots
+//! use another MCS than the warm-up (other code-block sizes), so a decoder
+//! built on first use anywhere in the pool would show up.
 
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
@@ -21,18 +23,17 @@ static GLOBAL: common::Counting = common::Counting;
 const N_RX: usize = 2;
 const SLOT: u32 = 1;
 
-/// UE `k` of 3 on its own 8 PRBs, 16QAM, one layer.
-fn pdu(k: u16, harq_id: u8) -> PuschPdu {
-    common::one_layer_pusch(0x4601 + k, 5, SLOT as u16, 8 * k, 8, 10, harq_id)
+/// UE `k` of 3 on its own 8 PRBs, one layer, MCS `mcs` of table 1.
+fn pdu(k: u16, mcs: u8, harq_id: u8) -> PuschPdu {
+    common::one_layer_pusch(0x4601 + k, 5, SLOT as u16, 8 * k, 8, mcs, harq_id)
 }
 
-#[test]
-fn uplink_job_steady_state_allocates_nothing_and_decodes() {
-    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 24, None).expect("numerology");
+/// The three UEs' PUSCHs at `mcs`, their TBs and the received slot: their
+/// bursts summed on every antenna (a unit channel).
+fn received(num: Numerology, mcs: u8) -> (Vec<PuschPdu>, Vec<Vec<u8>>, Vec<Vec<Complex32>>) {
     let len = num.slot_len(SLOT);
     let ofdm = OfdmOptions::default();
-    // The received slot: the three UEs' bursts summed on every antenna (a unit channel).
-    let pdus: Vec<PuschPdu> = (0..3).map(|k| pdu(k, 0)).collect();
+    let pdus: Vec<PuschPdu> = (0..3).map(|k| pdu(k, mcs, 0)).collect();
     let mut rx = vec![vec![Complex32::default(); len]; N_RX];
     let mut tbs = Vec::new();
     for (k, p) in pdus.iter().enumerate() {
@@ -49,6 +50,17 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
         }
         tbs.push(tb);
     }
+    (pdus, tbs, rx)
+}
+
+#[test]
+fn uplink_job_steady_state_allocates_nothing_and_decodes() {
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 24, None).expect("numerology");
+    let len = num.slot_len(SLOT);
+    let ofdm = OfdmOptions::default();
+    // Warm-up at MCS 10, counted slots at MCS 4 (other lifting sizes).
+    let warm = received(num, 10);
+    let counted = received(num, 4);
     for workers in [1, 2] {
         let mut cfg = PuschRxConfig::new(N_RX, 1);
         cfg.harq_buffers = 16 * 3;
@@ -64,15 +76,17 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
                 deadline: Duration::from_secs(1),
             },
         );
-        for i in 0..2 {
-            let mut r = p.slot(i).rx.write().unwrap();
-            for (d, s) in r.iter_mut().zip(&rx) {
-                d[..len].copy_from_slice(s);
+        // Both pooled slots hold the received samples of `set`.
+        let load = |set: &(Vec<PuschPdu>, Vec<Vec<u8>>, Vec<Vec<Complex32>>)| {
+            for i in 0..2 {
+                let mut r = p.slot(i).rx.write().unwrap();
+                for (d, s) in r.iter_mut().zip(&set.2) {
+                    d[..len].copy_from_slice(s);
+                }
             }
-        }
+        };
         // New data every time, on alternating HARQ processes.
-        let mut slot_pdus = pdus.clone();
-        let run = |n: usize, slot_pdus: &mut Vec<PuschPdu>| {
+        let run = |n: usize, slot_pdus: &mut Vec<PuschPdu>, tbs: &[Vec<u8>]| {
             for s in 0..n {
                 let i = p.acquire().expect("one slot at a time never drops");
                 slot_pdus.iter_mut().for_each(|q| q.harq_id = (s % 2) as u8);
@@ -94,8 +108,13 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
                 p.release(i);
             }
         };
-        run(6, &mut slot_pdus); // warm-up: thread-locals, LDPC plans, soft buffers
-        let allocs = common::count_allocations(|| run(10, &mut slot_pdus));
+        // Warm-up: thread-locals, soft buffers, the pipeline's queues.
+        load(&warm);
+        let mut slot_pdus = warm.0.clone();
+        run(6, &mut slot_pdus, &warm.1);
+        load(&counted);
+        let mut slot_pdus = counted.0.clone();
+        let allocs = common::count_allocations(|| run(10, &mut slot_pdus, &counted.1));
         assert_eq!(
             allocs, 0,
             "allocations in the steady state of the uplink job with {workers} workers"

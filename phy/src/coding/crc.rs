@@ -87,6 +87,35 @@ impl CrcPoly {
     }
 }
 
+/// One [`Crc`] per polynomial of TS 38.212 §5.1, built once (about 50 KiB
+/// of tables), for code that meets several (TB and code-block CRCs).
+#[derive(Clone)]
+pub struct CrcSet {
+    crcs: Vec<Crc>,
+}
+
+impl CrcSet {
+    /// Tables for all six polynomials.
+    pub fn new() -> Self {
+        CrcSet {
+            crcs: CrcPoly::ALL.iter().map(|&p| Crc::new(p)).collect(),
+        }
+    }
+
+    /// The calculator of `poly`.
+    pub fn get(&self, poly: CrcPoly) -> &Crc {
+        // ALL lists every variant, so the search always succeeds.
+        let i = CrcPoly::ALL.iter().position(|&p| p == poly).unwrap_or(0);
+        &self.crcs[i]
+    }
+}
+
+impl Default for CrcSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A table-driven CRC calculator for one polynomial. Build once, use many times.
 #[derive(Clone)]
 pub struct Crc {
@@ -262,6 +291,17 @@ mod tests {
                     assert!(!crc.check(&bad), "{poly:?} must detect a single bit error");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn crc_set_gives_each_polynomial_its_own_calculator() {
+        let set = CrcSet::new();
+        let bits: Vec<u8> = (0..77).map(|i| ((i * 5) % 3 == 0) as u8).collect();
+        for poly in CrcPoly::ALL {
+            let c = set.get(poly);
+            assert_eq!(c.poly(), poly);
+            assert_eq!(c.attach(&bits), Crc::new(poly).attach(&bits));
         }
     }
 

@@ -23,7 +23,7 @@
 //! out.tb_crc_ok; out.cbs[r].crc_ok; out.cbs[r].iterations
 //! ```
 
-use crate::coding::crc::{Crc, CrcPoly};
+use crate::coding::crc::{CrcPoly, CrcSet};
 use crate::coding::ldpc::{
     BaseGraph, DecoderConfig, LdpcDecoder, LdpcEncoder, LdpcError, LIFTING_SIZES,
 };
@@ -196,6 +196,21 @@ fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
     }
 }
 
+/// Adds the LDPC decoder of every base graph and lifting size (TS 38.212
+/// Table 5.3.2-1) missing from `list`, so that no later code block builds
+/// one. Zero-initialised buffers: memory is touched only by sizes in use.
+pub(crate) fn prepare_decoders(
+    list: &mut Vec<((BaseGraph, usize), LdpcDecoder)>,
+    config: DecoderConfig,
+) -> Result<(), LdpcError> {
+    for bg in [BaseGraph::Bg1, BaseGraph::Bg2] {
+        for &z in LIFTING_SIZES.iter() {
+            coder(list, bg, z as usize, || LdpcDecoder::new(bg, z, config))?;
+        }
+    }
+    Ok(())
+}
+
 /// Finds or makes the coder for (bg, z); the list stays tiny (a few sizes).
 fn coder<T>(
     list: &mut Vec<((BaseGraph, usize), T)>,
@@ -221,9 +236,7 @@ pub struct TbEncoder {
     scratch: Vec<u8>,
     /// The CRC tables (8 KiB each, too costly to build per call): CB CRC24B,
     /// and the TB CRCs CRC24A / CRC16 (§7.2.1).
-    crc24b: Crc,
-    crc24a: Crc,
-    crc16: Crc,
+    crcs: CrcSet,
 }
 
 impl Default for TbEncoder {
@@ -240,9 +253,7 @@ impl TbEncoder {
             cb: Vec::new(),
             codeword: Vec::new(),
             scratch: Vec::new(),
-            crc24b: Crc::new(CrcPoly::Crc24B),
-            crc24a: Crc::new(CrcPoly::Crc24A),
-            crc16: Crc::new(CrcPoly::Crc16),
+            crcs: CrcSet::new(),
         }
     }
 
@@ -308,14 +319,9 @@ impl TbEncoder {
         let parity = &mut parity[..seg.tb_crc.len()];
         // Block r carries bits r·payload.. of the TB followed by its CRC.
         if blocks.end * payload > seg.tbs {
-            let tb_crc = match seg.tb_crc {
-                CrcPoly::Crc16 => &self.crc16,
-                CrcPoly::Crc24A => &self.crc24a,
-                other => &Crc::new(other),
-            };
-            tb_crc.parity_into(tb, parity);
+            self.crcs.get(seg.tb_crc).parity_into(tb, parity);
         }
-        let cb_crc = &self.crc24b;
+        let cb_crc = self.crcs.get(CrcPoly::Crc24B);
         grow(&mut self.cb, sh.k);
         grow(&mut self.codeword, sh.n_ldpc());
         let enc = coder(&mut self.encoders, sh.bg, sh.z, || {
@@ -374,6 +380,7 @@ pub struct TbDecoder {
     scratch: Vec<i8>,
     cb_bits: Vec<u8>,
     outcomes: Vec<CbOutcome>,
+    crcs: CrcSet,
 }
 
 impl TbDecoder {
@@ -385,7 +392,25 @@ impl TbDecoder {
             scratch: Vec::new(),
             cb_bits: Vec::new(),
             outcomes: Vec::new(),
+            crcs: CrcSet::new(),
         }
+    }
+
+    /// The CRC calculators it checks TBs and code blocks with.
+    pub fn crcs(&self) -> &CrcSet {
+        &self.crcs
+    }
+
+    /// Builds every decoder and buffer a TB of up to `max_cbs` code blocks
+    /// of up to `max_e` LLRs each can need, so that decoding allocates
+    /// nothing afterwards (real-time receivers call it once; otherwise
+    /// decoders are built on first use).
+    pub fn prepare_all(&mut self, max_e: usize, max_cbs: usize) -> Result<(), TbError> {
+        prepare_decoders(&mut self.decoders, self.config)?;
+        grow(&mut self.scratch, max_e);
+        grow(&mut self.cb_bits, 8448);
+        self.outcomes.reserve(max_cbs);
+        Ok(())
     }
 
     /// Combines the G LLRs `llrs` (descrambled; f order, block 0 first) of
@@ -443,7 +468,7 @@ impl TbDecoder {
             };
             store_virtual(tb_out, parity, r * payload, &bits[..payload]);
         }
-        let tb_crc = Crc::new(seg.tb_crc);
+        let tb_crc = self.crcs.get(seg.tb_crc);
         let want = parity
             .iter()
             .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);

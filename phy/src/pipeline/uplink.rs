@@ -251,13 +251,25 @@ impl UplinkJob {
             .map(|_| OfdmDemodulator::new(num, ofdm).map(Mutex::new))
             .collect::<Result<_, _>>()?;
         let receivers: Vec<RwLock<PuschReceiver>> = (0..receivers.max(1))
-            .map(|_| PuschReceiver::new(num, cfg).map(RwLock::new))
+            .map(|_| {
+                let mut rx = PuschReceiver::new(num, cfg)?;
+                rx.prepare_all()?;
+                Ok::<_, PuschError>(RwLock::new(rx))
+            })
             .collect::<Result<_, _>>()?;
         let scratch = {
             let rx = receivers[0].read().unwrap_or_else(|e| e.into_inner());
             (0..n).map(|_| Mutex::new(rx.new_scratch())).collect()
         };
-        let cb_decoders = (0..n).map(|_| Mutex::new(CbDecoder::new(&cfg))).collect();
+        // Every lifting size built now: a pooled decoder may be borrowed for
+        // the first time long after warm-up (when workers contend).
+        let max_e = 14 * num.n_sc() * cfg.max_layers * 10;
+        let cb_decoders = (0..n)
+            .map(|_| {
+                let mut d = CbDecoder::new(&cfg);
+                d.prepare_all(max_e).map(|()| Mutex::new(d))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(UplinkJob {
             num,
             cfg,
