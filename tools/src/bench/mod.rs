@@ -138,9 +138,7 @@ fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
         median_mbps: case.info_bits / median,
         mres_per_s: case.res / median,
         calls: samples.len() * batch,
-        realtime_factor: slot::slot_us(case.block, &case.case)
-            .or_else(|| slot_dl::slot_us(case.block, &case.case))
-            .map(|s| s / median),
+        realtime_factor: slot::slot_us(case.block, &case.case).map(|s| s / median),
     }
 }
 

@@ -30,25 +30,27 @@ use std::time::{Duration, Instant};
 
 /// The slot scenarios (case stems).
 const SLOTS: [&str; 2] = ["ul-default-40mhz-4ue", "ul-100mhz-273prb-4x2-256qam"];
-/// Worker counts measured.
-const WORKERS: [usize; 2] = [1, 2];
-/// Slot duration of both scenarios (30 kHz), µs.
-const SLOT_US: f64 = 500.0;
+/// Worker counts measured (uplink and downlink slots).
+pub(super) const WORKERS: [usize; 2] = [1, 2];
+/// Slot duration of every slot scenario (30 kHz), µs.
+pub(super) const SLOT_US: f64 = 500.0;
 /// Slots the loopback runs before a slot is taken: buffer reports settle
 /// within a few slots, the outer loop of link adaptation within a few hundred.
 const WARMUP: u64 = 400;
 
-fn case_name(stem: &str, workers: usize) -> String {
+pub(super) fn case_name(stem: &str, workers: usize) -> String {
     format!("{stem}-w{workers}")
 }
 
-/// The slot duration of a `slot` case, for the real-time factor of its row.
+/// The slot duration of a `slot` case (uplink or downlink), for the
+/// real-time factor of its row.
 pub fn slot_us(block: &str, case: &str) -> Option<f64> {
-    (block == "slot"
-        && SLOTS
-            .iter()
-            .any(|s| WORKERS.iter().any(|&w| case == case_name(s, w))))
-    .then_some(SLOT_US)
+    let mut stems = SLOTS
+        .iter()
+        .copied()
+        .chain(super::slot_dl::SLOTS.iter().map(|s| s.0));
+    (block == "slot" && stems.any(|s| WORKERS.iter().any(|&w| case == case_name(s, w))))
+        .then_some(SLOT_US)
 }
 
 /// One uplink slot as the loopback's gNB received it.

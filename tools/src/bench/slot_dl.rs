@@ -13,6 +13,7 @@
 //!   transmitter's identity (layer j on antenna j), so antennas 2 and 3 send
 //!   zeros: their OFDM tasks only clear their samples.
 
+use super::slot::{case_name, SLOT_US, WORKERS};
 use super::Case;
 use crate::loopback::engine::numerology;
 use crate::scenario::Scenario;
@@ -28,29 +29,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The slot scenarios: (case stem, bandwidth MHz, gNB antennas, layers).
-const SLOTS: [(&str, u32, usize, u8); 2] = [
+pub(super) const SLOTS: [(&str, u32, usize, u8); 2] = [
     ("dl-default-40mhz-1ant-256qam", 0, 1, 1),
     ("dl-100mhz-273prb-4ant-2layer-256qam", 100, 4, 2),
 ];
-/// Worker counts measured.
-const WORKERS: [usize; 2] = [1, 2];
-/// Slot duration of both scenarios (30 kHz), µs.
-const SLOT_US: f64 = 500.0;
 /// The slot number within the frame.
 const SLOT: u32 = 1;
-
-fn case_name(stem: &str, workers: usize) -> String {
-    format!("{stem}-w{workers}")
-}
-
-/// The slot duration of a downlink `slot` case, for the real-time factor of its row.
-pub fn slot_us(block: &str, case: &str) -> Option<f64> {
-    (block == "slot"
-        && SLOTS
-            .iter()
-            .any(|s| WORKERS.iter().any(|&w| case == case_name(s.0, w))))
-    .then_some(SLOT_US)
-}
 
 /// The carrier of the built-in scenario, at `bandwidth_mhz` (0: as built in).
 fn carrier(bandwidth_mhz: u32) -> Numerology {
