@@ -322,13 +322,13 @@ impl Report {
         );
         let t = &self.timing;
         println!(
-            "timing ({} workers): slot p50 {:.0} us, p99 {:.0} us, max {:.0} us against a {:.0} us budget; {} deadline misses, {} slots dropped; real-time factor {:.2}",
-            t.workers, t.slot_p50_us, t.slot_p99_us, t.slot_max_us, t.budget_us, t.deadline_misses, t.dropped_slots, t.realtime_factor
+            "timing ({} worker{}): slot p50 {:.0} us, p99 {:.0} us, max {:.0} us against a {:.0} us budget; {} deadline misses, {} slots dropped; real-time factor {:.2}",
+            t.workers, if t.workers == 1 { "" } else { "s" }, t.slot_p50_us, t.slot_p99_us, t.slot_max_us, t.budget_us, t.deadline_misses, t.dropped_slots, t.realtime_factor
         );
         let stages = |t: &Timing| {
             for s in &t.stages {
                 println!(
-                    "  stage {:<12} p50 {:>8.0} us  p99 {:>8.0} us  cpu {:>9.1} ms",
+                    "  stage {:<13} p50 {:>8.0} us  p99 {:>8.0} us  cpu {:>9.1} ms",
                     s.name, s.p50_us, s.p99_us, s.cpu_ms
                 );
             }
