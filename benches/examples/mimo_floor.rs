@@ -20,7 +20,16 @@
 //!   variances, `-nt` non-temporal) with no arithmetic: the memory floor;
 //! - `zf-LxN-h16b`: the detector's kernels with the channel held as f16 in
 //!   blocks of 8 REs (8 real parts, then 8 imaginary parts) and the received
-//!   REs as f32 (the grid's format): what the channel format alone changes.
+//!   REs as f32 (the grid's format): what the channel format alone changes;
+//! - `zf-2x4-il`, `-ilh`, `-ilb`: the 2x4 kernel with the Gram and
+//!   matched-filter sums accumulated on the interleaved vectors as loaded
+//!   (no de-interleave; one in-lane swap of `h0` and of `y` per 4 REs) and
+//!   pair-reduced once per 8 REs: with `hadd`/`hsub` (antenna-major, or
+//!   `-ilh` one 4-RE half after the other), or `-ilb` with blends and one
+//!   swap per sum (lanes in the order 0,4,1,5,2,6,3,7, undone by the
+//!   stores). With `MIMO_FLOOR_CHECK=1` set, their outputs are first
+//!   compared with `zf-2x4-f32`'s on random data (largest relative
+//!   differences printed).
 //!
 //! Not part of the library: the variant kernels here are measuring tools.
 
@@ -365,6 +374,204 @@ mod probe {
         }
     }
 
+    /// `zf24::<F32>` with the Gram and matched-filter sums accumulated on
+    /// the interleaved vectors as loaded (products `a b` whose pair sums are
+    /// `Re(conj(a) b)`, and `a swap(b)` whose pair differences are
+    /// `Im(conj(a) b)`), pair-reduced once per 8 REs (`HALVES` = process the
+    /// two 4-RE halves one after the other, else both at once).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn zf24il<const HALVES: bool>(io: &Io, noise: f32) {
+        let s = io.n;
+        let hp = io.h as *const f32;
+        let yp = io.y as *const f32;
+        let mut re = 0;
+        while re < s {
+            unsafe {
+                let mut acc = [[_mm256_setzero_ps(); 8]; 2];
+                let step = |acc: &mut [__m256; 8], a: usize, off: usize| {
+                    let h0 = _mm256_loadu_ps(hp.add(2 * (2 * a * s) + off));
+                    let h1 = _mm256_loadu_ps(hp.add(2 * ((2 * a + 1) * s) + off));
+                    let y = _mm256_loadu_ps(yp.add(2 * (a * s) + off));
+                    let h0s = _mm256_permute_ps::<0xB1>(h0);
+                    let ys = _mm256_permute_ps::<0xB1>(y);
+                    acc[0] = _mm256_fmadd_ps(h0, h0, acc[0]);
+                    acc[1] = _mm256_fmadd_ps(h1, h1, acc[1]);
+                    acc[2] = _mm256_fmadd_ps(h1, h0, acc[2]);
+                    acc[3] = _mm256_fmadd_ps(h1, h0s, acc[3]);
+                    acc[4] = _mm256_fmadd_ps(h0, y, acc[4]);
+                    acc[5] = _mm256_fmadd_ps(h0, ys, acc[5]);
+                    acc[6] = _mm256_fmadd_ps(h1, y, acc[6]);
+                    acc[7] = _mm256_fmadd_ps(h1, ys, acc[7]);
+                };
+                if HALVES {
+                    for (half, ah) in acc.iter_mut().enumerate() {
+                        for a in 0..4 {
+                            step(ah, a, 2 * re + 8 * half);
+                        }
+                    }
+                } else {
+                    for a in 0..4 {
+                        for (half, ah) in acc.iter_mut().enumerate() {
+                            step(ah, a, 2 * re + 8 * half);
+                        }
+                    }
+                }
+                let [lo, hi] = acc;
+                let g00 = _mm256_hadd_ps(lo[0], hi[0]);
+                let g11 = _mm256_hadd_ps(lo[1], hi[1]);
+                let g10r = _mm256_hadd_ps(lo[2], hi[2]);
+                let g10i = _mm256_hsub_ps(lo[3], hi[3]);
+                let z0r = _mm256_hadd_ps(lo[4], hi[4]);
+                let z0i = _mm256_hsub_ps(lo[5], hi[5]);
+                let z1r = _mm256_hadd_ps(lo[6], hi[6]);
+                let z1i = _mm256_hsub_ps(lo[7], hi[7]);
+                zf2_tail::<false>(io, re, noise, g00, g11, g10r, g10i, z0r, z0i, z1r, z1i);
+            }
+            re += 8;
+        }
+    }
+
+    /// As [`zf24il`], reduced with blends and one in-lane swap per sum:
+    /// lanes hold REs 0,4,1,5,2,6,3,7 (the stores undo it).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn zf24il2(io: &Io, noise: f32) {
+        let s = io.n;
+        let hp = io.h as *const f32;
+        let yp = io.y as *const f32;
+        let mut re = 0;
+        while re < s {
+            unsafe {
+                let mut acc = [[_mm256_setzero_ps(); 8]; 2];
+                for a in 0..4 {
+                    for (half, ah) in acc.iter_mut().enumerate() {
+                        let off = 2 * re + 8 * half;
+                        let h0 = _mm256_loadu_ps(hp.add(2 * (2 * a * s) + off));
+                        let h1 = _mm256_loadu_ps(hp.add(2 * ((2 * a + 1) * s) + off));
+                        let y = _mm256_loadu_ps(yp.add(2 * (a * s) + off));
+                        let h0s = _mm256_permute_ps::<0xB1>(h0);
+                        let ys = _mm256_permute_ps::<0xB1>(y);
+                        ah[0] = _mm256_fmadd_ps(h0, h0, ah[0]);
+                        ah[1] = _mm256_fmadd_ps(h1, h1, ah[1]);
+                        ah[2] = _mm256_fmadd_ps(h1, h0, ah[2]);
+                        ah[4] = _mm256_fmadd_ps(h0, y, ah[4]);
+                        ah[6] = _mm256_fmadd_ps(h1, y, ah[6]);
+                        if half == 0 {
+                            ah[3] = _mm256_fmadd_ps(h1, h0s, ah[3]);
+                            ah[5] = _mm256_fmadd_ps(h0, ys, ah[5]);
+                            ah[7] = _mm256_fmadd_ps(h1, ys, ah[7]);
+                        } else {
+                            ah[3] = _mm256_fnmadd_ps(h1, h0s, ah[3]);
+                            ah[5] = _mm256_fnmadd_ps(h0, ys, ah[5]);
+                            ah[7] = _mm256_fnmadd_ps(h1, ys, ah[7]);
+                        }
+                    }
+                }
+                let [lo, hi] = acc;
+                let red = |k: usize| {
+                    let t = _mm256_blend_ps::<0xAA>(lo[k], hi[k]);
+                    let u = _mm256_permute_ps::<0xB1>(_mm256_blend_ps::<0xAA>(hi[k], lo[k]));
+                    // Odd k > 1 are the imaginary parts (pair differences;
+                    // the second half's were accumulated negated).
+                    if k % 2 == 1 && k > 1 {
+                        _mm256_sub_ps(t, u)
+                    } else {
+                        _mm256_add_ps(t, u)
+                    }
+                };
+                let (g00, g11, g10r, g10i) = (red(0), red(1), red(2), red(3));
+                let (z0r, z0i, z1r, z1i) = (red(4), red(5), red(6), red(7));
+                zf2_tail::<true>(io, re, noise, g00, g11, g10r, g10i, z0r, z0i, z1r, z1i);
+            }
+            re += 8;
+        }
+    }
+
+    /// The closed-form 2x2 solve and stores of [`zf24`] from its sums, the
+    /// same operations; lanes hold REs 0,1,4,5,2,3,6,7 (as `F32::ld`'s), or
+    /// 0,4,1,5,2,6,3,7 with `ODD`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn zf2_tail<const ODD: bool>(
+        io: &Io,
+        re: usize,
+        noise: f32,
+        g00: __m256,
+        g11: __m256,
+        g10r: __m256,
+        g10i: __m256,
+        z0r: __m256,
+        z0i: __m256,
+        z1r: __m256,
+        z1i: __m256,
+    ) {
+        let s = io.n;
+        unsafe {
+            let floor = _mm256_fmadd_ps(
+                _mm256_add_ps(g00, g11),
+                _mm256_set1_ps(REL / 2.0),
+                _mm256_set1_ps(ABS),
+            );
+            let sigma = _mm256_max_ps(_mm256_set1_ps(noise), floor);
+            let a00 = _mm256_add_ps(g00, floor);
+            let a11 = _mm256_add_ps(g11, floor);
+            let det = _mm256_fnmadd_ps(g10r, g10r, _mm256_mul_ps(a00, a11));
+            let det = _mm256_fnmadd_ps(g10i, g10i, det);
+            let det = _mm256_max_ps(det, _mm256_mul_ps(floor, _mm256_max_ps(a00, a11)));
+            let rd = _mm256_rcp_ps(det);
+            let x0r = _mm256_fnmadd_ps(
+                g10i,
+                z1i,
+                _mm256_fnmadd_ps(g10r, z1r, _mm256_mul_ps(z0r, a11)),
+            );
+            let x0i = _mm256_fmadd_ps(
+                g10i,
+                z1r,
+                _mm256_fnmadd_ps(g10r, z1i, _mm256_mul_ps(z0i, a11)),
+            );
+            let x1r = _mm256_fmadd_ps(
+                g10i,
+                z0i,
+                _mm256_fnmadd_ps(g10r, z0r, _mm256_mul_ps(z1r, a00)),
+            );
+            let x1i = _mm256_fnmadd_ps(
+                g10i,
+                z0r,
+                _mm256_fnmadd_ps(g10r, z0i, _mm256_mul_ps(z1i, a00)),
+            );
+            let f10 = _mm256_mul_ps(floor, _mm256_set1_ps(10.0));
+            let sa0 = _mm256_mul_ps(sigma, a11);
+            let sa1 = _mm256_mul_ps(sigma, a00);
+            let x0 = Cv {
+                re: _mm256_mul_ps(x0r, rd),
+                im: _mm256_mul_ps(x0i, rd),
+            };
+            let x1 = Cv {
+                re: _mm256_mul_ps(x1r, rd),
+                im: _mm256_mul_ps(x1i, rd),
+            };
+            let n0 = nvar(sa0, a11, f10, det, rd);
+            let n1 = nvar(sa1, a00, f10, det, rd);
+            if ODD {
+                let sc = |p: *mut f32, c: Cv| {
+                    let lo = _mm256_blend_ps::<0xAA>(c.re, _mm256_permute_ps::<0xB1>(c.im));
+                    let hi = _mm256_blend_ps::<0xAA>(_mm256_permute_ps::<0xB1>(c.re), c.im);
+                    _mm256_storeu_ps(p, lo);
+                    _mm256_storeu_ps(p.add(8), hi);
+                };
+                let idx = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+                sc(io.x.add(2 * re), x0);
+                _mm256_storeu_ps(io.nv.add(re), _mm256_permutevar8x32_ps(n0, idx));
+                sc(io.x.add(2 * (s + re)), x1);
+                _mm256_storeu_ps(io.nv.add(s + re), _mm256_permutevar8x32_ps(n1, idx));
+            } else {
+                st_c::<false>(io.x.add(2 * re), x0);
+                st_f::<false>(io.nv.add(re), n0);
+                st_c::<false>(io.x.add(2 * (s + re)), x1);
+                st_f::<false>(io.nv.add(s + re), n1);
+            }
+        }
+    }
+
     struct Case {
         name: String,
         res: usize,
@@ -543,6 +750,27 @@ mod probe {
                 reps,
                 zf24::<F32>,
             ));
+            cases.push(kernel_case::<F32, F32>(
+                name("zf-2x4-il"),
+                4,
+                n,
+                reps,
+                zf24il::<false>,
+            ));
+            cases.push(kernel_case::<F32, F32>(
+                name("zf-2x4-ilb"),
+                4,
+                n,
+                reps,
+                zf24il2,
+            ));
+            cases.push(kernel_case::<F32, F32>(
+                name("zf-2x4-ilh"),
+                4,
+                n,
+                reps,
+                zf24il::<true>,
+            ));
             cases.push(kernel_case::<F16B, F32>(
                 name("zf-2x4-h16b"),
                 4,
@@ -550,6 +778,46 @@ mod probe {
                 reps,
                 zf24::<F16B>,
             ));
+        }
+        if std::env::var_os("MIMO_FLOOR_CHECK").is_some() {
+            let n = 336;
+            let mut seed = 77u64;
+            let h = planes::<F32>(8 * n, &mut seed);
+            let y = planes::<F32>(4 * n, &mut seed);
+            let ks: [Kernel; 4] = [zf24::<F32>, zf24il::<false>, zf24il::<true>, zf24il2];
+            let mut outs = Vec::new();
+            for k in ks {
+                let mut x = Buf::new(4 * n);
+                let mut v = Buf::new(2 * n);
+                let io = Io {
+                    n,
+                    y: y.ptr(),
+                    h: h.ptr(),
+                    x: x.ptr_mut(),
+                    nv: v.ptr_mut(),
+                };
+                // SAFETY: features checked above; buffers sized as in kernel_case.
+                unsafe { k(&io, 0.05) };
+                // SAFETY: the buffers hold at least 4 n and 2 n f32s.
+                let xs: Vec<f32> =
+                    unsafe { std::slice::from_raw_parts(x.ptr() as *const f32, 4 * n) }.to_vec();
+                let vs: Vec<f32> =
+                    unsafe { std::slice::from_raw_parts(v.ptr() as *const f32, 2 * n) }.to_vec();
+                outs.push((xs, vs));
+            }
+            for (i, o) in outs.iter().enumerate().skip(1) {
+                let dx =
+                    o.0.iter()
+                        .zip(&outs[0].0)
+                        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+                        .fold(0.0f32, f32::max);
+                let dv =
+                    o.1.iter()
+                        .zip(&outs[0].1)
+                        .map(|(a, b)| (a - b).abs() / (1e-3 + b.abs()))
+                        .fold(0.0f32, f32::max);
+                println!("variant {i}: max rel diff x {dx:e} nv {dv:e}");
+            }
         }
         cases.retain(|c| filter.split(',').any(|f| c.name.contains(f)));
         if let Some(core) = core_affinity::get_core_ids().and_then(|c| c.last().copied()) {
