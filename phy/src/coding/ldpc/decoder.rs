@@ -54,8 +54,8 @@ pub enum MinSum {
         beta: u8,
     },
     /// λ-min with λ = 3: the three smallest |Q| of the row (min1 <= min2 <= min3)
-    /// are combined with the exact box-plus, a ⊞ b = min(a, b) + ln(1 + e^-(a+b))
-    /// - ln(1 + e^-|a-b|), the logarithms read from a 16-entry table in units of
+    /// are combined with the exact box-plus,
+    /// `a ⊞ b = min(a, b) + ln(1 + e^-(a+b)) - ln(1 + e^-|a-b|)`, the logarithms read from a 16-entry table in units of
     /// 1/8 (LLRs quantised at scale 8, see [`kernel::BOXPLUS_TABLE`]). The edge
     /// holding min1 gets min2 ⊞ min3, every other edge min1 ⊞ min2 ⊞ min3; then
     /// beta (0..=32) is subtracted as in offset min-sum. Plain min-sum keeps the
