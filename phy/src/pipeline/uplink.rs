@@ -164,6 +164,29 @@ struct SplitPdu {
     failed: AtomicBool,
 }
 
+impl SplitPdu {
+    /// Its plan, once `pusch-plan` has made it.
+    fn plan(&self) -> Option<ShPlan> {
+        *self.plan.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Its PDU index and plan, unless there is none or it was abandoned.
+    fn active(&self) -> Option<(usize, ShPlan)> {
+        match self.pdu.load(Ordering::Relaxed) {
+            NONE => None,
+            k => Some((k, self.plan()?)),
+        }
+    }
+
+    /// No PUSCH (yet, or any more, after an error): the later stages have
+    /// no tasks for it and skip it.
+    fn abandon(&self) {
+        self.pdu.store(NONE, Ordering::Relaxed);
+        self.blocks.store(0, Ordering::Relaxed);
+        self.cbs.store(0, Ordering::Relaxed);
+    }
+}
+
 /// Per-slot state in the pipeline's pool.
 pub struct UplinkSlot {
     /// Slot number within the frame (sets CP lengths and DM-RS).
@@ -394,10 +417,8 @@ impl UplinkJob {
     /// (earlier ones are received whole in `harq`).
     fn plan(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
-        split.pdu.store(NONE, Ordering::Relaxed);
+        split.abandon();
         split.positions.store(0, Ordering::Relaxed);
-        split.blocks.store(0, Ordering::Relaxed);
-        split.cbs.store(0, Ordering::Relaxed);
         split.failed.store(false, Ordering::Relaxed);
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
         let Some(last) = (0..pdus.len())
@@ -456,15 +477,14 @@ impl UplinkJob {
             }
             copy_pdu(&mut ind.pdu, pdu);
         }
-        if split.pdu.load(Ordering::Relaxed) != last {
-            return;
-        }
-        let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+        let Some((k, plan)) = split.active() else {
             return;
         };
+        if k != last {
+            return;
+        }
         if let Err(e) = rx.decode_prepare(&plan) {
-            split.pdu.store(NONE, Ordering::Relaxed);
-            split.cbs.store(0, Ordering::Relaxed);
+            split.abandon();
             Self::fail(s, last, &pdus[last], e);
         }
     }
@@ -491,8 +511,7 @@ impl UplinkJob {
                 task -= n;
                 continue;
             }
-            let plan = (*split.plan.lock().unwrap_or_else(|e| e.into_inner()))?;
-            return Some((r, plan, task));
+            return Some((r, split.plan()?, task));
         }
         None
     }
@@ -516,18 +535,12 @@ impl UplinkJob {
     /// Stage `chest-combine` for receiver `r`.
     fn combine(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
-        let k = split.pdu.load(Ordering::Relaxed);
-        if k == NONE {
-            return;
-        }
-        let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+        let Some((k, plan)) = split.active() else {
             return;
         };
         let mut front = s.fronts[r].write().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = front.chest_combine(&plan) {
-            split.pdu.store(NONE, Ordering::Relaxed);
-            split.blocks.store(0, Ordering::Relaxed);
-            split.cbs.store(0, Ordering::Relaxed);
+            split.abandon();
             let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
             Self::fail(s, k, &pdus[k], e);
         }
@@ -554,41 +567,30 @@ impl UplinkJob {
     }
 
     /// Stage `ldpc`, task `task`: finds its receiver and code blocks.
-    fn ldpc(&self, s: &UplinkSlot, mut task: usize) {
-        for (r, split) in s.split.iter().enumerate() {
-            let groups = split.cbs.load(Ordering::Relaxed).div_ceil(CBS_PER_TASK);
-            if task >= groups {
-                task -= groups;
-                continue;
-            }
-            let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
-                return;
-            };
-            let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
-            let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
-            let mut dec = borrow(&self.cb_decoders);
-            let first = task * CBS_PER_TASK;
-            let end = (first + CBS_PER_TASK).min(plan.tb.num_cb());
-            for b in first..end {
-                if rx
-                    .decode_code_block_with(&front, &plan, b, &mut dec)
-                    .is_err()
-                {
-                    split.failed.store(true, Ordering::Relaxed);
-                }
-            }
+    fn ldpc(&self, s: &UplinkSlot, task: usize) {
+        let groups = |p: &SplitPdu| p.cbs.load(Ordering::Relaxed).div_ceil(CBS_PER_TASK);
+        let Some((r, plan, group)) = self.locate(s, task, groups) else {
             return;
+        };
+        let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
+        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
+        let mut dec = borrow(&self.cb_decoders);
+        let first = group * CBS_PER_TASK;
+        let end = (first + CBS_PER_TASK).min(plan.tb.num_cb());
+        for b in first..end {
+            if rx
+                .decode_code_block_with(&front, &plan, b, &mut dec)
+                .is_err()
+            {
+                s.split[r].failed.store(true, Ordering::Relaxed);
+            }
         }
     }
 
     /// Stage `pusch-finish` for receiver `r`: TB CRC, measurements, indication.
     fn finish(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
-        let k = split.pdu.load(Ordering::Relaxed);
-        if k == NONE {
-            return;
-        }
-        let Some(plan) = *split.plan.lock().unwrap_or_else(|e| e.into_inner()) else {
+        let Some((k, plan)) = split.active() else {
             return;
         };
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
