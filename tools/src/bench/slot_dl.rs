@@ -15,15 +15,14 @@
 
 use super::slot::{case_name, SLOT_US, WORKERS};
 use super::Case;
+use crate::loopback::downlink::pdsch_template;
 use crate::loopback::engine::numerology;
 use crate::scenario::Scenario;
 use ranlab_phy::numerology::Numerology;
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdsch::PdschPdu;
-use ranlab_phy::pdu::{DmrsConfig, DmrsType};
 use ranlab_phy::pipeline::downlink::DownlinkJob;
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
-use ranlab_phy::refsig::dmrs::MappingType;
 use ranlab_phy::simd::SimdLevel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,33 +44,14 @@ fn carrier(bandwidth_mhz: u32) -> Numerology {
     numerology(&s).expect("a valid carrier")
 }
 
-/// The loopback's PDSCH (`loopback::downlink`) over every PRB of `num`.
+/// The loopback's PDSCH (`loopback::downlink`) over every PRB of `num`, at
+/// MCS 27.
 fn pdsch(num: &Numerology, layers: u8) -> PdschPdu {
     PdschPdu {
         rnti: 0x4601,
-        n_id: 1,
         slot: SLOT as u16,
-        prb_start: 0,
-        n_prb: num.n_prb(),
-        start_symbol: 2,
-        n_symbols: 12,
-        mapping_type: MappingType::A,
-        mcs_table: 2,
         mcs_index: 27,
-        num_layers: layers,
-        dmrs: DmrsConfig {
-            config_type: DmrsType::Type1,
-            type_a_position: 2,
-            additional_position: 1,
-            length: 1,
-            ports: (0..layers).collect(),
-            cdm_groups_without_data: 2,
-            scrambling_id: 1,
-            n_scid: 0,
-        },
-        rv: 0,
-        harq_id: 0,
-        new_data: true,
+        ..pdsch_template(num, 1, layers)
     }
 }
 

@@ -165,32 +165,7 @@ impl Downlink {
                 rx_errors: 0,
             });
         }
-        let pdu = PdschPdu {
-            rnti: 0,
-            n_id: cell_id,
-            slot: 0,
-            prb_start: 0,
-            n_prb: num.n_prb(),
-            start_symbol: 2,
-            n_symbols: 12,
-            mapping_type: MappingType::A,
-            mcs_table: 2,
-            mcs_index: 0,
-            num_layers: 1,
-            dmrs: DmrsConfig {
-                config_type: DmrsType::Type1,
-                type_a_position: 2,
-                additional_position: 1,
-                length: 1,
-                ports: vec![0],
-                cdm_groups_without_data: 2,
-                scrambling_id: cell_id,
-                n_scid: 0,
-            },
-            rv: 0,
-            harq_id: 0,
-            new_data: true,
-        };
+        let pdu = pdsch_template(&num, cell_id, 1);
         // One gNB antenna; one slot in flight (the driver waits for its samples).
         let job = Arc::new(
             DownlinkJob::new(num, 1, ofdm, workers).map_err(|e| format!("gNB PDSCH: {e}"))?,
@@ -460,6 +435,40 @@ impl Downlink {
         cell.dl_goodput_mbps = total.goodput_mbps(air_s);
         cell.dl_bler = total.bler();
         cell.dl_bler_first_tx = total.bler_first_tx();
+    }
+}
+
+/// The loopback's PDSCH over every PRB of `num`, `layers` layers on DM-RS
+/// ports 0.., scrambled with `n_id`: mapping type A on symbols 2-13 (after
+/// a 2-symbol CORESET), DM-RS type 1 at position 2 plus one additional
+/// position (TS 38.211 §7.4.1.1), 256QAM table (TS 38.214 Table
+/// 5.1.3.1-2). Each slot sets its RNTI, slot, MCS, rv and HARQ fields.
+pub fn pdsch_template(num: &Numerology, n_id: u16, layers: u8) -> PdschPdu {
+    PdschPdu {
+        rnti: 0,
+        n_id,
+        slot: 0,
+        prb_start: 0,
+        n_prb: num.n_prb(),
+        start_symbol: 2,
+        n_symbols: 12,
+        mapping_type: MappingType::A,
+        mcs_table: 2,
+        mcs_index: 0,
+        num_layers: layers,
+        dmrs: DmrsConfig {
+            config_type: DmrsType::Type1,
+            type_a_position: 2,
+            additional_position: 1,
+            length: 1,
+            ports: (0..layers).collect(),
+            cdm_groups_without_data: 2,
+            scrambling_id: n_id,
+            n_scid: 0,
+        },
+        rv: 0,
+        harq_id: 0,
+        new_data: true,
     }
 }
 

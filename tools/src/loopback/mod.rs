@@ -4,7 +4,7 @@
 //! to the UEs in the downlink slots (`downlink`), and the run is summarised
 //! per UE and per cell.
 
-mod downlink;
+pub(crate) mod downlink;
 pub mod engine;
 pub mod radio;
 mod report;
