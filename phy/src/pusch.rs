@@ -865,18 +865,13 @@ impl CbDecoder {
             .derate_match(llrs, &mut self.scratch[..rm.e], soft)
             .map_err(|e| e.to_string())?;
         *filled = (*filled).max(top);
-        let i = match self.decoders.iter().position(|(k, _)| *k == (sh.bg, sh.z)) {
-            Some(i) => i,
-            None => {
-                let d =
-                    LdpcDecoder::new(sh.bg, sh.z as u16, self.config).map_err(|e| e.to_string())?;
-                self.decoders.push(((sh.bg, sh.z), d));
-                self.decoders.len() - 1
-            }
-        };
+        let config = self.config;
+        let dec = crate::coding::tb::coder(&mut self.decoders, sh.bg, sh.z, || {
+            LdpcDecoder::new(sh.bg, sh.z as u16, config)
+        })
+        .map_err(|e| e.to_string())?;
         let bits = &mut self.bits[..sh.k];
-        let o = self.decoders[i]
-            .1
+        let o = dec
             .decode(soft, *filled, sh.k_prime, Some(crc), bits)
             .map_err(|e| e.to_string())?;
         out.copy_from_slice(&bits[..out.len()]);

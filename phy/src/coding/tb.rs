@@ -211,8 +211,8 @@ pub(crate) fn prepare_decoders(
     Ok(())
 }
 
-/// Finds or makes the coder for (bg, z); the list stays tiny (a few sizes).
-fn coder<T>(
+/// Finds or makes the coder for (bg, z).
+pub(crate) fn coder<T>(
     list: &mut Vec<((BaseGraph, usize), T)>,
     bg: BaseGraph,
     z: usize,
