@@ -269,3 +269,33 @@ fn loopback_is_deterministic_across_worker_counts_and_accounts_every_block() {
         "nothing was delivered on the downlink: {one}"
     );
 }
+
+#[test]
+fn mimo_bench_counts_equalised_res_per_layer() {
+    // The reference equaliser's benchmark counts REs x layers; the comparable
+    // `mimo-zf-*` rows must use the same unit (17,808 REs per 106-PRB slot).
+    let f = std::env::temp_dir().join(format!("ranlab-mimo-bench-{}.json", std::process::id()));
+    let o = ranlab(&[
+        "bench",
+        "--only",
+        "mimo",
+        "--case",
+        "zf-2x",
+        "--time",
+        "0.05",
+        "--json",
+        f.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    std::fs::remove_file(&f).ok();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for r in rows {
+        let res_per_call = r["mres_per_s"].as_f64().unwrap() * r["median_us"].as_f64().unwrap();
+        assert!(
+            (res_per_call - 2.0 * 17_808.0).abs() < 1e-6 * res_per_call,
+            "{r}"
+        );
+    }
+}
