@@ -160,7 +160,7 @@ fn split_uplink_stages_equal_the_whole_receiver() {
                 d[..len].copy_from_slice(a);
             }
             drop(r);
-            slot.set_pdus(SLOT, &slot_pdus(s)).expect("fits");
+            slot.set_pdus(&job, SLOT, &slot_pdus(s)).expect("fits");
         }
         let run = |slot: &ranlab_phy::pipeline::uplink::UplinkSlot, stage: &str| {
             let i = job.stages().iter().position(|s| *s == stage).expect(stage);
@@ -207,13 +207,14 @@ fn split_uplink_stages_equal_the_whole_receiver() {
     for (workers, receivers) in [(1, 2), (2, 3), (3, 4), (2, 4)] {
         let job =
             Arc::new(UplinkJob::with_receivers(num, cfg, ofdm, workers, receivers).expect("job"));
-        // With 1 worker (2 receivers) 0x100 and 0x102 share receiver 0.
-        if workers == 1 {
-            assert_eq!(job.receiver_of(0x100), job.receiver_of(0x102));
+        // RNTIs get receivers in first-seen order, fewest RNTIs first (as
+        // `set_pdus` would give them): with 2 receivers 0x100 and 0x102
+        // share receiver 0, so one PUSCH of it is received whole.
+        let r: Vec<usize> = base.iter().map(|p| job.receiver_of(p.rnti)).collect();
+        if receivers == 2 {
+            assert_eq!(r, [0, 1, 0, 1]);
         }
         if receivers == 4 {
-            let mut r: Vec<usize> = base.iter().map(|p| job.receiver_of(p.rnti)).collect();
-            r.sort();
             assert_eq!(r, [0, 1, 2, 3]);
         }
         let pool = (0..3).map(|_| job.new_slot(4)).collect();
@@ -246,7 +247,9 @@ fn split_uplink_stages_equal_the_whole_receiver() {
                     d[..len].copy_from_slice(a);
                 }
             }
-            p.slot(i).set_pdus(SLOT, &slot_pdus(s)).expect("fits");
+            p.slot(i)
+                .set_pdus(p.job(), SLOT, &slot_pdus(s))
+                .expect("fits");
             p.start(i, Instant::now());
             order.push_back(i);
             max_in_flight = max_in_flight.max(p.in_flight());
@@ -286,4 +289,39 @@ fn take(p: &Pipeline<UplinkJob>, i: usize, got: &mut Vec<(String, Vec<u8>)>) {
         got.push((format!("{r:?}"), ind.tb.clone()));
     }
     p.release(i);
+}
+
+#[test]
+fn rntis_spread_evenly_over_receivers_whatever_their_values() {
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 80, None).expect("numerology");
+    let cfg = PuschRxConfig::new(N_RX, 1);
+    let job =
+        Arc::new(UplinkJob::with_receivers(num, cfg, OfdmOptions::default(), 1, 4).expect("job"));
+    // Equal modulo 4: a modulo map would send all four to one receiver.
+    // Eight threads ask at once; each RNTI gets one receiver for all.
+    let rntis = [0x4000u16, 0x4004, 0x4008, 0x400c];
+    let answers: Vec<Vec<usize>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| sc.spawn(|| rntis.iter().map(|&r| job.receiver_of(r)).collect()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    let mut r = answers[0].clone();
+    r.sort();
+    assert_eq!(r, [0, 1, 2, 3]);
+    // Kept from then on; the next new RNTI goes to the lowest of the least loaded.
+    assert_eq!(job.receiver_of(rntis[2]), answers[0][2]);
+    assert_eq!(job.receiver_of(0x0001), 0);
+    assert_eq!(job.receiver_of(0xffff), 1);
+    // set_pdus assigns in PDU order.
+    let slot = job.new_slot(2);
+    slot.set_pdus(
+        &job,
+        SLOT,
+        &[pdu(0x0203, 0, 8, 4, 0), pdu(0x0207, 8, 8, 4, 0)],
+    )
+    .expect("fits");
+    assert_eq!(job.receiver_of(0x0203), 2);
+    assert_eq!(job.receiver_of(0x0207), 3);
 }

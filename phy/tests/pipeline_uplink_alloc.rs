@@ -90,7 +90,7 @@ fn uplink_job_steady_state_allocates_nothing_and_decodes() {
             for s in 0..n {
                 let i = p.acquire().expect("one slot at a time never drops");
                 slot_pdus.iter_mut().for_each(|q| q.harq_id = (s % 2) as u8);
-                p.slot(i).set_pdus(SLOT, slot_pdus).expect("fits");
+                p.slot(i).set_pdus(p.job(), SLOT, slot_pdus).expect("fits");
                 p.start(i, Instant::now());
                 assert!(
                     p.wait_completed(i, Duration::from_secs(20)),

@@ -60,7 +60,7 @@ use crate::pusch::{
 };
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 /// A resource grid whose ports are written by different tasks at once.
@@ -218,6 +218,10 @@ pub struct UplinkJob {
     receivers: Vec<RwLock<PuschReceiver>>,
     scratch: Vec<Mutex<FrontScratch>>,
     cb_decoders: Vec<Mutex<CbDecoder>>,
+    /// Per RNTI: its receiver + 1, or 0 before its first PUSCH.
+    rnti_receiver: Box<[AtomicU16]>,
+    /// Per receiver: the RNTIs it serves.
+    rntis_per_receiver: Mutex<Vec<usize>>,
 }
 
 const STAGES: &[&str] = &[
@@ -273,7 +277,8 @@ impl UplinkJob {
         let demods = (0..n)
             .map(|_| OfdmDemodulator::new(num, ofdm).map(Mutex::new))
             .collect::<Result<_, _>>()?;
-        let receivers: Vec<RwLock<PuschReceiver>> = (0..receivers.max(1))
+        // At most u16::MAX: the RNTI map stores receiver + 1 in a u16.
+        let receivers: Vec<RwLock<PuschReceiver>> = (0..receivers.clamp(1, u16::MAX as usize))
             .map(|_| {
                 let mut rx = PuschReceiver::new(num, cfg)?;
                 rx.prepare_all()?;
@@ -293,6 +298,7 @@ impl UplinkJob {
                 d.prepare_all(max_e).map(|()| Mutex::new(d))
             })
             .collect::<Result<_, _>>()?;
+        let rntis_per_receiver = Mutex::new(vec![0; receivers.len()]);
         Ok(UplinkJob {
             num,
             cfg,
@@ -301,6 +307,8 @@ impl UplinkJob {
             receivers,
             scratch,
             cb_decoders,
+            rnti_receiver: (0..=u16::MAX).map(|_| AtomicU16::new(0)).collect(),
+            rntis_per_receiver,
         })
     }
 
@@ -375,21 +383,50 @@ impl UplinkJob {
         self.num.symbols_per_slot().div_ceil(OFDM_SYMBOLS_PER_TASK)
     }
 
-    /// The receiver (0..[`UplinkJob::receivers`]) that handles every PUSCH of `rnti`.
+    /// The receiver (0..[`UplinkJob::receivers`]) that handles every PUSCH
+    /// of `rnti`. An RNTI is given a receiver at its first PUSCH (normally
+    /// in [`UplinkSlot::set_pdus`], in PDU order): the one serving the
+    /// fewest RNTIs, lowest index first. It keeps it from then on, so any
+    /// RNTI set spreads evenly over the receivers and their HARQ buffers.
     pub fn receiver_of(&self, rnti: u16) -> usize {
-        rnti as usize % self.receivers.len()
+        let entry = &self.rnti_receiver[rnti as usize];
+        let seen = entry.load(Ordering::Acquire);
+        if seen != 0 {
+            return seen as usize - 1;
+        }
+        // First sight (rare): one assignment at a time, so concurrent new
+        // RNTIs see each other's counts.
+        let mut per_receiver = self
+            .rntis_per_receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let seen = entry.load(Ordering::Acquire);
+        if seen != 0 {
+            return seen as usize - 1;
+        }
+        let r = (0..per_receiver.len())
+            .min_by_key(|&r| per_receiver[r])
+            .expect("at least one receiver");
+        per_receiver[r] += 1;
+        entry.store(r as u16 + 1, Ordering::Release);
+        r
     }
 }
 
 impl UplinkSlot {
-    /// Sets the slot's PDUs before it starts; more than the pool holds is an error.
-    pub fn set_pdus(&self, slot: u32, pdus: &[PuschPdu]) -> Result<(), String> {
+    /// Sets the slot's PDUs before it starts, and gives each new RNTI its
+    /// receiver of `job` ([`UplinkJob::receiver_of`]); more than the pool
+    /// holds is an error.
+    pub fn set_pdus(&self, job: &UplinkJob, slot: u32, pdus: &[PuschPdu]) -> Result<(), String> {
         if pdus.len() > self.indications.len() {
             return Err(format!(
                 "{} PUSCHs in one slot (at most {})",
                 pdus.len(),
                 self.indications.len()
             ));
+        }
+        for pdu in pdus {
+            job.receiver_of(pdu.rnti);
         }
         self.slot.store(slot, Ordering::Relaxed);
         let mut p = self.pdus.write().unwrap_or_else(|e| e.into_inner());

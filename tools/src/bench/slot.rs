@@ -160,7 +160,7 @@ impl SlotBench {
             }
         }
         pipe.slot(index)
-            .set_pdus(c.slot, &c.pdus)
+            .set_pdus(pipe.job(), c.slot, &c.pdus)
             .expect("the slot holds the PDUs");
         let b = SlotBench { pipe, index };
         b.run();

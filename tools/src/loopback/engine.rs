@@ -623,7 +623,7 @@ pub fn run_with_fixed_ul(
                             let mut rx = slot.rx.write().unwrap_or_else(|e| e.into_inner());
                             receive_slot(&mut reader, radio.as_mut(), &mut rx, p, &mut tap)?;
                             drop(rx);
-                            slot.set_pdus(p.slot_in_frame, &p.pdus[..p.n_pdus])?;
+                            slot.set_pdus(pipe.job(), p.slot_in_frame, &p.pdus[..p.n_pdus])?;
                         }
                         inflight[i].clear();
                         inflight[i].extend(p.grants.iter().map(|g| (g.ue, g.harq_id, g.clone())));
