@@ -10,7 +10,8 @@
 //! phases of a shared machine hit every case alike), each sample after an
 //! untimed call of the same case (the data is as warm as in `ranlab bench`,
 //! which repeats one case back to back). It prints the median and the 10th
-//! percentile per call. Cases (each at `L1` = 2 PRB x 14 symbols repeated,
+//! percentile per call (its MRE/s count REs, not REs x layers as
+//! `ranlab bench` does). Cases (each at `L1` = 2 PRB x 14 symbols repeated,
 //! `L2` = 24 PRB and `slot` = 106 PRB x 14 symbols, 17,808 REs):
 //!
 //! - `det-zf-LxN`: `Detector::detect` (ZF, L layers, N antennas), as the
