@@ -346,6 +346,53 @@ unsafe fn solve_short<V: Lanes, const M: usize>(
     }
 }
 
+/// Solves `L D L^H x_t = z_t` for `T` right-hand sides at once (the
+/// precoder's antennas), one running sum per row and right-hand side. The
+/// `T` sums of a row are independent chains that share each factor entry
+/// (loaded once for all of them), so the substitution is neither latency
+/// bound (a single solve's chain of dependent FMAs) nor load bound (a
+/// factor load per complex multiply).
+#[inline(always)]
+pub(crate) unsafe fn solve_multi<V: Lanes, const M: usize, const T: usize>(
+    l: usize,
+    f: &[[C<V>; M]; M],
+    r: &[V; M],
+    z: &mut [[C<V>; M]; T],
+) {
+    unsafe {
+        for i in 0..l {
+            let mut acc: [C<V>; T] = core::array::from_fn(|t| z[t][i]);
+            for k in 0..i {
+                let fik = f[i][k];
+                for (a, zt) in acc.iter_mut().zip(z.iter()) {
+                    *a = cmsub(*a, fik, zt[k]);
+                }
+            }
+            for (a, zt) in acc.iter().zip(z.iter_mut()) {
+                zt[i] = *a;
+            }
+        }
+        for zt in z.iter_mut() {
+            for i in 0..l {
+                zt[i] = cscale(zt[i], r[i]);
+            }
+        }
+        for i in (0..l).rev() {
+            // x_i -= conj(L_ki) x_k
+            let mut acc: [C<V>; T] = core::array::from_fn(|t| z[t][i]);
+            for k in i + 1..l {
+                let fki = f[k][i];
+                for (a, zt) in acc.iter_mut().zip(z.iter()) {
+                    *a = cmsub_conj_left(*a, fki, zt[k]);
+                }
+            }
+            for (a, zt) in acc.iter().zip(z.iter_mut()) {
+                zt[i] = *a;
+            }
+        }
+    }
+}
+
 /// `acc - conj(a) * b`.
 #[inline(always)]
 unsafe fn cmsub_conj_left<V: Lanes>(acc: C<V>, a: C<V>, b: C<V>) -> C<V> {
@@ -441,7 +488,7 @@ pub(crate) unsafe fn detect_block<V: Lanes, const M: usize>(
         let mut g = [[czero::<V>(); M]; M];
         let mut z = [czero::<V>(); M];
         if M > 4 {
-            gram_tiled(n, l, y, h, s, re, &mut g, &mut z);
+            gram_tiled::<V, M, true>(n, l, y, h, s, re, &mut g, &mut z);
         } else {
             for a in 0..n {
                 let ya = V::load_c(y.add(a * s + re));
@@ -495,10 +542,11 @@ const GRAM_CHUNK: usize = 16;
 /// triangle in memory for every antenna (which made the large sizes
 /// load/store bound). Every entry is summed over the antennas in ascending
 /// order with the same operations as the per-antenna loop, so the results
-/// are identical.
+/// are identical. Without `MF` the matched filter is skipped (`y` and `z`
+/// are not touched; the precoder).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn gram_tiled<V: Lanes, const M: usize>(
+unsafe fn gram_tiled<V: Lanes, const M: usize, const MF: bool>(
     n: usize,
     l: usize,
     y: *const Complex32,
@@ -521,8 +569,10 @@ unsafe fn gram_tiled<V: Lanes, const M: usize>(
             let na = (n - a0).min(GRAM_CHUNK);
             for k in 0..na {
                 let a = a0 + k;
-                yb[k] = V::load_c(y.add(a * s + re));
-                V::prefetch(y.wrapping_add(a * s + re + ahead));
+                if MF {
+                    yb[k] = V::load_c(y.add(a * s + re));
+                    V::prefetch(y.wrapping_add(a * s + re + ahead));
+                }
                 for (i, hv) in hb[k].iter_mut().enumerate().take(l) {
                     let q = h.add((a * l + i) * s + re);
                     *hv = V::load_c(q);
@@ -543,14 +593,18 @@ unsafe fn gram_tiled<V: Lanes, const M: usize>(
                         d1 = h1.re.mul_add(h1.re, d1);
                         d1 = h1.im.mul_add(h1.im, d1);
                         o = cmac_conj(o, h1, h0);
-                        z0 = cmac_conj(z0, h0, *ya);
-                        z1 = cmac_conj(z1, h1, *ya);
+                        if MF {
+                            z0 = cmac_conj(z0, h0, *ya);
+                            z1 = cmac_conj(z1, h1, *ya);
+                        }
                     }
                     g[i][i].re = d0;
                     g[i + 1][i + 1].re = d1;
                     g[i + 1][i] = o;
-                    z[i] = z0;
-                    z[i + 1] = z1;
+                    if MF {
+                        z[i] = z0;
+                        z[i + 1] = z1;
+                    }
                     // Off-diagonal 2x2 tiles: rows i, i+1 by columns j, j+1
                     // (i is even here, so j + 1 < i for every even j < i).
                     let mut j = 0;
@@ -577,10 +631,14 @@ unsafe fn gram_tiled<V: Lanes, const M: usize>(
                         let h0 = hk[i];
                         d0 = h0.re.mul_add(h0.re, d0);
                         d0 = h0.im.mul_add(h0.im, d0);
-                        z0 = cmac_conj(z0, h0, *ya);
+                        if MF {
+                            z0 = cmac_conj(z0, h0, *ya);
+                        }
                     }
                     g[i][i].re = d0;
-                    z[i] = z0;
+                    if MF {
+                        z[i] = z0;
+                    }
                     let mut j = 0;
                     while j < i {
                         let mut acc = [g[i][j], g[i][j + 1]];
@@ -978,6 +1036,9 @@ pub(crate) struct PrecodeParams {
     pub per_user: bool,
 }
 
+/// Antennas solved together by [`precode_block`] beyond 4 users.
+const PRECODE_RHS: usize = 4;
+
 /// Precoders of the `V::W` PRB groups starting at `g0`: from the uplink
 /// channel `h[(m * K + k) * stride + g]` writes
 /// `w[(m * K + k) * stride + g]`, `W = conj(H) (H^T conj(H) + a I)^-1`
@@ -1011,16 +1072,23 @@ pub(crate) unsafe fn precode_block<V: Lanes, const M: usize>(
             }
         } else {
             let mut g = [[czero::<V>(); M]; M];
-            for a in 0..n {
-                let mut hr = [czero::<V>(); M];
-                for (u, hu) in hr.iter_mut().enumerate().take(k) {
-                    *hu = V::load_c(h.add((a * k + u) * s + g0));
-                }
-                for i in 0..k {
-                    g[i][i].re = hr[i].re.mul_add(hr[i].re, g[i][i].re);
-                    g[i][i].re = hr[i].im.mul_add(hr[i].im, g[i][i].re);
-                    for j in 0..i {
-                        g[i][j] = cmac_conj(g[i][j], hr[i], hr[j]);
+            if M > 4 {
+                // Register-tiled from a contiguous copy, as in detection
+                // (same sums in the same order as the loop below).
+                let mut unused = [czero::<V>(); M];
+                gram_tiled::<V, M, false>(n, k, h, h, s, g0, &mut g, &mut unused);
+            } else {
+                for a in 0..n {
+                    let mut hr = [czero::<V>(); M];
+                    for (u, hu) in hr.iter_mut().enumerate().take(k) {
+                        *hu = V::load_c(h.add((a * k + u) * s + g0));
+                    }
+                    for i in 0..k {
+                        g[i][i].re = hr[i].re.mul_add(hr[i].re, g[i][i].re);
+                        g[i][i].re = hr[i].im.mul_add(hr[i].im, g[i][i].re);
+                        for j in 0..i {
+                            g[i][j] = cmac_conj(g[i][j], hr[i], hr[j]);
+                        }
                     }
                 }
             }
@@ -1038,7 +1106,31 @@ pub(crate) unsafe fn precode_block<V: Lanes, const M: usize>(
             };
             let mut r = [V::splat(0.0); M];
             ldl(k, &mut g, &mut r, reg, floor);
-            for a in 0..n {
+            // Beyond 4 users the antennas are solved PRECODE_RHS at a time.
+            let mut a = 0;
+            if M > 4 {
+                while a + PRECODE_RHS <= n {
+                    let mut z = [[czero::<V>(); M]; PRECODE_RHS];
+                    for (t, zt) in z.iter_mut().enumerate() {
+                        for (u, zu) in zt.iter_mut().enumerate().take(k) {
+                            let c = V::load_c(h.add(((a + t) * k + u) * s + g0));
+                            *zu = C {
+                                re: c.re,
+                                im: V::splat(0.0).sub(c.im),
+                            };
+                        }
+                    }
+                    solve_multi(k, &g, &r, &mut z);
+                    for (t, zt) in z.iter().enumerate() {
+                        for u in 0..k {
+                            norm[u] = cnorm(zt[u]).add(norm[u]);
+                            V::store_c(w.add(((a + t) * k + u) * s + g0), zt[u]);
+                        }
+                    }
+                    a += PRECODE_RHS;
+                }
+            }
+            for a in a..n {
                 let mut z = [czero::<V>(); M];
                 for (u, zu) in z.iter_mut().enumerate().take(k) {
                     let c = V::load_c(h.add((a * k + u) * s + g0));
@@ -1197,11 +1289,16 @@ fn ldl_flops(l: f64) -> f64 {
 }
 
 fn solve_flops(l: f64) -> f64 {
-    // Two triangular substitutions and the 1/d scaling; beyond 4 layers also
-    // the three complex adds per row and substitution that join the partial
-    // sums.
+    // Beyond 4 layers also the three complex adds per row and substitution
+    // that join the partial sums.
     let join = if l > 4.0 { 12.0 * l } else { 0.0 };
-    8.0 * l * (l - 1.0) / 2.0 * 2.0 + 2.0 * l + join
+    plain_solve_flops(l) + join
+}
+
+/// Two triangular substitutions and the 1/d scaling (`solve_multi`, and
+/// `solve` up to 4 layers).
+fn plain_solve_flops(l: f64) -> f64 {
+    8.0 * l * (l - 1.0) / 2.0 * 2.0 + 2.0 * l
 }
 
 fn inv_diag_flops(l: f64) -> f64 {
@@ -1225,6 +1322,15 @@ pub(crate) fn precode_flops(n: usize, k: usize, mrt: bool) -> f64 {
         return nf * kf * 4.0 + scale;
     }
     let gram = nf * (4.0 * kf + 8.0 * kf * (kf - 1.0) / 2.0);
-    let solves = nf * (solve_flops(kf) + 3.0 * kf);
+    // Beyond 4 users whole batches of PRECODE_RHS antennas take
+    // `solve_multi` (no partial sums to join), the rest `solve`. Per antenna
+    // and user also: the conjugate (1), |w|^2 (3) and its sum (1).
+    let multi = if k > 4 {
+        n / PRECODE_RHS * PRECODE_RHS
+    } else {
+        0
+    };
+    let solves = multi as f64 * (plain_solve_flops(kf) + 5.0 * kf)
+        + (n - multi) as f64 * (solve_flops(kf) + 5.0 * kf);
     gram + kf + 4.0 + ldl_flops(kf) + solves + scale
 }
