@@ -3,8 +3,16 @@
 //! scrambling c_init = n_RNTI·2^15 + q·2^14 + n_ID (§7.3.1.1, one codeword,
 //! q = 0), the PDSCH DM-RS position tables (Tables 7.4.1.1.2-3/-4) with
 //! mapping type A or B, and the PDSCH MCS tables. One codeword: up to 4
-//! layers. Precoding is identity here (layer j on port j); beamformed
-//! transmission applies `mimo` precoders to the grid afterwards.
+//! layers.
+//!
+//! Precoding onto the gNB's antennas (TS 38.211 §7.3.1.5): without a
+//! precoder layer j goes to antenna j; with a [`PrgPrecoder`](crate::mimo::PrgPrecoder) per PDSCH
+//! ([`PdschTransmitter::transmit_precoded`], or
+//! `DownlinkSlot::set_pdus_precoded` in the slot pipeline) every antenna
+//! carries `W x` with one `n_tx x υ` matrix per PRG (TS 38.214 §5.1.2.3),
+//! the DM-RS precoded as the data so the UE estimates the effective channel
+//! (§7.4.1.1.2). PDSCHs co-scheduled on the same REs (MU-MIMO, on DM-RS
+//! ports of other CDM groups or codes) add up on the antennas.
 
 use crate::coding::scrambling::c_init_pdsch;
 use crate::coding::tbs::McsTable;

@@ -5,7 +5,8 @@
 //! scrambling with c_init = n_RNTI·2^15 + n_ID (§6.3.1.1) → modulation
 //! (§6.3.1.2) → layer mapping x^(j)(i) = d(v·i + j) (§6.3.1.3) → identity
 //! (non-codebook) precoding, RE mapping and DM-RS (β_DMRS from the CDM groups
-//! without data) → CP-OFDM per port. Transform precoding, PT-RS, UCI
+//! without data) → CP-OFDM per port. The shared transmitter also precodes
+//! per PRG onto its antennas (`mimo::PrgPrecoder`, the PDSCH's §7.3.1.5). Transform precoding, PT-RS, UCI
 //! multiplexing and frequency hopping are not supported.
 //!
 //! Receive, in stages a pipeline can schedule separately:
@@ -40,7 +41,7 @@ use crate::coding::scrambling::{c_init_pusch, scramble_bits_at};
 use crate::coding::tb::{CbOutcome, TbConfig, TbDecoder, TbEncoder, TbPlan};
 use crate::coding::tbs::{mcs, transport_block_size, McsTable, TbScaling, TbsError, TbsParams};
 use crate::grid::ResourceGrid;
-use crate::mimo::Equalizer;
+use crate::mimo::{Equalizer, PrecodingError, PrgPrecoder};
 use crate::modulation::{Demapper, Mapper, Modulation};
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmError, OfdmModulator, OfdmOptions};
@@ -80,6 +81,9 @@ pub enum PuschError {
     /// Transport-channel coding.
     #[error("coding: {0}")]
     Coding(String),
+    /// The precoder does not fit the PDSCH or the transmitter.
+    #[error("precoding: {0}")]
+    Precoding(#[from] PrecodingError),
 }
 
 /// Everything derived from one PDU: layout, modulation, sizes, scrambling.
@@ -136,6 +140,25 @@ pub(crate) struct ShRequest<'a> {
 }
 
 impl ShPlan {
+    /// The allocation's PRBs.
+    pub fn prbs(&self) -> Range<usize> {
+        let d = &self.layout.dmrs;
+        d.prb_start..d.prb_start + d.n_prb
+    }
+
+    /// The allocation's OFDM symbols.
+    pub fn symbols(&self) -> Range<usize> {
+        self.layout.start_symbol..self.layout.start_symbol + self.layout.n_symbols
+    }
+
+    /// Whether the two allocations share an RE (PRBs and symbols intersect):
+    /// then the second adds to the first on the antennas (MU-MIMO).
+    pub fn overlaps(&self, other: &ShPlan) -> bool {
+        let (a, b) = (self.prbs(), other.prbs());
+        let (s, t) = (self.symbols(), other.symbols());
+        a.start < b.end && b.start < a.end && s.start < t.end && t.start < s.end
+    }
+
     /// Validates `pdu` against a carrier of `carrier_prbs` PRBs and
     /// `rx_antennas` antennas, and derives the PUSCH plan (mapping type A).
     pub fn pusch(pdu: &PuschPdu, carrier_prbs: u16, rx_antennas: u16) -> Result<Self, PuschError> {
@@ -294,10 +317,14 @@ const QMS: [usize; 5] = [2, 4, 6, 8, 10];
 /// runs per block of symbols on several workers at once.
 pub struct ShSymbolMapper {
     n_sc: usize,
+    max_layers: usize,
     mappers: Vec<Mapper>,
     bits: Vec<u8>,
     d: Vec<Complex32>,
     seq: Vec<Complex32>,
+    /// Layers x symbols x subcarriers: the layers of a precoded (or
+    /// overlapping) shared channel before they are added to the antennas.
+    layers: Vec<Complex32>,
 }
 
 impl ShSymbolMapper {
@@ -313,6 +340,8 @@ impl ShSymbolMapper {
             bits: vec![0; 14 * n_sc * max_layers * 10],
             d: vec![Complex32::default(); 14 * n_sc * max_layers],
             seq: vec![Complex32::default(); 6 * num.n_prb() as usize],
+            max_layers,
+            layers: vec![Complex32::default(); 14 * n_sc * max_layers],
         }
     }
 
@@ -368,6 +397,88 @@ impl ShSymbolMapper {
         Ok(())
     }
 
+    /// Maps symbols `symbols` of `plan` as [`ShSymbolMapper::map_symbols`]
+    /// does, onto antennas: `antennas[a]` is antenna a's part of the grid for
+    /// those symbols. The shared channel's contribution is
+    /// - without `precoding` and with `add` false, its layers written in
+    ///   place, layer j on antenna j (what `map_symbols` does: the REs were
+    ///   clear);
+    /// - without `precoding` and with `add`, layer j added to antenna j;
+    /// - with `precoding`, `W x` added to every antenna, `W` the matrix of
+    ///   each RE's PRG (TS 38.211 §7.3.1.5; TS 38.214 §5.1.2.3), over every
+    ///   RE of the allocation: data and DM-RS alike, so the UE estimates the
+    ///   precoded channel (§7.4.1.1.2), and the REs a layer leaves empty (the
+    ///   other CDM groups' DM-RS) add nothing.
+    ///
+    /// Adding is how co-scheduled (MU-MIMO) channels on the same REs sum.
+    /// `precoding` has been checked against the plan
+    /// ([`PrgPrecoder::check`]); `antennas` are then its `n_tx` antennas.
+    #[allow(clippy::too_many_arguments)]
+    pub fn map_precoded(
+        &mut self,
+        plan: &ShPlan,
+        coded: &[u8],
+        symbols: Range<usize>,
+        precoding: Option<&PrgPrecoder>,
+        add: bool,
+        level: SimdLevel,
+        antennas: &mut [&mut [Complex32]],
+    ) -> Result<(), PuschError> {
+        if precoding.is_none() && !add {
+            return self.map_symbols(plan, coded, symbols, antennas);
+        }
+        let v = plan.layout.layers();
+        let n_sc = self.n_sc;
+        let want = symbols.end.saturating_sub(symbols.start) * n_sc;
+        if v > self.max_layers.min(8) || v * want > self.layers.len() || antennas.len() < v {
+            return Err(PuschError::Size(format!(
+                "{v} layers of {want} REs onto {} antennas (mapper of {} layers)",
+                antennas.len(),
+                self.max_layers
+            )));
+        }
+        // The allocated symbols among `symbols`, as rows of the views.
+        let alloc = plan.symbols();
+        let rows = alloc.start.max(symbols.start).saturating_sub(symbols.start)
+            ..alloc.end.min(symbols.end).saturating_sub(symbols.start);
+        let sc = 12 * plan.layout.dmrs.prb_start
+            ..12 * (plan.layout.dmrs.prb_start + plan.layout.dmrs.n_prb);
+        let mut scratch = std::mem::take(&mut self.layers);
+        let mut views: [&mut [Complex32]; 8] = Default::default();
+        for (view, chunk) in views.iter_mut().zip(scratch.chunks_exact_mut(want)).take(v) {
+            // The mapper writes data and its layer's DM-RS only: clear the rest.
+            for r in rows.clone() {
+                chunk[r * n_sc + sc.start..r * n_sc + sc.end].fill(Complex32::default());
+            }
+            *view = chunk;
+        }
+        let mapped = self.map_symbols(plan, coded, symbols, &mut views[..v]);
+        let r = mapped.and_then(|()| {
+            let mut xs: [&[Complex32]; 8] = Default::default();
+            for (x, view) in xs.iter_mut().zip(views.iter()) {
+                *x = view;
+            }
+            match precoding {
+                Some(p) => p
+                    .apply_add(level, &xs[..v], n_sc, rows.clone(), plan.prbs(), antennas)
+                    .map_err(PuschError::from),
+                None => {
+                    for (ant, x) in antennas.iter_mut().zip(&xs[..v]) {
+                        for r in rows.clone() {
+                            let re = r * n_sc + sc.start..r * n_sc + sc.end;
+                            for (o, i) in ant[re.clone()].iter_mut().zip(&x[re]) {
+                                *o += *i;
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        });
+        self.layers = scratch;
+        r
+    }
+
     /// The scrambled bits of the last [`ShSymbolMapper::map_symbols`] (its
     /// symbols' part of the codeword).
     pub fn scrambled_bits(&self, len: usize) -> &[u8] {
@@ -384,36 +495,60 @@ impl ShSymbolMapper {
 /// parallel: [`TbEncoder::encode_blocks`] per group of code blocks,
 /// [`ShSymbolMapper::map_symbols`] per block of symbols and
 /// [`OfdmModulator::modulate_symbol`] per antenna and symbol.
+///
+/// Its grid has one port per antenna. Without a precoder layer j goes to
+/// antenna j; with one ([`ShTransmitter::transmit_precoded`], a
+/// [`PrgPrecoder`] per channel) every antenna carries `W x` per PRG. The
+/// grid is the sum of the slot's channels' contributions: channels on the
+/// same REs (MU-MIMO, on different DM-RS ports) add up.
 pub struct ShTransmitter<L: SharedChannel> {
     _link: std::marker::PhantomData<L>,
     num: Numerology,
     max_layers: usize,
+    level: SimdLevel,
     mods: Vec<OfdmModulator>,
     grid: ResourceGrid,
     mapper: ShSymbolMapper,
     encoder: TbEncoder,
     coded: Vec<u8>,
+    /// The channels in the grid since it was cleared (up to its capacity;
+    /// beyond, every later channel is taken to overlap, which only costs time).
+    added: Vec<ShPlan>,
+    added_all: bool,
 }
+
+/// Channels a transmitter remembers per slot to tell overlapping ones.
+const ADDED_CAPACITY: usize = 32;
 
 /// The PUSCH transmitter.
 pub type PuschTransmitter = ShTransmitter<Pusch>;
 
 impl<L: SharedChannel> ShTransmitter<L> {
-    /// A transmitter for the carrier `num`, up to `max_layers` layers.
+    /// A transmitter for the carrier `num` with `max_layers` antennas
+    /// (1..=64; grid ports), sending up to `min(max_layers, 8)` layers.
     pub fn new(num: Numerology, max_layers: usize, ofdm: OfdmOptions) -> Result<Self, PuschError> {
+        if !(1..=crate::mimo::prg::MAX_PRECODER_ANTENNAS).contains(&max_layers) {
+            return Err(PuschError::Size(format!(
+                "{max_layers} transmit antennas (1..=64)"
+            )));
+        }
         let n_sc = num.n_sc();
-        let max_g = 14 * n_sc * max_layers * 10;
+        let layers = max_layers.min(8);
+        let max_g = 14 * n_sc * layers * 10;
         Ok(ShTransmitter {
             _link: std::marker::PhantomData,
             num,
             max_layers,
+            level: SimdLevel::detect(),
             mods: (0..max_layers)
                 .map(|_| OfdmModulator::new(num, ofdm))
                 .collect::<Result<_, _>>()?,
             grid: ResourceGrid::new(max_layers, num.symbols_per_slot(), n_sc),
-            mapper: ShSymbolMapper::new(&num, max_layers),
+            mapper: ShSymbolMapper::new(&num, layers),
             encoder: TbEncoder::new(),
             coded: vec![0; max_g],
+            added: Vec::with_capacity(ADDED_CAPACITY),
+            added_all: false,
         })
     }
 
@@ -425,6 +560,17 @@ impl<L: SharedChannel> ShTransmitter<L> {
     /// Largest number of layers (the grid's ports).
     pub fn max_layers(&self) -> usize {
         self.max_layers
+    }
+
+    /// Antennas (the grid's ports, the `n_tx` of a precoder).
+    pub fn n_tx(&self) -> usize {
+        self.grid.ports()
+    }
+
+    fn clear_grid(&mut self) {
+        self.grid.clear();
+        self.added.clear();
+        self.added_all = false;
     }
 
     /// The plan of `pdu` on this carrier.
@@ -454,24 +600,55 @@ impl<L: SharedChannel> ShTransmitter<L> {
     /// layers), which is cleared first and returned. The scrambled bits are
     /// kept ([`PuschTransmitter::scrambled_bits`]).
     pub fn map(&mut self, plan: &ShPlan, coded: &[u8]) -> Result<&ResourceGrid, PuschError> {
-        self.grid.clear();
+        self.clear_grid();
         self.map_add(plan, coded)?;
         Ok(&self.grid)
     }
 
     /// As [`ShTransmitter::map`] without clearing the grid first: adds
-    /// another shared channel of the slot (on other PRBs or symbols) to
-    /// what the grid holds.
+    /// another shared channel of the slot to what the grid holds (on the
+    /// same REs, the two add up).
     pub fn map_add(&mut self, plan: &ShPlan, coded: &[u8]) -> Result<(), PuschError> {
+        self.map_add_precoded(plan, coded, None)
+    }
+
+    /// As [`ShTransmitter::map_add`] with the channel's layers precoded onto
+    /// every antenna by `precoding` (`None`: layer j on antenna j), which is
+    /// checked against the plan and the transmitter's antennas first.
+    pub fn map_add_precoded(
+        &mut self,
+        plan: &ShPlan,
+        coded: &[u8],
+        precoding: Option<&PrgPrecoder>,
+    ) -> Result<(), PuschError> {
+        if let Some(p) = precoding {
+            p.check(self.grid.ports(), plan.layout.layers(), plan.prbs())?;
+        }
+        // Onto clear REs a channel without precoder is written in place;
+        // where an earlier one lies it is added.
+        let add = self.added_all || self.added.iter().any(|a| a.overlaps(plan));
+        if self.added.len() < ADDED_CAPACITY {
+            self.added.push(*plan);
+        } else {
+            self.added_all = true;
+        }
         let symbols = self.grid.symbols();
-        let mut views: [&mut [Complex32]; 8] = Default::default();
+        let mut views: [&mut [Complex32]; crate::mimo::prg::MAX_PRECODER_ANTENNAS] =
+            std::array::from_fn(|_| Default::default());
         let mut n = 0;
         for (v, p) in views.iter_mut().zip(self.grid.ports_mut()) {
             *v = p;
             n += 1;
         }
-        self.mapper
-            .map_symbols(plan, coded, 0..symbols, &mut views[..n])
+        self.mapper.map_precoded(
+            plan,
+            coded,
+            0..symbols,
+            precoding,
+            add,
+            self.level,
+            &mut views[..n],
+        )
     }
 
     /// The scrambled bits of the last [`PuschTransmitter::map`] (the modulator input).
@@ -485,8 +662,19 @@ impl<L: SharedChannel> ShTransmitter<L> {
         pdu: &L::Pdu,
         tb: &[u8],
     ) -> Result<(ShPlan, &ResourceGrid), PuschError> {
-        self.grid.clear();
-        let plan = self.transmit_add(pdu, tb)?;
+        self.transmit_precoded(pdu, tb, None)
+    }
+
+    /// As [`ShTransmitter::transmit`] with the layers precoded per PRG onto
+    /// every antenna ([`ShTransmitter::map_add_precoded`]).
+    pub fn transmit_precoded(
+        &mut self,
+        pdu: &L::Pdu,
+        tb: &[u8],
+        precoding: Option<&PrgPrecoder>,
+    ) -> Result<(ShPlan, &ResourceGrid), PuschError> {
+        self.clear_grid();
+        let plan = self.transmit_add_precoded(pdu, tb, precoding)?;
         Ok((plan, &self.grid))
     }
 
@@ -494,16 +682,30 @@ impl<L: SharedChannel> ShTransmitter<L> {
     /// [`ShTransmitter::map_add`]): a slot with several shared channels is
     /// `transmit` of the first and `transmit_add` of the others.
     pub fn transmit_add(&mut self, pdu: &L::Pdu, tb: &[u8]) -> Result<ShPlan, PuschError> {
+        self.transmit_add_precoded(pdu, tb, None)
+    }
+
+    /// As [`ShTransmitter::transmit_add`] with a precoder
+    /// ([`ShTransmitter::map_add_precoded`]).
+    pub fn transmit_add_precoded(
+        &mut self,
+        pdu: &L::Pdu,
+        tb: &[u8],
+        precoding: Option<&PrgPrecoder>,
+    ) -> Result<ShPlan, PuschError> {
         let plan = self.plan(pdu)?;
+        if let Some(p) = precoding {
+            p.check(self.grid.ports(), plan.layout.layers(), plan.prbs())?;
+        }
         self.encode(&plan, tb)?;
         let coded = std::mem::take(&mut self.coded);
-        let r = self.map_add(&plan, &coded[..plan.g]);
+        let r = self.map_add_precoded(&plan, &coded[..plan.g], precoding);
         self.coded = coded;
         r?;
         Ok(plan)
     }
 
-    /// The transmit grid (ports = layers).
+    /// The transmit grid (ports = antennas).
     pub fn grid(&self) -> &ResourceGrid {
         &self.grid
     }

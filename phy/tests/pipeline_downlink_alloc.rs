@@ -2,9 +2,12 @@
 //! mapping, OFDM of 2 antennas) run through the pipeline with a counting
 //! global allocator and allocate nothing after the workers' first slots
 //! (their thread-locals), with 1 and 2 workers, on slots with new code-block
-//! sizes too (the job builds every LDPC size up front); every slot
+//! sizes too (the job builds every LDPC size up front) and with per-PRG
+//! precoders (copied into buffers the slot made up front); every slot
 //! transmits something.
 
+use num_complex::Complex32;
+use ranlab_phy::mimo::{PrgPrecoder, PrgSize};
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdsch::PdschPdu;
@@ -61,12 +64,24 @@ fn downlink_job_steady_state_allocates_nothing() {
                 deadline: Duration::from_secs(1),
             },
         );
-        let run = |n: usize, pdus: &[PdschPdu], tb_refs: &[&[u8]]| {
+        // Precoders for the counted PDSCHs (2 and 1 layers onto both antennas).
+        let precoder = |layers: usize, prbs: std::ops::Range<usize>| {
+            let g = PrgSize::Two.covering(prbs);
+            let w = (0..2 * layers * g.len())
+                .map(|i| Complex32::new(0.5 + (i % 3) as f32 * 0.1, (i % 5) as f32 * 0.1))
+                .collect();
+            PrgPrecoder::from_weights(2, layers, PrgSize::Two, g.start, w).expect("precoder")
+        };
+        let (p0, p1) = (precoder(2, 0..40), precoder(1, 40..52));
+        let run = |n: usize, pdus: &[PdschPdu], tb_refs: &[&[u8]], precoded: bool| {
             for s in 0..n {
                 let i = p.acquire().expect("one slot at a time never drops");
                 let slot = (s % 20) as u32;
+                // Every other counted slot precoded.
+                let both = [Some(&p0), Some(&p1)];
+                let pre: &[Option<&PrgPrecoder>] = if precoded && s % 2 == 0 { &both } else { &[] };
                 p.slot(i)
-                    .set_pdus(&job, slot, pdus, tb_refs)
+                    .set_pdus_precoded(&job, slot, pdus, tb_refs, pre)
                     .expect("valid");
                 p.start(i, Instant::now());
                 assert!(
@@ -83,8 +98,8 @@ fn downlink_job_steady_state_allocates_nothing() {
                 p.release(i);
             }
         };
-        run(3, &warm, &warm_tbs); // warm-up: thread-locals of the workers and the queues
-        let allocs = common::count_allocations(|| run(10, &counted, &counted_tbs));
+        run(3, &warm, &warm_tbs, false); // warm-up: thread-locals of the workers and the queues
+        let allocs = common::count_allocations(|| run(10, &counted, &counted_tbs, true));
         assert_eq!(
             allocs, 0,
             "allocations in the steady state of the downlink job with {workers} workers"

@@ -1244,6 +1244,49 @@ pub(crate) unsafe fn apply_precoder<V: Lanes>(
     }
 }
 
+/// Adds per-group precoded layers to antenna planes given by pointer:
+/// `out[port][re] += sum_l w[(port * L + l) * stride_w + group] * x[l][re]`
+/// for the REs `r0..r1` of one group (`r1 - r0` a multiple of `V::W`). The
+/// PDSCH path's form of [`apply_precoder`]: its layer and antenna planes
+/// are rows of different grids, and co-scheduled PDSCHs add up.
+///
+/// # Safety
+/// `x` holds `n_layers` and `out` `n_ports` plane pointers whose planes hold
+/// REs `r0..r1`; `w` holds the indexed weights; target features of `V` present.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn apply_precoder_add<V: Lanes>(
+    n_ports: usize,
+    n_layers: usize,
+    w: *const Complex32,
+    stride_w: usize,
+    group: usize,
+    x: *const *const Complex32,
+    out: *const *mut Complex32,
+    r0: usize,
+    r1: usize,
+) {
+    unsafe {
+        for port in 0..n_ports {
+            let o = *out.add(port);
+            let mut re = r0;
+            while re < r1 {
+                let mut acc = V::load_c(o.add(re));
+                for l in 0..n_layers {
+                    let c = *w.add((port * n_layers + l) * stride_w + group);
+                    let wc = C {
+                        re: V::splat(c.re),
+                        im: V::splat(c.im),
+                    };
+                    acc = cmac_plain(acc, wc, V::load_c((*x.add(l)).add(re)));
+                }
+                V::store_c(o.add(re), acc);
+                re += V::W;
+            }
+        }
+    }
+}
+
 // ---- operation counts ----------------------------------------------------
 
 /// Real floating-point operations per RE of [`detect_block`] (an FMA counts

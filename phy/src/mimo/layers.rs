@@ -147,3 +147,94 @@ pub fn precode_layers(
     }
     Ok(())
 }
+
+/// Adds precoded layers to antenna planes with one precoder per PRB group
+/// (TS 38.211 §7.3.1.5, the PDSCH's precoding per PRG of TS 38.214
+/// §5.1.2.3): for every span `(g, res)`,
+/// `out[p][re] += Σ_l w[(p * n_layers + l) * n_groups + g] x[l][re]` for
+/// `re` in `res`, with `n_layers = x.len()` and `n_ports = out.len()`. All
+/// planes have one length; `w` is the [`Precoder`](super::precode::Precoder)
+/// output layout. Adding (not writing) lets co-scheduled (MU-MIMO) PDSCHs
+/// on the same REs sum on the antennas. A span outside the planes or a
+/// group beyond `n_groups` is an error before anything is written.
+pub fn precode_add(
+    level: SimdLevel,
+    x: &[&[Complex32]],
+    w: &[Complex32],
+    n_groups: usize,
+    spans: impl IntoIterator<Item = (usize, std::ops::Range<usize>)> + Clone,
+    out: &mut [&mut [Complex32]],
+) -> Result<(), MimoError> {
+    let (n_layers, n_ports) = (x.len(), out.len());
+    if n_layers == 0 || n_ports == 0 || n_layers > 16 || n_ports > 64 {
+        return Err(MimoError::Size {
+            n_rx: n_ports,
+            n_layers,
+        });
+    }
+    let n = out[0].len();
+    for p in x {
+        check_len("x plane", p.len(), n)?;
+    }
+    for p in out.iter() {
+        check_len("out plane", p.len(), n)?;
+    }
+    check_len("w", w.len(), n_ports * n_layers * n_groups)?;
+    for (g, res) in spans.clone() {
+        if g >= n_groups {
+            return Err(MimoError::Length {
+                name: "span group",
+                got: g,
+                expected: n_groups.saturating_sub(1),
+            });
+        }
+        if res.start > res.end || res.end > n {
+            return Err(MimoError::Length {
+                name: "span end",
+                got: res.end,
+                expected: n,
+            });
+        }
+    }
+    let level = level.clamp_to(SimdLevel::detect());
+    let mut xp = [std::ptr::null::<Complex32>(); 16];
+    for (d, s) in xp.iter_mut().zip(x) {
+        *d = s.as_ptr();
+    }
+    let mut op = [std::ptr::null_mut::<Complex32>(); 64];
+    for (d, s) in op.iter_mut().zip(out.iter_mut()) {
+        *d = s.as_mut_ptr();
+    }
+    let (xp, op, wp) = (xp.as_ptr(), op.as_ptr(), w.as_ptr());
+    for (g, res) in spans {
+        let (r0, r1) = (res.start, res.end);
+        let mut mid = r0;
+        #[cfg(target_arch = "x86_64")]
+        match level {
+            SimdLevel::Avx512 => {
+                mid = r0 + (r1 - r0) / 16 * 16;
+                // SAFETY: supported level; every span checked inside the planes.
+                unsafe {
+                    crate::simd::avx512::mimo::apply_precoder_add(
+                        n_ports, n_layers, wp, n_groups, g, xp, op, r0, mid,
+                    )
+                };
+            }
+            SimdLevel::Avx2 => {
+                mid = r0 + (r1 - r0) / 8 * 8;
+                // SAFETY: as above.
+                unsafe {
+                    crate::simd::avx2::mimo::apply_precoder_add(
+                        n_ports, n_layers, wp, n_groups, g, xp, op, r0, mid,
+                    )
+                };
+            }
+            SimdLevel::Scalar => {}
+        }
+        // SAFETY: as above.
+        unsafe {
+            lanes::apply_precoder_add::<f32>(n_ports, n_layers, wp, n_groups, g, xp, op, mid, r1)
+        };
+    }
+    Ok(())
+}

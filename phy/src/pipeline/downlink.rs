@@ -12,9 +12,12 @@
 //! 2. `pdsch-map`: one task per [`SYMBOLS_PER_MAP_TASK`] OFDM symbols: clears
 //!    them on the antennas in use, then for every PDSCH in PDU order
 //!    scrambling, modulation, layer mapping, precoding and RE mapping, and
-//!    the DM-RS (TS 38.211 §7.3.1, §7.4.1.1; [`ShSymbolMapper::map_symbols`]).
-//!    Precoding is the transmitter's identity: layer j on antenna j, so
-//!    antennas beyond the slot's largest layer count stay silent;
+//!    the DM-RS (TS 38.211 §7.3.1, §7.4.1.1; [`ShSymbolMapper::map_precoded`]).
+//!    A PDSCH without precoder puts layer j on antenna j (antennas beyond
+//!    the slot's largest layer count then stay silent); one with a
+//!    [`PrgPrecoder`] ([`DownlinkSlot::set_pdus_precoded`]) adds `W x` per
+//!    PRG to every antenna, DM-RS included (§7.3.1.5, TS 38.214 §5.1.2.3).
+//!    PDSCHs on the same REs (MU-MIMO on other DM-RS ports) add up;
 //! 3. `ofdm`: one task per antenna and [`OFDM_SYMBOLS_PER_TASK`] symbols:
 //!    CP-OFDM (TS 38.211 §5.3.1) into the antenna's samples of those symbols
 //!    (disjoint sample ranges); a silent antenna gets zeros.
@@ -32,10 +35,12 @@
 
 use super::{borrow, SlotJob};
 use crate::coding::tb::TbEncoder;
+use crate::mimo::prg::{PrgPrecoder, PrgSize, MAX_PRECODER_ANTENNAS};
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmModulator, OfdmOptions};
 use crate::pdsch::{Pdsch, PdschPdu};
 use crate::pusch::{PuschError, ShPlan, ShSymbolMapper, SharedChannel};
+use crate::simd::SimdLevel;
 use num_complex::Complex32;
 use std::cell::UnsafeCell;
 use std::ops::Range;
@@ -101,8 +106,16 @@ struct Requests {
     plans: Vec<ShPlan>,
     /// Their transport blocks (A bits each); `tbs[k]` for `plans[k]`.
     tbs: Vec<Vec<u8>>,
-    /// Largest layer count of the slot: antennas `layers..` are silent.
-    layers: usize,
+    /// `precoders[k]` is PDSCH k's precoder when `precoded[k]` (a copy of
+    /// the PRGs covering its PRBs, in a buffer made at construction).
+    precoders: Vec<PrgPrecoder>,
+    precoded: Vec<bool>,
+    /// PDSCH k's REs hold no earlier PDSCH's: written in place without a
+    /// precoder (else added).
+    fresh: Vec<bool>,
+    /// Antennas in use: the largest layer count of the unprecoded PDSCHs,
+    /// every antenna with a precoded one; antennas `active..` are silent.
+    active: usize,
 }
 
 /// Per-slot state in the pipeline's pool.
@@ -128,6 +141,7 @@ pub struct DownlinkJob {
     num: Numerology,
     n_tx: usize,
     max_layers: usize,
+    level: SimdLevel,
     encoders: Vec<Mutex<TbEncoder>>,
     mappers: Vec<Mutex<ShSymbolMapper>>,
     mods: Vec<Mutex<OfdmModulator>>,
@@ -147,8 +161,10 @@ impl DownlinkJob {
         ofdm: OfdmOptions,
         workers: usize,
     ) -> Result<Self, PuschError> {
-        if n_tx == 0 {
-            return Err(PuschError::Size("a downlink job needs an antenna".into()));
+        if !(1..=MAX_PRECODER_ANTENNAS).contains(&n_tx) {
+            return Err(PuschError::Size(format!(
+                "a downlink job of {n_tx} antennas (1..={MAX_PRECODER_ANTENNAS})"
+            )));
         }
         if ofdm.window_len > 0 {
             return Err(PuschError::Size(format!(
@@ -171,6 +187,7 @@ impl DownlinkJob {
             num,
             n_tx,
             max_layers,
+            level: SimdLevel::detect(),
             encoders,
             mappers: (0..n)
                 .map(|_| Mutex::new(ShSymbolMapper::new(&num, max_layers)))
@@ -191,11 +208,20 @@ impl DownlinkJob {
             .unwrap_or(0);
         let max_g = max_g(&self.num, self.max_layers);
         let max_tbs = max_g; // A < G for every MCS
+                             // The most PRGs an allocation covers: PRGs of 2 PRBs, the first partial.
+        let max_prgs = self.num.n_prb() as usize / 2 + 1;
+        let precoder = || {
+            PrgPrecoder::new(self.n_tx, self.max_layers, PrgSize::Two, 0, max_prgs)
+                .expect("n_tx checked at construction, max_layers <= n_tx")
+        };
         DownlinkSlot {
             requests: RwLock::new(Requests {
                 plans: Vec::with_capacity(max_pdus),
                 tbs: (0..max_pdus).map(|_| Vec::with_capacity(max_tbs)).collect(),
-                layers: 0,
+                precoders: (0..max_pdus).map(|_| precoder()).collect(),
+                precoded: Vec::with_capacity(max_pdus),
+                fresh: Vec::with_capacity(max_pdus),
+                active: 0,
             }),
             n_pdus: AtomicUsize::new(0),
             slot: AtomicU32::new(0),
@@ -268,8 +294,9 @@ impl DownlinkJob {
         let sym = self.num.symbols_per_slot();
         let l0 = task * SYMBOLS_PER_MAP_TASK;
         let symbols = l0..(l0 + SYMBOLS_PER_MAP_TASK).min(sym);
-        let mut views: [&mut [Complex32]; MAX_LAYERS] = Default::default();
-        for (a, v) in views.iter_mut().enumerate().take(req.layers) {
+        let mut views: [&mut [Complex32]; MAX_PRECODER_ANTENNAS] =
+            std::array::from_fn(|_| Default::default());
+        for (a, v) in views.iter_mut().enumerate().take(req.active) {
             let r = (a * sym + symbols.start) * n_sc..(a * sym + symbols.end) * n_sc;
             // SAFETY: these symbols of every antenna are this task's alone.
             *v = unsafe { s.grid.slice_mut(r) };
@@ -279,8 +306,16 @@ impl DownlinkJob {
         for (k, plan) in req.plans.iter().enumerate() {
             // SAFETY: stage `ldpc-encode` has completed; coded bits are only read now.
             let coded = unsafe { s.coded[k].slice(0..plan.g) };
-            let v = plan.layout.layers();
-            if let Err(e) = mapper.map_symbols(plan, coded, symbols.clone(), &mut views[..v]) {
+            let precoder = req.precoded[k].then(|| &req.precoders[k]);
+            if let Err(e) = mapper.map_precoded(
+                plan,
+                coded,
+                symbols.clone(),
+                precoder,
+                !req.fresh[k],
+                self.level,
+                &mut views[..req.active],
+            ) {
                 self.fail(s, e);
             }
         }
@@ -289,7 +324,7 @@ impl DownlinkJob {
     /// Stage `ofdm`, task `task`: antenna `task / groups`, symbols of group `task % groups`.
     fn ofdm(&self, s: &DownlinkSlot, task: usize) {
         let slot = s.slot.load(Ordering::Relaxed);
-        let layers = s.requests.read().unwrap_or_else(|e| e.into_inner()).layers;
+        let active = s.requests.read().unwrap_or_else(|e| e.into_inner()).active;
         let sym = self.num.symbols_per_slot();
         let groups = sym.div_ceil(OFDM_SYMBOLS_PER_TASK);
         let (a, l0) = (task / groups, (task % groups) * OFDM_SYMBOLS_PER_TASK);
@@ -301,7 +336,7 @@ impl DownlinkJob {
         let samples = s.samples.read().unwrap_or_else(|e| e.into_inner());
         // SAFETY: antenna a's samples of symbols l0..l1 are this task's alone.
         let out = unsafe { samples[a].slice_mut(t0..t1) };
-        if a >= layers {
+        if a >= active {
             out.fill(Complex32::default());
             return;
         }
@@ -335,18 +370,35 @@ impl DownlinkSlot {
         pdus: &[PdschPdu],
         tbs: &[&[u8]],
     ) -> Result<(), PuschError> {
+        self.set_pdus_precoded(job, slot, pdus, tbs, &[])
+    }
+
+    /// As [`DownlinkSlot::set_pdus`] with a precoder per PDSCH:
+    /// `precoders[k]` for `pdus[k]` (`None`, or `precoders` shorter than
+    /// `pdus`: layer j on antenna j). A precoder must have the PDSCH's layer
+    /// count, the job's antennas and weights for every PRG of the PDSCH's
+    /// PRBs ([`PrgPrecoder::check`]); the slot keeps a copy of those PRGs'
+    /// weights (in buffers made with the slot: no allocation).
+    pub fn set_pdus_precoded(
+        &self,
+        job: &DownlinkJob,
+        slot: u32,
+        pdus: &[PdschPdu],
+        tbs: &[&[u8]],
+        precoders: &[Option<&PrgPrecoder>],
+    ) -> Result<(), PuschError> {
         let mut req = self.requests.write().unwrap_or_else(|e| e.into_inner());
         self.n_pdus.store(0, Ordering::Release);
         self.failed.store(false, Ordering::Relaxed);
         *self.error.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.slot.store(slot, Ordering::Relaxed);
         self.len.store(job.num.slot_len(slot), Ordering::Relaxed);
-        let filled = fill(job, &mut req, self.coded.len(), pdus, tbs);
+        let filled = fill(job, &mut req, self.coded.len(), pdus, tbs, precoders);
         match filled {
             // Nothing half-set stays behind: every antenna sends zeros.
             Err(_) => {
                 req.plans.clear();
-                req.layers = 0;
+                req.active = 0;
             }
             Ok(()) => self.n_pdus.store(pdus.len(), Ordering::Release),
         }
@@ -384,14 +436,18 @@ fn fill(
     max_pdus: usize,
     pdus: &[PdschPdu],
     tbs: &[&[u8]],
+    precoders: &[Option<&PrgPrecoder>],
 ) -> Result<(), PuschError> {
     req.plans.clear();
-    req.layers = 0;
-    if pdus.len() > max_pdus || tbs.len() != pdus.len() {
+    req.precoded.clear();
+    req.fresh.clear();
+    req.active = 0;
+    if pdus.len() > max_pdus || tbs.len() != pdus.len() || precoders.len() > pdus.len() {
         return Err(PuschError::Size(format!(
-            "{} PDSCHs with {} transport blocks (at most {max_pdus} in a slot)",
+            "{} PDSCHs with {} transport blocks and {} precoders (at most {max_pdus} in a slot)",
             pdus.len(),
             tbs.len(),
+            precoders.len(),
         )));
     }
     for (k, (pdu, tb)) in pdus.iter().zip(tbs).enumerate() {
@@ -403,10 +459,24 @@ fn fill(
                 plan.tbs
             )));
         }
+        let precoder = precoders.get(k).copied().flatten();
+        if let Some(p) = precoder {
+            p.check(job.n_tx, plan.layout.layers(), plan.prbs())?;
+            req.precoders[k].copy_covering(p, plan.prbs());
+        }
         let dst = &mut req.tbs[k];
         dst.clear();
         dst.extend_from_slice(tb);
-        req.layers = req.layers.max(plan.layout.layers());
+        // As the transmitter: in place on clear REs, added onto an earlier PDSCH's.
+        let fresh = !req.plans.iter().any(|p| p.overlaps(&plan));
+        req.fresh.push(fresh);
+        req.precoded.push(precoder.is_some());
+        let uses = if precoder.is_some() {
+            job.n_tx
+        } else {
+            plan.layout.layers()
+        };
+        req.active = req.active.max(uses);
         req.plans.push(plan);
     }
     Ok(())

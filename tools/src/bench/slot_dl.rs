@@ -1,23 +1,30 @@
 //! Bench cases of the full downlink slot through the slot pipeline
 //! ([`DownlinkJob`]): LDPC encoding of every code block, PDSCH mapping
-//! (scrambling, modulation, layer mapping, DM-RS) and CP-OFDM of every gNB
-//! antenna, on 1 and 2 workers, with the same row fields as the uplink slot
-//! rows (block `slot`, real-time factor).
+//! (scrambling, modulation, layer mapping, precoding, DM-RS) and CP-OFDM of
+//! every gNB antenna, on 1 and 2 workers, with the same row fields as the
+//! uplink slot rows (block `slot`, real-time factor).
 //!
 //! - `dl-default-40mhz-1ant-256qam`: the built-in loopback cell's downlink
 //!   slot as the loopback sends it (106 PRB at 30 kHz, one layer from gNB
 //!   antenna 0, symbols 2..13, DM-RS at 2 and 11, 256QAM table) at its top
 //!   MCS 27, the slot with the most code blocks;
 //! - `dl-100mhz-273prb-4ant-2layer-256qam`: 273 PRB, 4 gNB antennas, one
-//!   2-layer PDSCH at MCS 27 over every PRB. Downlink precoding is the
-//!   transmitter's identity (layer j on antenna j), so antennas 2 and 3 send
-//!   zeros: their OFDM tasks only clear their samples.
+//!   2-layer PDSCH at MCS 27 over every PRB, its layers (data and DM-RS)
+//!   precoded onto all 4 antennas (TS 38.211 §7.3.1.5) with regularised ZF
+//!   (α = 0.02, per-layer power 1/2) per PRG of 2 PRBs (TS 38.214
+//!   §5.1.2.3; 137 PRGs), computed once at set-up by `mimo::Precoder` from
+//!   a fixed random 4x2 channel per PRG (i.i.d. CN(0, 1), seeded): every
+//!   antenna carries signal and is OFDM-modulated.
 
 use super::slot::{case_name, SLOT_US, WORKERS};
 use super::Case;
 use crate::loopback::downlink::pdsch_template;
 use crate::loopback::engine::numerology;
 use crate::scenario::Scenario;
+use num_complex::Complex32;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use ranlab_phy::mimo::{PowerNorm, Precoder, PrecoderKind, PrgPrecoder, PrgSize};
 use ranlab_phy::numerology::Numerology;
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdsch::PdschPdu;
@@ -27,11 +34,14 @@ use ranlab_phy::simd::SimdLevel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The slot scenarios: (case stem, bandwidth MHz, gNB antennas, layers).
-pub(super) const SLOTS: [(&str, u32, usize, u8); 2] = [
-    ("dl-default-40mhz-1ant-256qam", 0, 1, 1),
-    ("dl-100mhz-273prb-4ant-2layer-256qam", 100, 4, 2),
+/// The slot scenarios: (case stem, bandwidth MHz, gNB antennas, layers,
+/// precoded onto every antenna).
+pub(super) const SLOTS: [(&str, u32, usize, u8, bool); 2] = [
+    ("dl-default-40mhz-1ant-256qam", 0, 1, 1, false),
+    ("dl-100mhz-273prb-4ant-2layer-256qam", 100, 4, 2, true),
 ];
+/// Regularisation of the bench's RZF precoder (`n_layers σ² / P` at 20 dB).
+const RZF_ALPHA: f32 = 0.02;
 /// The slot number within the frame.
 const SLOT: u32 = 1;
 
@@ -55,6 +65,32 @@ fn pdsch(num: &Numerology, layers: u8) -> PdschPdu {
     }
 }
 
+/// RZF precoders per PRG of 2 PRBs over `num`'s PRBs for `layers` layers on
+/// `n_tx` antennas, from a fixed random channel per PRG.
+fn rzf_precoder(num: &Numerology, n_tx: usize, layers: usize) -> PrgPrecoder {
+    let prgs = PrgSize::Two.covering(0..num.n_prb() as usize);
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(0x5eed_0001);
+    // CN(0, 1) by Box-Muller: the uplink estimate H (n_tx x layers) per PRG.
+    let h: Vec<Complex32> = (0..n_tx * layers * prgs.len())
+        .map(|_| {
+            let (u1, u2): (f32, f32) = (r.gen::<f32>().max(1e-12), r.gen());
+            let (m, a) = ((-u1.ln()).sqrt(), std::f32::consts::TAU * u2);
+            Complex32::new(m * a.cos(), m * a.sin())
+        })
+        .collect();
+    let rzf = Precoder::new(
+        n_tx,
+        layers,
+        PrecoderKind::Rzf { alpha: RZF_ALPHA },
+        PowerNorm::PerUser,
+    )
+    .expect("a valid precoder size");
+    let mut p = PrgPrecoder::new(n_tx, layers, PrgSize::Two, prgs.start, prgs.len())
+        .expect("a valid precoder size");
+    rzf.compute(&h, p.weights_mut()).expect("sizes match");
+    p
+}
+
 /// A downlink slot loaded into a pipeline of `workers` workers.
 struct SlotBench {
     pipe: Pipeline<DownlinkJob>,
@@ -62,7 +98,14 @@ struct SlotBench {
 }
 
 impl SlotBench {
-    fn new(stem: &str, bandwidth_mhz: u32, n_tx: usize, layers: u8, workers: usize) -> Self {
+    fn new(
+        stem: &str,
+        bandwidth_mhz: u32,
+        n_tx: usize,
+        layers: u8,
+        precoded: bool,
+        workers: usize,
+    ) -> Self {
         let num = carrier(bandwidth_mhz);
         let job = Arc::new(
             DownlinkJob::new(num, n_tx, OfdmOptions::default(), workers).expect("the job builds"),
@@ -83,13 +126,21 @@ impl SlotBench {
             },
         );
         let index = pipe.acquire().expect("a fresh pool has a free slot");
+        let precoder = precoded.then(|| rzf_precoder(&num, n_tx, layers as usize));
         pipe.slot(index)
-            .set_pdus(&job, SLOT, &[pdu], &[&tb])
+            .set_pdus_precoded(&job, SLOT, &[pdu], &[&tb], &[precoder.as_ref()])
             .expect("the slot holds the PDSCH");
         let b = SlotBench { pipe, index };
         b.run();
+        let how = match &precoder {
+            Some(p) => format!(
+                "precoded onto every antenna: RZF (alpha {RZF_ALPHA}) per PRG of 2 PRBs ({} PRGs) from a fixed random {n_tx}x{layers} channel per PRG",
+                p.prgs().len()
+            ),
+            None => "layer j on antenna j".to_string(),
+        };
         eprintln!(
-            "slot {stem} ({workers} workers): 1 PDSCH of {} PRB, {layers} layers, MCS 27 (256QAM), TBS {}, {} code blocks, {n_tx} antennas",
+            "slot {stem} ({workers} workers): 1 PDSCH of {} PRB, {layers} layers, MCS 27 (256QAM), TBS {}, {} code blocks, {n_tx} antennas, {how}",
             num.n_prb(),
             plan.tbs,
             plan.tb.num_cb()
@@ -112,7 +163,7 @@ impl SlotBench {
 /// Downlink slot cases (the blocks inside choose their own instruction set).
 pub fn cases(_level: SimdLevel) -> Vec<Case> {
     let mut v = Vec::new();
-    for (stem, bw, n_tx, layers) in SLOTS {
+    for (stem, bw, n_tx, layers, precoded) in SLOTS {
         for workers in WORKERS {
             let mut bench: Option<SlotBench> = None;
             v.push(Case {
@@ -122,7 +173,9 @@ pub fn cases(_level: SimdLevel) -> Vec<Case> {
                 res: 0.0,
                 run: Box::new(move || {
                     bench
-                        .get_or_insert_with(|| SlotBench::new(stem, bw, n_tx, layers, workers))
+                        .get_or_insert_with(|| {
+                            SlotBench::new(stem, bw, n_tx, layers, precoded, workers)
+                        })
                         .run();
                 }),
             });

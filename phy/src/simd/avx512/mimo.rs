@@ -167,3 +167,26 @@ pub(crate) unsafe fn apply_precoder(
         lanes::apply_precoder::<V16>(n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1)
     }
 }
+
+/// Adds one group's precoded layers to antenna planes over REs `r0..r1` (a
+/// multiple of 16) with AVX-512.
+///
+/// # Safety
+/// AVX-512F present; pointers as [`lanes::apply_precoder_add`] requires.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn apply_precoder_add(
+    n_ports: usize,
+    n_layers: usize,
+    w: *const Complex32,
+    stride_w: usize,
+    group: usize,
+    x: *const *const Complex32,
+    out: *const *mut Complex32,
+    r0: usize,
+    r1: usize,
+) {
+    unsafe {
+        lanes::apply_precoder_add::<V16>(n_ports, n_layers, w, stride_w, group, x, out, r0, r1)
+    }
+}
