@@ -14,8 +14,10 @@
 //! `ranlab bench` does). Cases (each at `L1` = 2 PRB x 14 symbols repeated,
 //! `L2` = 24 PRB and `slot` = 106 PRB x 14 symbols, 17,808 REs):
 //!
-//! - `det-zf-LxN`: `Detector::detect` (ZF, L layers, N antennas), as the
-//!   `mimo-zf-*` bench rows; at `L1` this is the compute-bound rate;
+//! - `det-zf-LxN`, `det-mmse-LxN`: `Detector::detect` (ZF or MMSE, L layers, N
+//!   antennas), as the `mimo-zf-*` and `mimo-mmse-*` bench rows (which name
+//!   MMSE 4 layers on 8 antennas `8x4`, here `4x8`); at `L1` this is the
+//!   compute-bound rate;
 //! - `copy-LxN-{f32,f16}[-nt]`: the same loads (channel and received REs as
 //!   interleaved f32, or f16) and the same stores (symbols and noise
 //!   variances, `-nt` non-temporal) with no arithmetic: the memory floor;
@@ -581,7 +583,14 @@ mod probe {
         samples: Vec<f64>,
     }
 
-    fn detector_case(tag: &str, layers: usize, ants: usize, n: usize, reps: usize) -> Case {
+    fn detector_case(
+        tag: &str,
+        eq: Equalizer,
+        layers: usize,
+        ants: usize,
+        n: usize,
+        reps: usize,
+    ) -> Case {
         let mut seed = 0x1234_5678_9abc_def1 ^ (n * 31 + ants) as u64;
         let mut c = |len: usize| -> Vec<Complex32> {
             (0..len)
@@ -592,9 +601,10 @@ mod probe {
         let y = c(ants * n);
         let mut x = vec![Complex32::new(0.0, 0.0); layers * n];
         let mut v = vec![0.0f32; layers * n];
-        let det = Detector::new(ants, layers, Equalizer::Zf).expect("valid size");
+        let det = Detector::new(ants, layers, eq).expect("valid size");
+        let kind = if eq == Equalizer::Zf { "zf" } else { "mmse" };
         Case {
-            name: format!("det-zf-{layers}x{ants}-{tag}"),
+            name: format!("det-{kind}-{layers}x{ants}-{tag}"),
             res: n,
             reps,
             run: Box::new(move || {
@@ -685,7 +695,10 @@ mod probe {
         for (tag, prb, reps) in [("L1", 2, 100), ("L2", 24, 5), ("slot", 106, 1)] {
             let n = prb * 12 * 14;
             for (l, a) in [(1, 1), (2, 2), (2, 4)] {
-                cases.push(detector_case(tag, l, a, n, reps));
+                cases.push(detector_case(tag, Equalizer::Zf, l, a, n, reps));
+            }
+            for (l, a) in [(1, 4), (4, 4), (4, 8)] {
+                cases.push(detector_case(tag, Equalizer::Mmse, l, a, n, reps));
             }
             let name = |s: &str| format!("{s}-{tag}");
             cases.push(kernel_case::<F32, F32>(

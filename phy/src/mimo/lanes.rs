@@ -672,13 +672,21 @@ unsafe fn finish<V: Lanes>(zf: bool, z: C<V>, ginv: V, sigma: V, floor: V) -> (C
             (z, deg.select_gt(V::splat(ZF_DEGENERATE), big, nvk))
         } else {
             let one_m_beta = sigma.mul(ginv);
-            let beta = V::splat(1.0).sub(one_m_beta);
-            let rb = beta.max(V::splat(MIN_BETA)).recip();
-            let rb = beta.select_gt(V::splat(MIN_BETA), rb, V::splat(0.0));
-            let nvk = one_m_beta.mul(rb).min(big);
-            let nvk = beta.select_gt(V::splat(MIN_BETA), nvk, big);
-            (cscale(z, rb), nvk)
+            finish_mmse(z, one_m_beta, V::splat(1.0).sub(one_m_beta))
         }
+    }
+}
+
+/// [`finish`] for MMSE from `1 - β = σ [A^-1]_kk` and `β`.
+#[inline(always)]
+unsafe fn finish_mmse<V: Lanes>(z: C<V>, one_m_beta: V, beta: V) -> (C<V>, V) {
+    unsafe {
+        let big = V::splat(ZERO_CONFIDENCE);
+        let rb = beta.max(V::splat(MIN_BETA)).recip();
+        let rb = beta.select_gt(V::splat(MIN_BETA), rb, V::splat(0.0));
+        let nvk = one_m_beta.mul(rb).min(big);
+        let nvk = beta.select_gt(V::splat(MIN_BETA), nvk, big);
+        (cscale(z, rb), nvk)
     }
 }
 
@@ -963,6 +971,299 @@ pub(crate) unsafe fn detect_range_zf2<V: Lanes, const N: usize>(
     }
 }
 
+/// `t - p r` for a real `r`.
+#[inline(always)]
+unsafe fn cnms<V: Lanes>(p: C<V>, r: V, t: C<V>) -> C<V> {
+    unsafe {
+        C {
+            re: p.re.neg_mul_add(r, t.re),
+            im: p.im.neg_mul_add(r, t.im),
+        }
+    }
+}
+
+/// `1 / d` as [`Lanes::recip`] computes it, in parts: the estimate `q`, its
+/// Newton factor `e = 2 - d q` and `r = q e`.
+#[inline(always)]
+unsafe fn recip_parts<V: Lanes>(d: V) -> (V, V, V) {
+    unsafe {
+        let q = d.recip_est();
+        let e = d.neg_mul_add(q, V::splat(2.0));
+        (q, e, q.mul(e))
+    }
+}
+
+/// The 4-layer Gram matrix `g_ij = sum_a conj(h_ai) h_aj` (diagonal `d`,
+/// lower triangle) and matched filter `z_i = sum_a conj(h_ai) y_a` of one
+/// vector of REs.
+#[derive(Clone, Copy)]
+struct Gram4<V> {
+    d: [V; 4],
+    g10: C<V>,
+    g20: C<V>,
+    g21: C<V>,
+    g30: C<V>,
+    g31: C<V>,
+    g32: C<V>,
+    z: [C<V>; 4],
+}
+
+impl<V: Lanes> Gram4<V> {
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        unsafe {
+            let z = czero::<V>();
+            Gram4 {
+                d: [V::splat(0.0); 4],
+                g10: z,
+                g20: z,
+                g21: z,
+                g30: z,
+                g31: z,
+                g32: z,
+                z: [z; 4],
+            }
+        }
+    }
+}
+
+/// Antenna `a`, layer `i` of a 4-layer channel.
+#[inline(always)]
+unsafe fn ld4<V: Lanes>(h: *const Complex32, s: usize, re: usize, a: usize, i: usize) -> C<V> {
+    unsafe { V::load_c(h.add((4 * a + i) * s + re)) }
+}
+
+/// The diagonal pair `(i, i + 1)` of [`Gram4`]: `g_ii`, `g_(i+1)(i+1)`,
+/// `g_(i+1)i`, `z_i` and `z_(i+1)`, each sum started by the first antenna's
+/// products (no zero accumulators). 8 accumulators and 6 loaded vectors.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+unsafe fn gram4_pair<V: Lanes>(
+    n: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    s: usize,
+    re: usize,
+    i: usize,
+) -> (V, V, C<V>, C<V>, C<V>) {
+    unsafe {
+        let (h0, h1) = (ld4::<V>(h, s, re, 0, i), ld4::<V>(h, s, re, 0, i + 1));
+        let ya = V::load_c(y.add(re));
+        let (mut d0, mut d1) = (cnorm(h0), cnorm(h1));
+        let mut o = cmul_conj(h1, h0);
+        let (mut z0, mut z1) = (cmul_conj(h0, ya), cmul_conj(h1, ya));
+        for a in 1..n {
+            let (h0, h1) = (ld4::<V>(h, s, re, a, i), ld4::<V>(h, s, re, a, i + 1));
+            let ya = V::load_c(y.add(a * s + re));
+            d0 = cnorm_acc(h0, d0);
+            d1 = cnorm_acc(h1, d1);
+            o = cmac_conj(o, h1, h0);
+            z0 = cmac_conj(z0, h0, ya);
+            z1 = cmac_conj(z1, h1, ya);
+        }
+        (d0, d1, o, z0, z1)
+    }
+}
+
+/// The off-diagonal tile of [`Gram4`]: `g20`, `g21`, `g30`, `g31` (8
+/// accumulators, at most 8 loaded vectors live).
+#[inline(always)]
+unsafe fn gram4_tile<V: Lanes>(n: usize, h: *const Complex32, s: usize, re: usize) -> [C<V>; 4] {
+    unsafe {
+        let (h2, h3, h0) = (
+            ld4::<V>(h, s, re, 0, 2),
+            ld4::<V>(h, s, re, 0, 3),
+            ld4::<V>(h, s, re, 0, 0),
+        );
+        let (mut g20, mut g30) = (cmul_conj(h2, h0), cmul_conj(h3, h0));
+        let h1 = ld4::<V>(h, s, re, 0, 1);
+        let (mut g21, mut g31) = (cmul_conj(h2, h1), cmul_conj(h3, h1));
+        for a in 1..n {
+            let (h2, h3) = (ld4::<V>(h, s, re, a, 2), ld4::<V>(h, s, re, a, 3));
+            let h0 = ld4::<V>(h, s, re, a, 0);
+            g20 = cmac_conj(g20, h2, h0);
+            g30 = cmac_conj(g30, h3, h0);
+            let h1 = ld4::<V>(h, s, re, a, 1);
+            g21 = cmac_conj(g21, h2, h1);
+            g31 = cmac_conj(g31, h3, h1);
+        }
+        [g20, g21, g30, g31]
+    }
+}
+
+/// MMSE with 4 layers from the Gram matrix and matched filter of one vector
+/// of REs: the algorithm of [`detect_block`] (`A = G + σ I` factored as
+/// `L D L^H` with pivots clamped to the floor, `x̃ = A^-1 z`, `[A^-1]_ll`
+/// from `L^-1`, the unbiased outputs of [`finish`]) written out for 4 layers
+/// with named values and ordered for latency, the factorisation being one
+/// chain of four reciprocals:
+///
+/// - each pivot is `d_j = a_jj - sum_k |t_jk|^2 r_k` and each
+///   `t_ij = g_ij - sum_k t_ik conj(t_jk) r_k` (`t_jk = L_jk d_k`,
+///   `r_k = 1 / d_k`), the products formed before `r_k` is known; the last
+///   term of the next pivot takes `r_k`'s estimate and Newton factor
+///   separately ([`recip_parts`]), so one FMA follows the Newton factor;
+/// - the backward substitution uses `N = -L^-1` (below the diagonal), which
+///   the diagonal of `A^-1` needs anyway: `x̃_j = v_j - sum_i conj(N_ij) v_i`
+///   (`v = D^-1 L^-1 z`) is one sum per layer instead of a chain through
+///   the layers;
+/// - `β_j = 1 - σ [A^-1]_jj` is formed with one FMA after the last
+///   reciprocal.
+#[inline(always)]
+unsafe fn mmse4_from_gram<V: Lanes>(
+    p: &DetectParams,
+    g: &Gram4<V>,
+    x: *mut Complex32,
+    nv: *mut f32,
+    re: usize,
+) {
+    unsafe {
+        let s = p.stride;
+        let tr = g.d[0].add(g.d[1]).add(g.d[2].add(g.d[3]));
+        let floor = tr.mul_add(V::splat(REL_FLOOR / 4.0), V::splat(ABS_FLOOR));
+        let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+        let a11 = g.d[1].add(sigma);
+        let a22 = g.d[2].add(sigma);
+        let a33 = g.d[3].add(sigma);
+        // Pivot 0.
+        let (_, _, r0) = recip_parts(g.d[0].add(sigma).max(floor));
+        let (t10, t20, t30) = (g.g10, g.g20, g.g30);
+        let (l10, l20, l30) = (cscale(t10, r0), cscale(t20, r0), cscale(t30, r0));
+        // Pivot 1.
+        let (q1, f1, r1) = recip_parts(cnorm(t10).neg_mul_add(r0, a11).max(floor));
+        let t21 = cnms(cmul_conj(t10, t20), r0, g.g21);
+        let t31 = cnms(cmul_conj(t10, t30), r0, g.g31);
+        let (l21, l31) = (cscale(t21, r1), cscale(t31, r1));
+        // Pivot 2.
+        let b2 = cnorm(t20).neg_mul_add(r0, a22);
+        let (q2, f2, r2) = recip_parts(cnorm(t21).mul(q1).neg_mul_add(f1, b2).max(floor));
+        let u32 = cnms(cmul_conj(t20, t30), r0, g.g32);
+        let t32 = cnms(cmul_conj(t21, t31), r1, u32);
+        let l32 = cscale(t32, r2);
+        // Pivot 3.
+        let b3 = cnorm(t31).neg_mul_add(r1, cnorm(t30).neg_mul_add(r0, a33));
+        let (q3, f3, r3) = recip_parts(cnorm(t32).mul(q2).neg_mul_add(f2, b3).max(floor));
+        // N = -L^-1 below the diagonal.
+        let n20 = cmsub(l20, l21, l10);
+        let n31 = cmsub(l31, l32, l21);
+        let n30 = cmsub(cmsub(l30, l31, l10), l32, n20);
+        // [A^-1]_jj = P_j + |N_3j|^2 r3 with P_j = r_j + sum_{j<i<3}
+        // |N_ij|^2 r_i: 1 - β_j = σ P_j + (σ |N_3j|^2) r3.
+        let one = V::splat(1.0);
+        let sp = [
+            sigma.mul(cnorm(n20).mul_add(r2, cnorm(l10).mul_add(r1, r0))),
+            sigma.mul(cnorm(l21).mul_add(r2, r1)),
+            sigma.mul(r2),
+        ];
+        let sn = [
+            sigma.mul(cnorm(n30)),
+            sigma.mul(cnorm(n31)),
+            sigma.mul(cnorm(l32)),
+        ];
+        let omb = [
+            sn[0].mul_add(r3, sp[0]),
+            sn[1].mul_add(r3, sp[1]),
+            sn[2].mul_add(r3, sp[2]),
+            sigma.mul(r3),
+        ];
+        let beta = [
+            sn[0].mul(q3).neg_mul_add(f3, one.sub(sp[0])),
+            sn[1].mul(q3).neg_mul_add(f3, one.sub(sp[1])),
+            sn[2].mul(q3).neg_mul_add(f3, one.sub(sp[2])),
+            sigma.mul(q3).neg_mul_add(f3, one),
+        ];
+        // Forward substitution L w = z, then v = D^-1 w.
+        let [z0, z1, z2, z3] = g.z;
+        let w1 = cmsub(z1, l10, z0);
+        let w2 = cmsub(cmsub(z2, l20, z0), l21, w1);
+        let w3 = cmsub(cmsub(cmsub(z3, l30, z0), l31, w1), l32, w2);
+        let (v0, v1, v2, v3) = (
+            cscale(z0, r0),
+            cscale(w1, r1),
+            cscale(w2, r2),
+            cscale(w3, r3),
+        );
+        // Backward: x̃ = L^-H v = v + M^H v, M = -N.
+        let xt = [
+            cmsub_conj_left(
+                cmsub_conj_left(cmsub_conj_left(v0, l10, v1), n20, v2),
+                n30,
+                v3,
+            ),
+            cmsub_conj_left(cmsub_conj_left(v1, l21, v2), n31, v3),
+            cmsub_conj_left(v2, l32, v3),
+            v3,
+        ];
+        for k in 0..4 {
+            let (xk, nk) = finish_mmse(xt[k], omb[k], beta[k]);
+            V::store_c(x.add(k * s + re), xk);
+            V::store_f(nv.add(k * s + re), nk);
+        }
+    }
+}
+
+/// Vectors per chunk of [`detect_range_mmse4`] (the chunk's [`Gram4`]s,
+/// 6 KB with AVX2, stay in L1).
+const MMSE4_CHUNK: usize = 8;
+
+/// MMSE with 4 layers over REs `start..end` (a multiple of `V::W`), `N`
+/// antennas (`N = 0`: any count, `p.n_rx`). A loop of its own, as
+/// [`detect_range_zf2`].
+///
+/// Per chunk of up to [`MMSE4_CHUNK`] vectors, the Gram matrices and
+/// matched filters are formed in three passes of separate loops (layers
+/// 0-1 with `z0`, `z1`; layers 2-3 with `z2`, `z3`; the tile of rows 2-3 by
+/// columns 0-1), each with at most 14 live vectors, then each vector is
+/// factored and solved ([`mmse4_from_gram`]). All 14 sums in one pass over
+/// the antennas keep 24 accumulators and 10 loaded vectors live, which
+/// spilled and reloaded accumulators on every antenna; and a vector's
+/// factorisation, a chain of four reciprocals, overlaps better with the
+/// next vector's when no Gram work sits between them.
+///
+/// # Safety
+/// As [`detect_block`] for every block; `p.n_layers == 4`, MMSE, and
+/// `p.n_rx == N` when `N > 0`.
+#[inline(always)]
+pub(crate) unsafe fn detect_range_mmse4<V: Lanes, const N: usize>(
+    p: &DetectParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+) {
+    debug_assert!(!p.zf && p.n_layers == 4 && (N == 0 || p.n_rx == N));
+    let n = if N == 0 { p.n_rx } else { N };
+    let s = p.stride;
+    // Zeroed once per call; the passes write every entry of a chunk's
+    // vectors before they are solved.
+    let mut buf = [unsafe { Gram4::<V>::zero() }; MMSE4_CHUNK];
+    let mut re = start;
+    while re < end {
+        let k = ((end - re) / V::W).min(MMSE4_CHUNK);
+        let buf = &mut buf[..k];
+        // Separate loops, so that the passes' loads of the same channel
+        // vectors are not merged (which would bring back the live ranges).
+        for (j, b) in buf.iter_mut().enumerate() {
+            let (d0, d1, o, z0, z1) = unsafe { gram4_pair::<V>(n, y, h, s, re + j * V::W, 0) };
+            (b.d[0], b.d[1], b.g10, b.z[0], b.z[1]) = (d0, d1, o, z0, z1);
+        }
+        for (j, b) in buf.iter_mut().enumerate() {
+            let (d2, d3, o, z2, z3) = unsafe { gram4_pair::<V>(n, y, h, s, re + j * V::W, 2) };
+            (b.d[2], b.d[3], b.g32, b.z[2], b.z[3]) = (d2, d3, o, z2, z3);
+        }
+        for (j, b) in buf.iter_mut().enumerate() {
+            let t = unsafe { gram4_tile::<V>(n, h, s, re + j * V::W) };
+            (b.g20, b.g21, b.g30, b.g31) = (t[0], t[1], t[2], t[3]);
+        }
+        for (j, b) in buf.iter().enumerate() {
+            unsafe { mmse4_from_gram::<V>(p, b, x, nv, re + j * V::W) };
+        }
+        re += k * V::W;
+    }
+}
+
 /// Detects REs `start..end` (a multiple of `V::W` long), choosing a fully
 /// unrolled instance for the common small sizes.
 ///
@@ -1008,6 +1309,9 @@ pub(crate) unsafe fn detect_range<V: Lanes>(
         (2, 2) => run_l!(detect_block_l2, 2),
         (2, 4) => run_l!(detect_block_l2, 4),
         (2, n) => run_l!(detect_block_l2, n),
+        (4, 4) if !p.zf => unsafe { detect_range_mmse4::<V, 4>(p, y, h, x, nv, start, end) },
+        (4, 8) if !p.zf => unsafe { detect_range_mmse4::<V, 8>(p, y, h, x, nv, start, end) },
+        (4, _) if !p.zf => unsafe { detect_range_mmse4::<V, 0>(p, y, h, x, nv, start, end) },
         (4, 4) => run!(4, 4, 4),
         (4, 8) => run!(4, 8, 4),
         (3, n) => run!(3, n, 3),
@@ -1308,6 +1612,7 @@ pub(crate) fn detect_flops(n: usize, l: usize, zf: bool) -> f64 {
         // detect_block_l2 (MMSE): as above with accumulators from zero,
         // closed-form 2x2 inverse.
         2 => return 32.0 * n as f64 + 45.0 + 2.0 * fin,
+        4 if !zf => return mmse4_flops(n),
         _ => {}
     }
     let (n, l) = (n as f64, l as f64);
@@ -1317,6 +1622,26 @@ pub(crate) fn detect_flops(n: usize, l: usize, zf: bool) -> f64 {
     let setup = l + 4.0;
     (gram + setup + ldl_flops(l) + solve_flops(l) + inv_diag_flops(l))
         + l * if zf { 4.0 } else { 12.0 }
+}
+
+/// [`detect_range_mmse4`]: the Gram passes 96 per antenna less 24 (the
+/// first antenna's products), then [`mmse4_from_gram`]: trace, floor,
+/// sigma and the regularised diagonal 9; pivots 12, 34, 38 and 21
+/// (reciprocals at 4); `N = -L^-1` 32; `σ P_j` 18, `σ |N_3j|^2` 12,
+/// `1 - β` 7, `β` 15; forward substitution and `D^-1` 56; backward 48;
+/// [`finish_mmse`] 11 per layer.
+fn mmse4_flops(n: usize) -> f64 {
+    96.0 * n as f64 - 24.0
+        + 9.0
+        + (12.0 + 34.0 + 38.0 + 21.0)
+        + 32.0
+        + 18.0
+        + 12.0
+        + 7.0
+        + 15.0
+        + 56.0
+        + 48.0
+        + 4.0 * 11.0
 }
 
 fn ldl_flops(l: f64) -> f64 {
