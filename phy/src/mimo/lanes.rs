@@ -726,6 +726,95 @@ unsafe fn detect_block_l1<V: Lanes>(
     }
 }
 
+/// The channel and received vectors at element `i` of their planes.
+#[inline(always)]
+unsafe fn ld_hy<V: Lanes>(h: *const Complex32, y: *const Complex32, i: usize) -> (C<V>, C<V>) {
+    unsafe { (V::load_c(h.add(i)), V::load_c(y.add(i))) }
+}
+
+/// MMSE with one layer on `n` antennas. With one layer the unbiased MMSE
+/// output is the matched filter normalised by the channel gain: with
+/// `A = g + σ`, `β = 1 - σ / A = g / A`, so `x = (z / A) / β = z / g` and
+/// `(1 - β) / β = σ / g`; and `β > 1e-4` is `g > 1e-4 A`. Same outputs as
+/// [`detect_block_l1`] up to rounding (`A` needs no clamp here: `σ` is at
+/// least the floor), with one reciprocal instead of two on the chain. The
+/// antennas are summed in two interleaved partial sums (even, odd) to
+/// shorten that chain further.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn detect_block_mmse1<V: Lanes>(
+    p: &DetectParams,
+    n: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    re: usize,
+) {
+    unsafe {
+        let s = p.stride;
+        let ld = |a: usize| ld_hy::<V>(h, y, a * s + re);
+        let (h0, y0) = ld(0);
+        let (mut g0, mut z0) = (cnorm(h0), cmul_conj(h0, y0));
+        let (g, z) = if n > 1 {
+            let (h1, y1) = ld(1);
+            let (mut g1, mut z1) = (cnorm(h1), cmul_conj(h1, y1));
+            let mut a = 2;
+            while a + 1 < n {
+                let ((ha, ya), (hb, yb)) = (ld(a), ld(a + 1));
+                g0 = cnorm_acc(ha, g0);
+                z0 = cmac_conj(z0, ha, ya);
+                g1 = cnorm_acc(hb, g1);
+                z1 = cmac_conj(z1, hb, yb);
+                a += 2;
+            }
+            if a < n {
+                let (ha, ya) = ld(a);
+                g0 = cnorm_acc(ha, g0);
+                z0 = cmac_conj(z0, ha, ya);
+            }
+            (g0.add(g1), cadd(z0, z1))
+        } else {
+            (g0, z0)
+        };
+        let floor = g.mul_add(V::splat(REL_FLOOR), V::splat(ABS_FLOOR));
+        let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+        // 1e-4 A: the smallest gain of a resolvable layer (> 0).
+        let t = g.add(sigma).mul(V::splat(MIN_BETA));
+        let rg = g.max(t).recip();
+        let big = V::splat(ZERO_CONFIDENCE);
+        let nvk = g.select_gt(t, sigma.mul(rg).min(big), big);
+        V::store_c(x.add(re), cscale(z, g.select_gt(t, rg, V::splat(0.0))));
+        V::store_f(nv.add(re), nvk);
+    }
+}
+
+/// MMSE with one layer over REs `start..end` (a multiple of `V::W`), `N`
+/// antennas (`N = 0`: `p.n_rx`), a loop of its own (see
+/// [`detect_range_zf2`]).
+///
+/// # Safety
+/// As [`detect_block`] for every block; `p.n_layers == 1`, MMSE, and
+/// `p.n_rx == N` when `N > 0`.
+#[inline(always)]
+pub(crate) unsafe fn detect_range_mmse1<V: Lanes, const N: usize>(
+    p: &DetectParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+) {
+    debug_assert!(!p.zf && p.n_layers == 1 && (N == 0 || p.n_rx == N));
+    let n = if N == 0 { p.n_rx } else { N };
+    let mut re = start;
+    while re < end {
+        unsafe { detect_block_mmse1::<V>(p, n, y, h, x, nv, re) };
+        re += V::W;
+    }
+}
+
 /// Two layers, any antenna count: the 2x2 Gram matrix inverted in closed
 /// form, `det` clamped to at least `floor max(a00, a11)` against rounding
 /// (so the smaller eigenvalue stays at least half the floor, as with the
@@ -1299,6 +1388,10 @@ pub(crate) unsafe fn detect_range<V: Lanes>(
         }};
     }
     match (p.n_layers, p.n_rx) {
+        (1, 1) if !p.zf => unsafe { detect_range_mmse1::<V, 1>(p, y, h, x, nv, start, end) },
+        (1, 2) if !p.zf => unsafe { detect_range_mmse1::<V, 2>(p, y, h, x, nv, start, end) },
+        (1, 4) if !p.zf => unsafe { detect_range_mmse1::<V, 4>(p, y, h, x, nv, start, end) },
+        (1, _) if !p.zf => unsafe { detect_range_mmse1::<V, 0>(p, y, h, x, nv, start, end) },
         (1, 1) => run_l!(detect_block_l1, 1),
         (1, 2) => run_l!(detect_block_l1, 2),
         (1, 4) => run_l!(detect_block_l1, 4),
@@ -1599,7 +1692,12 @@ pub(crate) fn detect_flops(n: usize, l: usize, zf: bool) -> f64 {
     let fin = if zf { 4.0 } else { 12.0 };
     match l {
         // detect_block_l1: |h|^2 and h^H y per antenna, then one reciprocal.
-        1 => return 12.0 * n as f64 + 11.0 + fin,
+        1 if zf => return 12.0 * n as f64 + 11.0 + fin,
+        // detect_block_mmse1: gain and matched filter 12 per antenna, the
+        // first two antennas' products 3 fewer each and the join 3; floor,
+        // sigma, A, 1e-4 A 5; max and reciprocal 5; selects 2, the scaled
+        // symbol 2, sigma / g and its min 2.
+        1 => return 12.0 * n as f64 - 3.0 + 5.0 + 5.0 + 6.0,
         // detect_block_zf22: column norms 14 (2 mul + 6 FMA), det H 14,
         // floor and d 9, reciprocal estimate 1, sigma 1, adj(H) y 28, times
         // conj(det) 12, a_ll, 10 floor and sigma a_ll 5, scaling by 1/d 4,

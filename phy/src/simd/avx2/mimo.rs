@@ -124,6 +124,7 @@ pub(crate) unsafe fn detect(
         // SAFETY: same contract; the shape matches the entry point.
         (2, 2, true) => unsafe { detect_zf2::<2>(p, y, h, x, nv, start, end) },
         (2, 4, true) => unsafe { detect_zf2::<4>(p, y, h, x, nv, start, end) },
+        (1, 4, false) => unsafe { detect_mmse1::<4>(p, y, h, x, nv, start, end) },
         (4, 4, false) => unsafe { detect_mmse4::<4>(p, y, h, x, nv, start, end) },
         (4, 8, false) => unsafe { detect_mmse4::<8>(p, y, h, x, nv, start, end) },
         _ => unsafe { lanes::detect_range::<V8>(p, y, h, x, nv, start, end) },
@@ -206,6 +207,25 @@ pub(crate) unsafe fn apply_precoder_add(
     unsafe {
         lanes::apply_precoder_add::<V8>(n_ports, n_layers, w, stride_w, group, x, out, r0, r1)
     }
+}
+
+/// 1-layer MMSE on `N` antennas compiled apart from the other shapes (see
+/// [`lanes::detect_range_mmse1`]).
+///
+/// # Safety
+/// As [`detect`]; `p` has 1 layer, MMSE, and `N` antennas.
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+unsafe fn detect_mmse1<const N: usize>(
+    p: &lanes::DetectParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+) {
+    unsafe { lanes::detect_range_mmse1::<V8, N>(p, y, h, x, nv, start, end) }
 }
 
 /// 4-layer MMSE on `N` antennas compiled apart from the other shapes (see
