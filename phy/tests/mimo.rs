@@ -264,6 +264,213 @@ fn simd_kernels_agree_with_scalar_twin() {
     }
 }
 
+// ---- one channel per group of REs -----------------------------------------
+
+/// A case whose REs share one channel per group of `r` consecutive REs:
+/// the per-RE case (channel expanded to every RE) and the per-group channel
+/// `hg[(a * l + k) * n_groups + group]`.
+fn make_grouped_case(
+    seed: u64,
+    n: usize,
+    l: usize,
+    n_re: usize,
+    r: usize,
+    noise_var: f32,
+) -> (Case, Vec<Complex32>) {
+    let mut rn = rng(seed);
+    let ng = n_re.div_ceil(r);
+    let hg: Vec<Complex32> = (0..n * l * ng).map(|_| cn(&mut rn, 1.0)).collect();
+    let mut h = vec![Complex32::new(0.0, 0.0); n * l * n_re];
+    for p in 0..n * l {
+        for re in 0..n_re {
+            h[p * n_re + re] = hg[p * ng + re / r];
+        }
+    }
+    let s: Vec<Complex32> = (0..l * n_re).map(|_| qpsk(&mut rn)).collect();
+    let mut y = vec![Complex32::new(0.0, 0.0); n * n_re];
+    for a in 0..n {
+        for re in 0..n_re {
+            let mut acc = cn(&mut rn, noise_var);
+            for k in 0..l {
+                acc += h[(a * l + k) * n_re + re] * s[k * n_re + re];
+            }
+            y[a * n_re + re] = acc;
+        }
+    }
+    let case = Case {
+        n,
+        l,
+        n_re,
+        h,
+        s,
+        y,
+    };
+    (case, hg)
+}
+
+fn run_grouped(
+    case: &Case,
+    hg: &[Complex32],
+    r: usize,
+    eq: Equalizer,
+    level: SimdLevel,
+    nv: f32,
+) -> (Vec<Complex32>, Vec<f32>) {
+    let det = Detector::with_level(case.n, case.l, eq, level).unwrap();
+    let mut x = vec![Complex32::new(f32::NAN, f32::NAN); case.l * case.n_re];
+    let mut v = vec![f32::NAN; case.l * case.n_re];
+    det.detect_grouped(&case.y, hg, r, nv, &mut x, &mut v)
+        .unwrap();
+    (x, v)
+}
+
+/// REs per group in the grouped tests, each with a RE count that leaves a
+/// short last group (and whole groups that are not a whole number of
+/// vectors).
+const GROUPINGS: &[(usize, usize)] = &[(1, 21), (12, 12 * 19 + 5), (5, 5 * 17 + 3)];
+
+#[test]
+fn grouped_detection_agrees_with_per_re_detection_and_direct_inverse() {
+    for level in SimdLevel::supported() {
+        for (si, &(n, l)) in SIZES.iter().enumerate() {
+            for &(r, n_re) in GROUPINGS {
+                let nv = 0.05;
+                let (case, hg) = make_grouped_case(700 + si as u64, n, l, n_re, r, nv);
+                for (eq, zf) in [(Equalizer::Mmse, false), (Equalizer::Zf, true)] {
+                    let (xg, vg) = run_grouped(&case, &hg, r, eq, level, nv);
+                    let (xr, vr) = run(&case, eq, level, nv);
+                    for re in 0..n_re {
+                        let (xd, vd) = reference_re(&case, re, nv as f64, zf);
+                        for k in 0..l {
+                            let i = k * n_re + re;
+                            let tol = 1e-3 * (1.0 + xr[i].norm()) * (1.0 + 100.0 * vr[i]);
+                            assert!(
+                                (xg[i] - xr[i]).norm() <= tol,
+                                "{level} {eq:?} {l}x{n} r {r} re {re} layer {k}: {} vs per RE {}",
+                                xg[i],
+                                xr[i]
+                            );
+                            let tv = 1e-3 * (vr[i] + 1e-3) * (1.0 + 100.0 * vr[i]);
+                            assert!(
+                                (vg[i] - vr[i]).abs() <= tv,
+                                "{level} {eq:?} {l}x{n} r {r} re {re} layer {k}: nvar {} vs per RE {}",
+                                vg[i],
+                                vr[i]
+                            );
+                            // As the per-RE test against the direct inverse,
+                            // with rounding grown by the noise enhancement
+                            // (a group's random channel can be ill-conditioned).
+                            let grow = 1.0 + 100.0 * vd[k];
+                            let got = Complex64::new(xg[i].re as f64, xg[i].im as f64);
+                            assert!(
+                                (got - xd[k]).norm() < 2e-3 * (1.0 + xd[k].norm()) * grow,
+                                "{level} {eq:?} {l}x{n} r {r} re {re} layer {k}: {} vs direct {}",
+                                xg[i],
+                                xd[k]
+                            );
+                            assert!(
+                                (vg[i] as f64 - vd[k]).abs() < 2e-3 * (vd[k] + 1e-3) * grow,
+                                "{level} {eq:?} {l}x{n} r {r} re {re} layer {k}: nvar {} vs direct {}",
+                                vg[i],
+                                vd[k]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn grouped_simd_kernels_agree_with_scalar_twin() {
+    let levels = SimdLevel::supported();
+    if !levels.contains(&SimdLevel::Avx512) {
+        println!("avx512 grouped twin test skipped: this CPU has no AVX-512F/BW");
+    }
+    if !levels.contains(&SimdLevel::Avx2) {
+        println!("avx2 grouped twin test skipped: this CPU has no AVX2+FMA");
+    }
+    for (si, &(n, l)) in SIZES.iter().enumerate() {
+        for &(r, n_re) in GROUPINGS {
+            let (case, mut hg) = make_grouped_case(800 + si as u64, n, l, n_re, r, 0.01);
+            // A zero group and a rank-one group among random ones.
+            let ng = n_re.div_ceil(r);
+            for a in 0..n {
+                for k in 0..l {
+                    hg[(a * l + k) * ng + 2] = Complex32::new(0.0, 0.0);
+                    hg[(a * l + k) * ng + 3] = hg[a * l * ng + 3];
+                }
+            }
+            for eq in [Equalizer::Zf, Equalizer::Mmse] {
+                for nv in [0.0, 0.01] {
+                    let (xs, vs) = run_grouped(&case, &hg, r, eq, SimdLevel::Scalar, nv);
+                    assert!(xs.iter().all(|c| c.re.is_finite() && c.im.is_finite()));
+                    assert!(vs.iter().all(|v| v.is_finite() && *v >= 0.0));
+                    for k in 0..l {
+                        for re in 2 * r..(3 * r).min(n_re) {
+                            assert_eq!(vs[k * n_re + re], ZERO_CONFIDENCE_NOISE_VAR);
+                        }
+                    }
+                    for &level in levels.iter().filter(|&&l| l != SimdLevel::Scalar) {
+                        let (xv, vv) = run_grouped(&case, &hg, r, eq, level, nv);
+                        for i in 0..xs.len() {
+                            if vs[i] == ZERO_CONFIDENCE_NOISE_VAR {
+                                assert_eq!(vv[i], vs[i], "{level} {eq:?} {l}x{n} r {r} elem {i}");
+                                continue;
+                            }
+                            if (i % n_re) / r == 3 && nv == 0.0 {
+                                // Rank one with no noise (see the per-RE twin test).
+                                assert!(xv[i].re.is_finite() && xv[i].im.is_finite());
+                                continue;
+                            }
+                            let tol = 1e-3 * (1.0 + xs[i].norm()) * (1.0 + 100.0 * vs[i]);
+                            assert!(
+                                (xs[i] - xv[i]).norm() <= tol,
+                                "{level} {eq:?} {l}x{n} r {r} nv {nv} elem {i}: {} vs scalar {}",
+                                xv[i],
+                                xs[i]
+                            );
+                            let tv = 1e-3 * (vs[i] + 1e-3) * (1.0 + 100.0 * vs[i]);
+                            assert!(
+                                (vs[i] - vv[i]).abs() <= tv,
+                                "{level} {eq:?} {l}x{n} r {r} nv {nv} elem {i}: nvar {} vs scalar {}",
+                                vv[i],
+                                vs[i]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn grouped_detection_rejects_bad_input() {
+    let d = Detector::new(2, 2, Equalizer::Mmse).unwrap();
+    let y = vec![Complex32::new(1.0, 0.0); 2 * 25];
+    let mut x = vec![Complex32::new(0.0, 0.0); 2 * 25];
+    let mut v = vec![0.0; 2 * 25];
+    // 25 REs in groups of 12: 3 groups, 2 x 2 x 3 channel values.
+    let h = vec![Complex32::new(1.0, 0.0); 12];
+    assert!(d.detect_grouped(&y, &h, 12, 0.1, &mut x, &mut v).is_ok());
+    assert!(matches!(
+        d.detect_grouped(&y, &h[..8], 12, 0.1, &mut x, &mut v),
+        Err(MimoError::Length { name: "h", .. })
+    ));
+    assert!(matches!(
+        d.detect_grouped(&y, &h, 0, 0.1, &mut x, &mut v),
+        Err(MimoError::ZeroGroup("re_per_group"))
+    ));
+    assert!(d.detect_grouped(&y, &h, 12, -1.0, &mut x, &mut v).is_err());
+    let irc = Detector::new(2, 2, Equalizer::MmseIrc).unwrap();
+    assert!(matches!(
+        irc.detect_grouped(&y, &h, 12, 0.1, &mut x, &mut v),
+        Err(MimoError::WrongEqualizer(_))
+    ));
+}
+
 #[test]
 fn zf_recovers_symbols_on_invertible_channel() {
     for level in SimdLevel::supported() {

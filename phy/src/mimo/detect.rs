@@ -179,6 +179,76 @@ impl Detector {
         Ok(())
     }
 
+    /// Real floating-point operations per RE of [`Detector::detect_grouped`]
+    /// with `re_per_group` REs per channel (the per-group factorisation
+    /// shared among them), for reporting the fraction of peak FLOP rate.
+    pub fn flops_per_re_grouped(&self, re_per_group: usize) -> f64 {
+        let r = re_per_group.max(1);
+        lanes::detect_group_flops(self.n_rx, self.n_layers, self.equalizer == Equalizer::Zf, r)
+            / r as f64
+    }
+
+    /// Detects REs whose channel is shared by groups of `re_per_group`
+    /// consecutive REs (ZF or MMSE), e.g. one estimate per PRB and symbol:
+    /// the Gram matrix, its factorisation, the post-equalisation noise
+    /// variances and the unbiasing scales are computed once per group, the
+    /// matched filter `H^H y` and the solve per RE. Per RE the outputs are
+    /// those of [`Detector::detect`] with every RE of a group given the
+    /// group's channel (to rounding).
+    ///
+    /// - `y[rx * n_re + re]`, `x[layer * n_re + re]`, `nvar[layer * n_re + re]`
+    ///   as in [`Detector::detect`];
+    /// - `h[(rx * n_layers + layer) * n_groups + group]`: one channel per
+    ///   group, `n_groups = ceil(n_re / re_per_group)`; RE `re` belongs to
+    ///   group `re / re_per_group` (the last group may be shorter).
+    ///
+    /// Allocates nothing.
+    pub fn detect_grouped(
+        &self,
+        y: &[Complex32],
+        h: &[Complex32],
+        re_per_group: usize,
+        noise_var: f32,
+        x: &mut [Complex32],
+        nvar: &mut [f32],
+    ) -> Result<(), MimoError> {
+        let zf = match self.equalizer {
+            Equalizer::Zf => true,
+            Equalizer::Mmse => false,
+            Equalizer::MmseIrc => return Err(MimoError::WrongEqualizer(self.equalizer)),
+        };
+        if re_per_group == 0 {
+            return Err(MimoError::ZeroGroup("re_per_group"));
+        }
+        if !(noise_var >= 0.0 && noise_var.is_finite()) {
+            return Err(MimoError::NoiseVar(noise_var));
+        }
+        if !y.len().is_multiple_of(self.n_rx) {
+            return Err(MimoError::Length {
+                name: "y",
+                got: y.len(),
+                expected: y.len().next_multiple_of(self.n_rx),
+            });
+        }
+        let n_re = y.len() / self.n_rx;
+        let n_groups = n_re.div_ceil(re_per_group);
+        check_len("h", h.len(), self.n_rx * self.n_layers * n_groups)?;
+        check_len("x", x.len(), self.n_layers * n_re)?;
+        check_len("nvar", nvar.len(), self.n_layers * n_re)?;
+        let p = lanes::GroupParams {
+            n_rx: self.n_rx,
+            n_layers: self.n_layers,
+            n_re,
+            n_groups,
+            re_per_group,
+            noise_var,
+            zf,
+        };
+        // SAFETY: the lengths were checked against n_re and n_groups above.
+        unsafe { run_detect_grouped(self.level, &p, y, h, x, nvar) };
+        Ok(())
+    }
+
     /// Detects with MMSE-IRC: as [`Detector::detect`], with the noise plus
     /// interference described by `cov`, one `n_rx x n_rx` Hermitian
     /// covariance (row-major) per group of `re_per_cov` consecutive REs
@@ -344,6 +414,65 @@ unsafe fn run_detect(
     let _ = level;
     // SAFETY: REs done..n_re are inside every plane.
     unsafe { lanes::detect_range::<f32>(p, yp, hp, xp, np, done, n_re) };
+}
+
+/// Runs the grouped kernel of `level` over the whole groups in whole
+/// vectors; a partial last vector reruns the kernel over the last whole
+/// vector's worth of whole groups (each group is computed on its own). The
+/// rest (fewer whole groups than one vector, and a last group shorter than
+/// `re_per_group`) goes to the scalar twin.
+///
+/// # Safety
+/// Buffers must have the shapes `p` implies.
+unsafe fn run_detect_grouped(
+    level: SimdLevel,
+    p: &lanes::GroupParams,
+    y: &[Complex32],
+    h: &[Complex32],
+    x: &mut [Complex32],
+    nv: &mut [f32],
+) {
+    let (yp, hp, xp, np) = (y.as_ptr(), h.as_ptr(), x.as_mut_ptr(), nv.as_mut_ptr());
+    let r = p.re_per_group;
+    // Groups holding re_per_group REs.
+    let full = p.n_re / r;
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let w = match level {
+            SimdLevel::Avx512 if full >= 16 => 16,
+            SimdLevel::Avx2 | SimdLevel::Avx512 if full >= 8 => 8,
+            _ => 0,
+        };
+        if let Some(vectors) = full.checked_div(w) {
+            let whole = vectors * w;
+            let run = |s: usize, e: usize| {
+                // SAFETY: level was clamped to what the CPU supports
+                // (AVX-512 implies AVX2 + FMA here); groups s..e are whole.
+                unsafe {
+                    if w == 16 {
+                        crate::simd::avx512::mimo::detect_group(p, yp, hp, xp, np, s, e, r)
+                    } else {
+                        crate::simd::avx2::mimo::detect_group(p, yp, hp, xp, np, s, e, r)
+                    }
+                }
+            };
+            run(0, whole);
+            if whole < full {
+                run(full - w, full);
+            }
+            done = full;
+        }
+    }
+    let _ = level;
+    // SAFETY: groups done..full are whole and inside every plane.
+    unsafe { lanes::detect_group_range::<f32>(p, yp, hp, xp, np, done, full, r) };
+    if full * r < p.n_re {
+        // SAFETY: the last group holds n_re - full r REs.
+        unsafe {
+            lanes::detect_group_range::<f32>(p, yp, hp, xp, np, full, full + 1, p.n_re - full * r)
+        };
+    }
 }
 
 /// The whitener of a noise covariance: `C^-1` with `R + εI = C C^H`

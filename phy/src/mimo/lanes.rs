@@ -51,6 +51,31 @@ pub(crate) trait Lanes: Copy {
     unsafe fn store_c(p: *mut Complex32, c: C<Self>);
     /// Stores `W` reals, lane order as `load_c`'s, in element order.
     unsafe fn store_f(p: *mut f32, v: Self);
+    /// Loads the complex values `p[i * stride]`, `i < W`, into the lane
+    /// order of `load_c` (lane of element `i` as `load_c(p)` puts `p[i]`).
+    #[inline(always)]
+    unsafe fn load_c_strided(p: *const Complex32, stride: usize) -> C<Self> {
+        let mut t = [Complex32::new(0.0, 0.0); 16];
+        for (i, ti) in t.iter_mut().enumerate().take(Self::W) {
+            // SAFETY: the caller guarantees the W elements are readable.
+            *ti = unsafe { *p.add(i * stride) };
+        }
+        // SAFETY: t holds W <= 16 elements.
+        unsafe { Self::load_c(t.as_ptr()) }
+    }
+    /// Stores `c` to `p[i * stride]`, `i < W` (inverse of `load_c_strided`).
+    #[inline(always)]
+    unsafe fn store_c_strided(p: *mut Complex32, stride: usize, c: C<Self>) {
+        let mut t = [Complex32::new(0.0, 0.0); 16];
+        // SAFETY: t holds W <= 16 elements; the caller guarantees the
+        // targets are writable.
+        unsafe {
+            Self::store_c(t.as_mut_ptr(), c);
+            for (i, ti) in t.iter().enumerate().take(Self::W) {
+                *p.add(i * stride) = *ti;
+            }
+        }
+    }
     /// Hints that the `W` complex values at `p` will be read soon (never
     /// faults; `p` may point anywhere). No-op by default.
     #[inline(always)]
@@ -579,81 +604,96 @@ unsafe fn gram_tiled<V: Lanes, const M: usize, const MF: bool>(
                     V::prefetch(q.wrapping_add(ahead));
                 }
             }
-            let (hb, yb) = (&hb[..na], &yb[..na]);
-            let mut i = 0;
-            while i < l {
-                if i + 1 < l {
-                    // Diagonal 2x2 tile and matched filter of rows i, i+1.
-                    let (mut d0, mut d1) = (g[i][i].re, g[i + 1][i + 1].re);
-                    let (mut o, mut z0, mut z1) = (g[i + 1][i], z[i], z[i + 1]);
-                    for (hk, ya) in hb.iter().zip(yb) {
-                        let (h0, h1) = (hk[i], hk[i + 1]);
-                        d0 = h0.re.mul_add(h0.re, d0);
-                        d0 = h0.im.mul_add(h0.im, d0);
-                        d1 = h1.re.mul_add(h1.re, d1);
-                        d1 = h1.im.mul_add(h1.im, d1);
-                        o = cmac_conj(o, h1, h0);
-                        if MF {
-                            z0 = cmac_conj(z0, h0, *ya);
-                            z1 = cmac_conj(z1, h1, *ya);
-                        }
-                    }
-                    g[i][i].re = d0;
-                    g[i + 1][i + 1].re = d1;
-                    g[i + 1][i] = o;
-                    if MF {
-                        z[i] = z0;
-                        z[i + 1] = z1;
-                    }
-                    // Off-diagonal 2x2 tiles: rows i, i+1 by columns j, j+1
-                    // (i is even here, so j + 1 < i for every even j < i).
-                    let mut j = 0;
-                    while j < i {
-                        let mut acc = [[g[i][j], g[i][j + 1]], [g[i + 1][j], g[i + 1][j + 1]]];
-                        for hk in hb {
-                            let (r0, r1, c0, c1) = (hk[i], hk[i + 1], hk[j], hk[j + 1]);
-                            acc[0][0] = cmac_conj(acc[0][0], r0, c0);
-                            acc[0][1] = cmac_conj(acc[0][1], r0, c1);
-                            acc[1][0] = cmac_conj(acc[1][0], r1, c0);
-                            acc[1][1] = cmac_conj(acc[1][1], r1, c1);
-                        }
-                        g[i][j] = acc[0][0];
-                        g[i][j + 1] = acc[0][1];
-                        g[i + 1][j] = acc[1][0];
-                        g[i + 1][j + 1] = acc[1][1];
-                        j += 2;
-                    }
-                    i += 2;
-                } else {
-                    // The last row of an odd layer count (i is even).
-                    let (mut d0, mut z0) = (g[i][i].re, z[i]);
-                    for (hk, ya) in hb.iter().zip(yb) {
-                        let h0 = hk[i];
-                        d0 = h0.re.mul_add(h0.re, d0);
-                        d0 = h0.im.mul_add(h0.im, d0);
-                        if MF {
-                            z0 = cmac_conj(z0, h0, *ya);
-                        }
-                    }
-                    g[i][i].re = d0;
-                    if MF {
-                        z[i] = z0;
-                    }
-                    let mut j = 0;
-                    while j < i {
-                        let mut acc = [g[i][j], g[i][j + 1]];
-                        for hk in hb {
-                            acc[0] = cmac_conj(acc[0], hk[i], hk[j]);
-                            acc[1] = cmac_conj(acc[1], hk[i], hk[j + 1]);
-                        }
-                        g[i][j] = acc[0];
-                        g[i][j + 1] = acc[1];
-                        j += 2;
-                    }
-                    i += 1;
-                }
-            }
+            gram_chunk::<V, M, MF>(&hb[..na], &yb[..na], l, g, z);
             a0 += na;
+        }
+    }
+}
+
+/// The Gram (and with `MF` matched-filter) sums of [`gram_tiled`] over one
+/// chunk of antennas held contiguously (`hb[k][i]`: antenna k, layer i;
+/// `yb[k]`: antenna k), added to `g` and `z` in 2 x 2 tiles.
+#[inline(always)]
+unsafe fn gram_chunk<V: Lanes, const M: usize, const MF: bool>(
+    hb: &[[C<V>; M]],
+    yb: &[C<V>],
+    l: usize,
+    g: &mut [[C<V>; M]; M],
+    z: &mut [C<V>; M],
+) {
+    unsafe {
+        let mut i = 0;
+        while i < l {
+            if i + 1 < l {
+                // Diagonal 2x2 tile and matched filter of rows i, i+1.
+                let (mut d0, mut d1) = (g[i][i].re, g[i + 1][i + 1].re);
+                let (mut o, mut z0, mut z1) = (g[i + 1][i], z[i], z[i + 1]);
+                for (hk, ya) in hb.iter().zip(yb) {
+                    let (h0, h1) = (hk[i], hk[i + 1]);
+                    d0 = h0.re.mul_add(h0.re, d0);
+                    d0 = h0.im.mul_add(h0.im, d0);
+                    d1 = h1.re.mul_add(h1.re, d1);
+                    d1 = h1.im.mul_add(h1.im, d1);
+                    o = cmac_conj(o, h1, h0);
+                    if MF {
+                        z0 = cmac_conj(z0, h0, *ya);
+                        z1 = cmac_conj(z1, h1, *ya);
+                    }
+                }
+                g[i][i].re = d0;
+                g[i + 1][i + 1].re = d1;
+                g[i + 1][i] = o;
+                if MF {
+                    z[i] = z0;
+                    z[i + 1] = z1;
+                }
+                // Off-diagonal 2x2 tiles: rows i, i+1 by columns j, j+1
+                // (i is even here, so j + 1 < i for every even j < i).
+                let mut j = 0;
+                while j < i {
+                    let mut acc = [[g[i][j], g[i][j + 1]], [g[i + 1][j], g[i + 1][j + 1]]];
+                    for hk in hb {
+                        let (r0, r1, c0, c1) = (hk[i], hk[i + 1], hk[j], hk[j + 1]);
+                        acc[0][0] = cmac_conj(acc[0][0], r0, c0);
+                        acc[0][1] = cmac_conj(acc[0][1], r0, c1);
+                        acc[1][0] = cmac_conj(acc[1][0], r1, c0);
+                        acc[1][1] = cmac_conj(acc[1][1], r1, c1);
+                    }
+                    g[i][j] = acc[0][0];
+                    g[i][j + 1] = acc[0][1];
+                    g[i + 1][j] = acc[1][0];
+                    g[i + 1][j + 1] = acc[1][1];
+                    j += 2;
+                }
+                i += 2;
+            } else {
+                // The last row of an odd layer count (i is even).
+                let (mut d0, mut z0) = (g[i][i].re, z[i]);
+                for (hk, ya) in hb.iter().zip(yb) {
+                    let h0 = hk[i];
+                    d0 = h0.re.mul_add(h0.re, d0);
+                    d0 = h0.im.mul_add(h0.im, d0);
+                    if MF {
+                        z0 = cmac_conj(z0, h0, *ya);
+                    }
+                }
+                g[i][i].re = d0;
+                if MF {
+                    z[i] = z0;
+                }
+                let mut j = 0;
+                while j < i {
+                    let mut acc = [g[i][j], g[i][j + 1]];
+                    for hk in hb {
+                        acc[0] = cmac_conj(acc[0], hk[i], hk[j]);
+                        acc[1] = cmac_conj(acc[1], hk[i], hk[j + 1]);
+                    }
+                    g[i][j] = acc[0];
+                    g[i][j + 1] = acc[1];
+                    j += 2;
+                }
+                i += 1;
+            }
         }
     }
 }
@@ -674,6 +714,21 @@ unsafe fn finish<V: Lanes>(zf: bool, z: C<V>, ginv: V, sigma: V, floor: V) -> (C
             let one_m_beta = sigma.mul(ginv);
             finish_mmse(z, one_m_beta, V::splat(1.0).sub(one_m_beta))
         }
+    }
+}
+
+/// The per-layer part of [`finish`] (grouped detection): the scale of the
+/// solution (MMSE `1 / β`, exactly [`finish`]'s factor: it is
+/// [`finish`] of the solution 1; ZF 1, not applied) and the noise variance.
+#[inline(always)]
+unsafe fn finish_scale<V: Lanes>(zf: bool, ginv: V, sigma: V, floor: V) -> (V, V) {
+    unsafe {
+        let one = C {
+            re: V::splat(1.0),
+            im: V::splat(0.0),
+        };
+        let (sc, nvk) = finish(zf, one, ginv, sigma, floor);
+        (sc.re, nvk)
     }
 }
 
@@ -1414,6 +1469,270 @@ pub(crate) unsafe fn detect_range<V: Lanes>(
     }
 }
 
+// ---- detection with one channel per group of REs ---------------------------
+
+/// Parameters of one grouped detection call: the REs `g R .. (g + 1) R` of
+/// every plane share the channel of group `g` (`R = re_per_group`; the last
+/// group may hold fewer).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GroupParams {
+    /// Receive antennas.
+    pub n_rx: usize,
+    /// Layers.
+    pub n_layers: usize,
+    /// REs per plane of `y`, `x` and `nvar` (the distance between planes).
+    pub n_re: usize,
+    /// Groups per (antenna, layer) plane of `h`.
+    pub n_groups: usize,
+    /// REs sharing one channel.
+    pub re_per_group: usize,
+    /// Noise variance per receive antenna (unit-power symbols).
+    pub noise_var: f32,
+    /// Zero forcing (true) or MMSE (false).
+    pub zf: bool,
+}
+
+/// Antennas per chunk of the grouped detector's sums (a chunk of the
+/// channel and of the received REs is copied contiguously).
+const GROUP_CHUNK: usize = 8;
+/// REs of each group matched-filtered per pass over the antennas (a PRB's
+/// 12 in one pass; the channel is re-read for further passes).
+const GROUP_PASS: usize = 12;
+/// REs solved together (`solve_multi`).
+const GROUP_RHS: usize = 4;
+
+/// Detects the REs of the `V::W` groups starting at `g0` (one group per
+/// lane), each holding `r_len` REs from RE `g R`: once per group the Gram
+/// matrix `H^H H` (the same sums as the per-RE detector's), its `L D L^H`
+/// factor and the diagonal of `A^-1` with the per-layer scale and noise
+/// variance; per RE the matched filter `H^H y` (register-tiled over
+/// layers x REs, a matrix product) and the solve, `GROUP_RHS` REs at a
+/// time. Per RE the same outputs as [`detect_block`] for a channel equal
+/// to the group's (to rounding: the solve sums in one chain per row).
+///
+/// # Safety
+/// `y`, `x`, `nv` planes hold the groups' REs, `h` planes hold the groups
+/// `g0..g0 + V::W` (see [`GroupParams`]); target features of `V` present.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn detect_group_block<V: Lanes, const M: usize>(
+    p: &GroupParams,
+    n: usize,
+    l: usize,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    g0: usize,
+    r_len: usize,
+) {
+    unsafe {
+        let (nre, ng, rg) = (p.n_re, p.n_groups, p.re_per_group);
+        // RE j of the group in lane i sits at base + i rg + j.
+        let base = g0 * rg;
+        let mut g = [[czero::<V>(); M]; M];
+        let mut r = [V::splat(0.0); M];
+        let mut scale = [V::splat(0.0); M];
+        let mut hb = [[czero::<V>(); M]; GROUP_CHUNK];
+        let mut yb = [[czero::<V>(); GROUP_PASS]; GROUP_CHUNK];
+        let none = [czero::<V>(); GROUP_CHUNK];
+        let mut unused = [czero::<V>(); M];
+        // The channel planes are far apart: fetch the next block's early.
+        let ahead = 2 * V::W;
+        let mut j0 = 0;
+        while j0 < r_len {
+            let jn = (r_len - j0).min(GROUP_PASS);
+            let first = j0 == 0;
+            let mut zb = [[czero::<V>(); GROUP_PASS]; M];
+            let mut a0 = 0;
+            while a0 < n {
+                let na = (n - a0).min(GROUP_CHUNK);
+                for k in 0..na {
+                    let a = a0 + k;
+                    for (i, hv) in hb[k].iter_mut().enumerate().take(l) {
+                        let q = h.add((a * l + i) * ng + g0);
+                        *hv = V::load_c(q);
+                        if first {
+                            V::prefetch(q.wrapping_add(ahead));
+                        }
+                    }
+                    let ya = y.add(a * nre + base);
+                    for (j, yv) in yb[k].iter_mut().enumerate().take(jn) {
+                        *yv = V::load_c_strided(ya.add(j0 + j), rg);
+                    }
+                    if first {
+                        // The received REs of the block after next: W rg
+                        // contiguous values per plane, W per prefetch.
+                        let q = ya.wrapping_add(ahead * rg);
+                        let mut o = 0;
+                        while o < V::W * rg {
+                            V::prefetch(q.wrapping_add(o));
+                            o += V::W;
+                        }
+                    }
+                }
+                if first {
+                    gram_chunk::<V, M, false>(&hb[..na], &none[..na], l, &mut g, &mut unused);
+                }
+                mf_chunk(&hb[..na], &yb[..na], l, jn, &mut zb);
+                a0 += na;
+            }
+            if first {
+                let mut tr = g[0][0].re;
+                for i in 1..l {
+                    tr = tr.add(g[i][i].re);
+                }
+                let floor = tr
+                    .mul(V::splat(REL_FLOOR / l as f32))
+                    .add(V::splat(ABS_FLOOR));
+                let sigma = V::splat(p.noise_var.max(0.0)).max(floor);
+                let reg = if p.zf { floor } else { sigma };
+                ldl(l, &mut g, &mut r, reg, floor);
+                let mut ginv = [V::splat(0.0); M];
+                inv_diag(l, &g, &r, &mut ginv);
+                for k in 0..l {
+                    let (sc, nvk) = finish_scale(p.zf, ginv[k], sigma, floor);
+                    scale[k] = sc;
+                    // One noise variance per layer and group, for each of
+                    // the group's REs.
+                    let mut t = [0.0f32; 16];
+                    V::store_f(t.as_mut_ptr(), nvk);
+                    for (i, ti) in t.iter().enumerate().take(V::W) {
+                        let q = nv.add(k * nre + base + i * rg);
+                        for j in 0..r_len {
+                            *q.add(j) = *ti;
+                        }
+                    }
+                }
+            }
+            let out = |k: usize, j: usize, zk: C<V>| {
+                let v = if p.zf { zk } else { cscale(zk, scale[k]) };
+                V::store_c_strided(x.add(k * nre + base + j0 + j), rg, v);
+            };
+            let mut j = 0;
+            while j + GROUP_RHS <= jn {
+                let mut zt = [[czero::<V>(); M]; GROUP_RHS];
+                for (t, ztt) in zt.iter_mut().enumerate() {
+                    for (k, zk) in ztt.iter_mut().enumerate().take(l) {
+                        *zk = zb[k][j + t];
+                    }
+                }
+                solve_multi(l, &g, &r, &mut zt);
+                for (t, ztt) in zt.iter().enumerate() {
+                    for (k, zk) in ztt.iter().enumerate().take(l) {
+                        out(k, j + t, *zk);
+                    }
+                }
+                j += GROUP_RHS;
+            }
+            while j < jn {
+                let mut z = [czero::<V>(); M];
+                for (k, zk) in z.iter_mut().enumerate().take(l) {
+                    *zk = zb[k][j];
+                }
+                solve(l, &g, &r, &mut z);
+                for (k, zk) in z.iter().enumerate().take(l) {
+                    out(k, j, *zk);
+                }
+                j += 1;
+            }
+            j0 += jn;
+        }
+    }
+}
+
+/// The matched filter of a chunk of antennas for up to `GROUP_PASS` REs:
+/// `zb[i][j] += sum_k conj(hb[k][i]) yb[k][j]`, in tiles of 2 layers x 2
+/// REs whose accumulators stay in registers (each channel value is used
+/// for 2 REs, each received value for 2 layers).
+#[inline(always)]
+unsafe fn mf_chunk<V: Lanes, const M: usize>(
+    hb: &[[C<V>; M]],
+    yb: &[[C<V>; GROUP_PASS]],
+    l: usize,
+    jn: usize,
+    zb: &mut [[C<V>; GROUP_PASS]; M],
+) {
+    unsafe {
+        let mut i = 0;
+        while i < l {
+            let mut j = 0;
+            while j < jn {
+                match (i + 1 < l, j + 1 < jn) {
+                    (true, true) => mf_tile::<V, M, 2, 2>(hb, yb, i, j, zb),
+                    (true, false) => mf_tile::<V, M, 2, 1>(hb, yb, i, j, zb),
+                    (false, true) => mf_tile::<V, M, 1, 2>(hb, yb, i, j, zb),
+                    (false, false) => mf_tile::<V, M, 1, 1>(hb, yb, i, j, zb),
+                }
+                j += 2;
+            }
+            i += 2;
+        }
+    }
+}
+
+/// One `TI x TJ` tile of [`mf_chunk`] at layer `i`, RE `j`.
+#[inline(always)]
+unsafe fn mf_tile<V: Lanes, const M: usize, const TI: usize, const TJ: usize>(
+    hb: &[[C<V>; M]],
+    yb: &[[C<V>; GROUP_PASS]],
+    i: usize,
+    j: usize,
+    zb: &mut [[C<V>; GROUP_PASS]; M],
+) {
+    unsafe {
+        let mut acc: [[C<V>; TJ]; TI] =
+            core::array::from_fn(|a| core::array::from_fn(|b| zb[i + a][j + b]));
+        for (hk, yk) in hb.iter().zip(yb) {
+            for (a, acc_a) in acc.iter_mut().enumerate() {
+                for (b, c) in acc_a.iter_mut().enumerate() {
+                    *c = cmac_conj(*c, hk[i + a], yk[j + b]);
+                }
+            }
+        }
+        for (a, acc_a) in acc.iter().enumerate() {
+            for (b, c) in acc_a.iter().enumerate() {
+                zb[i + a][j + b] = *c;
+            }
+        }
+    }
+}
+
+/// Detects the groups `start..end` (a multiple of `V::W`), each holding
+/// `re_per_group` REs.
+///
+/// # Safety
+/// As [`detect_group_block`] for every block.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn detect_group_range<V: Lanes>(
+    p: &GroupParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+    r_len: usize,
+) {
+    macro_rules! run {
+        ($m:literal) => {{
+            let mut g = start;
+            while g < end {
+                unsafe {
+                    detect_group_block::<V, $m>(p, p.n_rx, p.n_layers, y, h, x, nv, g, r_len)
+                };
+                g += V::W;
+            }
+        }};
+    }
+    match p.n_layers {
+        l if l <= 4 => run!(4),
+        l if l <= 8 => run!(8),
+        _ => run!(16),
+    }
+}
+
 // ---- precoding -----------------------------------------------------------
 
 /// Parameters of one precoder computation (lanes are PRB groups).
@@ -1777,6 +2096,33 @@ fn inv_diag_flops(l: f64) -> f64 {
         }
     }
     f
+}
+
+/// Real floating-point operations of [`detect_group_block`] for one group
+/// of `r` REs (one lane), as executed.
+pub(crate) fn detect_group_flops(n: usize, l: usize, zf: bool, r: usize) -> f64 {
+    let (nf, lf) = (n as f64, l as f64);
+    // Gram lower triangle per antenna (no matched filter), once per group.
+    let gram = nf * (4.0 * lf + 8.0 * lf * (lf - 1.0) / 2.0);
+    // Matched filter: a complex multiply-add per antenna, layer and RE.
+    let mf = nf * lf * r as f64 * 8.0;
+    // Trace, floor and noise floor; the per-layer scale and noise variance
+    // (MMSE: multiply, subtract, max, reciprocal with Newton step, select,
+    // multiply, min, select, and the scaling of the unit solution, 2; ZF:
+    // multiply, min, multiply, select).
+    let setup = lf + 4.0 + lf * if zf { 4.0 } else { 13.0 };
+    // Per pass of up to GROUP_PASS REs: whole batches of GROUP_RHS take
+    // `solve_multi`, the rest `solve`; MMSE scales each output (2).
+    let mut solves = 0.0;
+    let mut left = r;
+    while left > 0 {
+        let jn = left.min(GROUP_PASS);
+        let multi = jn / GROUP_RHS * GROUP_RHS;
+        solves += multi as f64 * plain_solve_flops(lf) + (jn - multi) as f64 * solve_flops(lf);
+        left -= jn;
+    }
+    let scale = if zf { 0.0 } else { 2.0 * lf * r as f64 };
+    gram + mf + setup + ldl_flops(lf) + inv_diag_flops(lf) + solves + scale
 }
 
 /// Real floating-point operations per PRB group of [`precode_block`]

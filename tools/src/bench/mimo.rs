@@ -11,7 +11,8 @@
 //! for comparability by name: `mimo-mmse-8x4` is 8 antennas x 4 layers (4
 //! layers cannot come from more layers than antennas the other way round),
 //! and the 64x16 is written `mimo-mmse-16x64`, 16 layers on 64
-//! antennas. `precoder-rzf-64x16` computes regularised ZF precoders for 64
+//! antennas. `mimo-mmse-16x64-prb` is the same size with one channel per
+//! PRB and symbol (12 REs), detected per group of REs sharing it. `precoder-rzf-64x16` computes regularised ZF precoders for 64
 //! antennas x 16 users on 106 PRB groups per call (`mres_per_s` is then
 //! million PRB groups per second).
 
@@ -72,6 +73,33 @@ fn detect_case(level: SimdLevel, eq: Equalizer, layers: usize, ants: usize) -> C
     }
 }
 
+/// `mimo-mmse-16x64-prb`: 16 layers on 64 antennas as `mimo-mmse-16x64`,
+/// with one channel estimate per PRB and symbol (each group of 12
+/// consecutive REs shares its channel: 1,484 groups per slot), detected
+/// with `Detector::detect_grouped`.
+fn detect_grouped_case(level: SimdLevel) -> Case {
+    let (layers, ants, per) = (16, 64, 12);
+    let n = SLOT_RES;
+    let groups = n / per;
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(44);
+    let h = gaussian(&mut r, ants * layers * groups);
+    let y = gaussian(&mut r, ants * n);
+    let det = Detector::with_level(ants, layers, Equalizer::Mmse, level).expect("valid size");
+    let mut x = vec![Complex32::new(0.0, 0.0); layers * n];
+    let mut v = vec![0.0f32; layers * n];
+    Case {
+        block: "mimo",
+        case: "mimo-mmse-16x64-prb".into(),
+        info_bits: 0.0,
+        res: equalised_res(layers),
+        run: Box::new(move || {
+            det.detect_grouped(&y, &h, per, 0.05, &mut x, &mut v)
+                .expect("valid buffers");
+            std::hint::black_box((&x, &v));
+        }),
+    }
+}
+
 fn precoder_case(level: SimdLevel) -> Case {
     let (ants, users, groups) = (64, 16, 106);
     let mut r = Xoshiro256PlusPlus::seed_from_u64(43);
@@ -106,6 +134,7 @@ pub fn cases(level: SimdLevel) -> Vec<Case> {
     for (l, n) in [(1, 4), (2, 2), (2, 4), (4, 4), (4, 8), (16, 64)] {
         v.push(detect_case(level, Equalizer::Mmse, l, n));
     }
+    v.push(detect_grouped_case(level));
     v.push(precoder_case(level));
     v
 }

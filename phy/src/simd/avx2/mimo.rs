@@ -96,6 +96,37 @@ impl Lanes for V8 {
         }
     }
     #[inline(always)]
+    unsafe fn load_c_strided(p: *const Complex32, stride: usize) -> C<Self> {
+        // Two values per 128-bit half (64-bit loads), four per 256-bit
+        // vector in element order, then load_c's split.
+        unsafe {
+            let q = p as *const f64;
+            let pair =
+                |i: usize| _mm_loadh_pd(_mm_load_sd(q.add(i * stride)), q.add((i + 1) * stride));
+            let a = _mm256_castpd_ps(_mm256_set_m128d(pair(2), pair(0)));
+            let b = _mm256_castpd_ps(_mm256_set_m128d(pair(6), pair(4)));
+            C {
+                re: V8(_mm256_shuffle_ps::<0x88>(a, b)),
+                im: V8(_mm256_shuffle_ps::<0xDD>(a, b)),
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_c_strided(p: *mut Complex32, stride: usize, c: C<Self>) {
+        unsafe {
+            let q = p as *mut f64;
+            let a = _mm256_castps_pd(_mm256_unpacklo_ps(c.re.0, c.im.0));
+            let b = _mm256_castps_pd(_mm256_unpackhi_ps(c.re.0, c.im.0));
+            for (v, i0) in [(a, 0), (b, 4)] {
+                let (lo, hi) = (_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+                _mm_storel_pd(q.add(i0 * stride), lo);
+                _mm_storeh_pd(q.add((i0 + 1) * stride), lo);
+                _mm_storel_pd(q.add((i0 + 2) * stride), hi);
+                _mm_storeh_pd(q.add((i0 + 3) * stride), hi);
+            }
+        }
+    }
+    #[inline(always)]
     unsafe fn prefetch(p: *const Complex32) {
         // Eight values are 64 bytes: one line, or two when not aligned.
         unsafe {
@@ -148,6 +179,26 @@ unsafe fn detect_zf2<const N: usize>(
     end: usize,
 ) {
     unsafe { lanes::detect_range_zf2::<V8, N>(p, y, h, x, nv, start, end) }
+}
+
+/// Detects the groups `start..end` (a multiple of 8) of `r_len` REs each
+/// with AVX2.
+///
+/// # Safety
+/// AVX2 and FMA present; pointers as [`lanes::detect_group_block`] requires.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn detect_group(
+    p: &lanes::GroupParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+    r_len: usize,
+) {
+    unsafe { lanes::detect_group_range::<V8>(p, y, h, x, nv, start, end, r_len) }
 }
 
 /// Precoders for PRB groups `start..end` (a multiple of 8) with AVX2.

@@ -130,6 +130,27 @@ pub(crate) unsafe fn detect(
 ) {
     unsafe { lanes::detect_range::<V16>(p, y, h, x, nv, start, end) }
 }
+
+/// Detects the groups `start..end` (a multiple of 16) of `r_len` REs each
+/// with AVX-512.
+///
+/// # Safety
+/// AVX-512F present; pointers as [`lanes::detect_group_block`] requires.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn detect_group(
+    p: &lanes::GroupParams,
+    y: *const Complex32,
+    h: *const Complex32,
+    x: *mut Complex32,
+    nv: *mut f32,
+    start: usize,
+    end: usize,
+    r_len: usize,
+) {
+    unsafe { lanes::detect_group_range::<V16>(p, y, h, x, nv, start, end, r_len) }
+}
+
 /// Precoders for PRB groups `start..end` (a multiple of 16) with AVX-512.
 ///
 /// # Safety
