@@ -446,9 +446,12 @@ impl ShSymbolMapper {
         let mut scratch = std::mem::take(&mut self.layers);
         let mut views: [&mut [Complex32]; 8] = Default::default();
         for (view, chunk) in views.iter_mut().zip(scratch.chunks_exact_mut(want)).take(v) {
-            // The mapper writes data and its layer's DM-RS only: clear the rest.
+            // The mapper writes data and its layer's DM-RS only: clear the
+            // rest, on the symbols without data on every subcarrier (DM-RS).
             for r in rows.clone() {
-                chunk[r * n_sc + sc.start..r * n_sc + sc.end].fill(Complex32::default());
+                if !plan.layout.is_full(symbols.start + r) {
+                    chunk[r * n_sc + sc.start..r * n_sc + sc.end].fill(Complex32::default());
+                }
             }
             *view = chunk;
         }

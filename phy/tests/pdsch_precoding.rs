@@ -603,3 +603,58 @@ fn su_mimo_two_layers_from_four_antennas_decode() {
     assert!(res.crc_ok, "{res:?}");
     assert_eq!(rx.transport_block(&plan), &t[..]);
 }
+
+/// Not a test: prints the mapping stage's time with and without the
+/// precoder on the 100 MHz 4-antenna 2-layer slot, interleaved so load
+/// shifts hit both alike (`cargo test --release -p ranlab-phy --test
+/// pdsch_precoding -- --ignored --nocapture`). Speed is reported by
+/// `ranlab bench`.
+#[test]
+#[ignore]
+fn map_time_probe() {
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 273, None).expect("numerology");
+    let mut tx = PdschTransmitter::new(num, N_TX, OfdmOptions::default()).expect("tx");
+    let pdu = common::pdsch(0x4601, 1, 0, 273, 27, 2, 0);
+    let plan = tx.plan(&pdu).expect("plan");
+    let t = tb(1, plan.tbs);
+    let coded = tx.encode(&plan, &t).expect("encode").to_vec();
+    let p = random_precoder(7, 2, PrgSize::Two, 0..273);
+    let (mut plain, mut pre) = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        tx.map(&plan, &coded).expect("map");
+        plain.push(t0.elapsed().as_secs_f64() * 1e6);
+        let t0 = Instant::now();
+        tx.map_add_precoded(&plan, &coded, Some(&p)).expect("map");
+        pre.push(t0.elapsed().as_secs_f64() * 1e6);
+        // (the precoded map adds onto the plain one: same work as onto zeros)
+    }
+    // The kernel alone: 12 symbols x 137 PRGs of 24 REs, 2 layers onto 4 antennas.
+    let n = 12 * num.n_sc();
+    let x: Vec<Vec<Complex32>> = (0..2).map(|_| vec![Complex32::new(0.5, 0.25); n]).collect();
+    let mut out: Vec<Vec<Complex32>> = (0..N_TX).map(|_| vec![Complex32::default(); n]).collect();
+    let mut kernel = Vec::new();
+    for _ in 0..200 {
+        let xs: Vec<&[Complex32]> = x.iter().map(|p| &p[..]).collect();
+        let mut os: Vec<&mut [Complex32]> = out.iter_mut().map(|p| &mut p[..]).collect();
+        let spans = (0..12).flat_map(|r| {
+            (0..137).map(move |g| {
+                (
+                    g,
+                    r * 3276 + 24 * g..(r * 3276 + 24 * g + 24).min(r * 3276 + 3276),
+                )
+            })
+        });
+        let t0 = Instant::now();
+        precode_add(SimdLevel::detect(), &xs, p.weights(), 137, spans, &mut os).expect("kernel");
+        kernel.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    kernel.sort_by(f64::total_cmp);
+    println!("precode_add alone: {:.0} us", kernel[100]);
+    plain.sort_by(f64::total_cmp);
+    pre.sort_by(f64::total_cmp);
+    println!(
+        "map 273 PRB 2 layers: identity {:.0} us, precoded onto 4 antennas (PRG 2) {:.0} us (medians of 200, interleaved)",
+        plain[100], pre[100]
+    );
+}

@@ -212,7 +212,7 @@ pub fn precode_add(
         #[cfg(target_arch = "x86_64")]
         match level {
             SimdLevel::Avx512 => {
-                mid = r0 + (r1 - r0) / 16 * 16;
+                mid = r0 + (r1 - r0) / 8 * 8;
                 // SAFETY: supported level; every span checked inside the planes.
                 unsafe {
                     crate::simd::avx512::mimo::apply_precoder_add(
@@ -221,7 +221,7 @@ pub fn precode_add(
                 };
             }
             SimdLevel::Avx2 => {
-                mid = r0 + (r1 - r0) / 8 * 8;
+                mid = r0 + (r1 - r0) / 4 * 4;
                 // SAFETY: as above.
                 unsafe {
                     crate::simd::avx2::mimo::apply_precoder_add(

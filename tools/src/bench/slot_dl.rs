@@ -29,7 +29,7 @@ use ranlab_phy::numerology::Numerology;
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdsch::PdschPdu;
 use ranlab_phy::pipeline::downlink::DownlinkJob;
-use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
 use ranlab_phy::simd::SimdLevel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -157,6 +157,36 @@ impl SlotBench {
             "the slot completes"
         );
         assert!(self.pipe.slot(self.index).error().is_none());
+    }
+}
+
+/// At the end of a case: each stage's CPU time per slot (the task times'
+/// sum over the slots run), so a row's time can be split by stage.
+impl Drop for SlotBench {
+    fn drop(&mut self) {
+        let m = self.pipe.metrics();
+        let slots = m
+            .completed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+        let stages: Vec<String> = self
+            .pipe
+            .job()
+            .stages()
+            .iter()
+            .zip(&m.task_time)
+            .map(|(name, t)| {
+                format!(
+                    "{name} {:.0} us ({} tasks)",
+                    t.total().as_secs_f64() * 1e6 / slots as f64,
+                    t.count() / slots
+                )
+            })
+            .collect();
+        eprintln!(
+            "slot CPU per slot over {slots} slots: {}",
+            stages.join(", ")
+        );
     }
 }
 

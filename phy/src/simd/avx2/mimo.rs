@@ -238,7 +238,11 @@ pub(crate) unsafe fn apply_precoder(
 }
 
 /// Adds one group's precoded layers to antenna planes over REs `r0..r1` (a
-/// multiple of 8) with AVX2.
+/// multiple of 4) with AVX2, on interleaved samples: per layer
+/// `out += w.re · x + [-w.im, w.im] · swap(x)`, one in-lane swap per
+/// 4 REs instead of the planar kernels' de-/re-interleaving of `x` and `out`.
+/// The same products and sums per RE as the scalar twin
+/// ([`lanes::apply_precoder_add`]), fused.
 ///
 /// # Safety
 /// AVX2 and FMA present; pointers as [`lanes::apply_precoder_add`] requires.
@@ -256,7 +260,23 @@ pub(crate) unsafe fn apply_precoder_add(
     r1: usize,
 ) {
     unsafe {
-        lanes::apply_precoder_add::<V8>(n_ports, n_layers, w, stride_w, group, x, out, r0, r1)
+        let sign = _mm256_setr_ps(-1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0);
+        for port in 0..n_ports {
+            let o = *out.add(port) as *mut f32;
+            let mut re = r0;
+            while re < r1 {
+                let mut acc = _mm256_loadu_ps(o.add(2 * re));
+                for l in 0..n_layers {
+                    let c = *w.add((port * n_layers + l) * stride_w + group);
+                    let xv = _mm256_loadu_ps((*x.add(l) as *const f32).add(2 * re));
+                    let xs = _mm256_permute_ps::<0xB1>(xv);
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(c.re), xv, acc);
+                    acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(c.im), sign), xs, acc);
+                }
+                _mm256_storeu_ps(o.add(2 * re), acc);
+                re += 4;
+            }
+        }
     }
 }
 

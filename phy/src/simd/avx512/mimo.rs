@@ -190,7 +190,8 @@ pub(crate) unsafe fn apply_precoder(
 }
 
 /// Adds one group's precoded layers to antenna planes over REs `r0..r1` (a
-/// multiple of 16) with AVX-512.
+/// multiple of 8) with AVX-512, on interleaved samples as the AVX2 form
+/// ([`crate::simd::avx2::mimo::apply_precoder_add`]).
 ///
 /// # Safety
 /// AVX-512F present; pointers as [`lanes::apply_precoder_add`] requires.
@@ -208,6 +209,24 @@ pub(crate) unsafe fn apply_precoder_add(
     r1: usize,
 ) {
     unsafe {
-        lanes::apply_precoder_add::<V16>(n_ports, n_layers, w, stride_w, group, x, out, r0, r1)
+        let sign = _mm512_setr_ps(
+            -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0,
+        );
+        for port in 0..n_ports {
+            let o = *out.add(port) as *mut f32;
+            let mut re = r0;
+            while re < r1 {
+                let mut acc = _mm512_loadu_ps(o.add(2 * re));
+                for l in 0..n_layers {
+                    let c = *w.add((port * n_layers + l) * stride_w + group);
+                    let xv = _mm512_loadu_ps((*x.add(l) as *const f32).add(2 * re));
+                    let xs = _mm512_permute_ps::<0xB1>(xv);
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(c.re), xv, acc);
+                    acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(c.im), sign), xs, acc);
+                }
+                _mm512_storeu_ps(o.add(2 * re), acc);
+                re += 8;
+            }
+        }
     }
 }
