@@ -778,6 +778,17 @@ impl PuschRxConfig {
             level: SimdLevel::detect(),
         }
     }
+
+    /// The LDPC decoder settings of these receiver settings (iterations
+    /// clamped to 1..=100, SIMD level to what this CPU has).
+    pub fn decoder_config(&self) -> DecoderConfig {
+        DecoderConfig {
+            max_iterations: self.ldpc_iterations.clamp(1, 100),
+            algorithm: self.ldpc_algorithm,
+            level: self.level.clamp_to(SimdLevel::detect()),
+            early_stop: self.ldpc_early_stop,
+        }
+    }
 }
 
 /// Quantisation of the demapper's LLRs (nats) to the decoder's `i8`: one
@@ -1024,12 +1035,7 @@ impl CbDecoder {
     /// Decoders with the receiver settings `cfg` (iterations, min-sum, SIMD).
     pub fn new(cfg: &PuschRxConfig) -> Self {
         CbDecoder {
-            config: DecoderConfig {
-                max_iterations: cfg.ldpc_iterations.clamp(1, 100),
-                algorithm: cfg.ldpc_algorithm,
-                level: cfg.level.clamp_to(SimdLevel::detect()),
-                early_stop: cfg.ldpc_early_stop,
-            },
+            config: cfg.decoder_config(),
             decoders: Vec::new(),
             scratch: Vec::new(),
             bits: vec![0; 8448],
@@ -1496,13 +1502,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         let n_sc = num.n_sc();
         let max_prb = num.n_prb() as usize;
         let max_g = 14 * n_sc * cfg.max_layers * 10;
-        let level = cfg.level.clamp_to(SimdLevel::detect());
-        let decoder = TbDecoder::new(DecoderConfig {
-            max_iterations: cfg.ldpc_iterations.clamp(1, 100),
-            algorithm: cfg.ldpc_algorithm,
-            level,
-            early_stop: cfg.ldpc_early_stop,
-        });
+        let decoder = TbDecoder::new(cfg.decoder_config());
         let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
         Ok(ShReceiver {
             _link: std::marker::PhantomData,

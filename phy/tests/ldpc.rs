@@ -5,7 +5,9 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use ranlab_phy::coding::ldpc::{BaseGraph, LdpcEncoder, LiftedGraph, LIFTING_SIZES};
 use ranlab_phy::simd::SimdLevel;
-use std::path::PathBuf;
+#[path = "common/vectors.rs"]
+mod vectors;
+use vectors::vector_files;
 
 /// Row degrees of Table 5.3.2-2 (BG1) and 5.3.2-3 (BG2).
 const BG1_ROW_DEGREES: [usize; 46] = [
@@ -57,17 +59,6 @@ fn base_graph_tables_have_the_spec_shape() {
         };
         assert_eq!((col_deg[0], col_deg[1]), (c0, c1), "{bg:?}");
     }
-}
-
-fn vector_files() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    v.sort();
-    v
 }
 
 fn bits(s: &str) -> Vec<u8> {

@@ -13,16 +13,11 @@ use ranlab_phy::sch::{RxFrontEnd, SchLayout};
 use ranlab_phy::simd::SimdLevel;
 use serde_json::Value;
 
+#[path = "common/vectors.rs"]
+mod vectors;
+
 fn vectors(block: &str) -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/nr-phy-seed1.jsonl"
-    );
-    let text = std::fs::read_to_string(path).expect("shared vectors");
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["block"] == block)
-        .collect()
+    vectors::vectors_of(block)
 }
 
 /// TS 38.211 §5.1: one PAM axis from its bits b0, b2, ... (recursive nesting).

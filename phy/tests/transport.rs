@@ -2,6 +2,9 @@
 //! rate matching against a literal reading of TS 38.212 §5.4.2, and
 //! de-rate-matching round trips with combining, plus fuzzed lengths.
 
+#[path = "common/vectors.rs"]
+mod vectors;
+
 use proptest::prelude::*;
 use ranlab_phy::coding::ldpc::{BaseGraph, LIFTING_SIZES};
 use ranlab_phy::coding::rate_match::{k0, CbRateMatcher, HarqSoftBuffer, FILLER_LLR};
@@ -239,16 +242,9 @@ fn tb_bits(n: usize, seed: u64) -> Vec<u8> {
 /// matching, interleaving and concatenation together).
 #[test]
 fn tb_encoder_matches_the_pusch_tx_vectors() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/nr-phy-seed1.jsonl");
-    let text = std::fs::read_to_string(&path).expect("shared vectors present");
     let mut enc = TbEncoder::new();
     let mut n = 0;
-    for line in text.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        if v["block"] != "pusch_tx" {
-            continue;
-        }
+    for v in vectors::vectors_of("pusch_tx") {
         let p = &v["params"];
         let im = &v["expected"]["intermediate"];
         let tb: Vec<u8> = v["input"]

@@ -32,22 +32,28 @@ fn assert_clean_error(o: &Output, needle: &str) {
     );
 }
 
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
-}
-
+/// The in-repository vectors plus, when present, the shared set beside the
+/// checkout (a file name in both read once).
 fn vector_files() -> Vec<String> {
-    let dir = vectors_dir();
-    let mut v: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("shared test vectors missing at {}: {e}", dir.display()))
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .map(|p| p.display().to_string())
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "no *.jsonl in {}", dir.display());
-    v
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut v: Vec<PathBuf> = Vec::new();
+    for dir in [
+        root.join("../phy/tests/vectors"),
+        root.join("../../shared/vectors"),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .filter(|p| !v.iter().any(|f| f.file_name() == p.file_name()))
+            .collect();
+        found.sort();
+        v.extend(found);
+    }
+    assert!(!v.is_empty(), "no *.jsonl in phy/tests/vectors");
+    v.iter().map(|p| p.display().to_string()).collect()
 }
 
 /// Blocks whose implementation has landed: every vector of these must pass.
@@ -58,6 +64,8 @@ const IMPLEMENTED: &[&str] = &[
     "scrambling",
     "tb_size",
     "pusch_tx",
+    "qam_demap",
+    "ldpc_decode",
 ];
 
 #[test]
@@ -108,7 +116,10 @@ fn conform_reports_unsupported_blocks_and_malformed_lines_as_failures() {
 
 #[test]
 fn conform_detects_a_corrupted_vector() {
-    let src = std::fs::read_to_string(vectors_dir().join("nr-phy-seed1.jsonl")).unwrap();
+    let src = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../phy/tests/vectors/nr-phy-seed1.jsonl"),
+    )
+    .unwrap();
     let mut v: serde_json::Value = src
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -138,6 +149,101 @@ fn conform_detects_a_corrupted_vector() {
     let (out, _) = text(&o);
     assert!(out.contains("first mismatch at bit 3"), "{out}");
     assert!(!o.status.success());
+}
+
+/// The first vector of `block` in the in-repository set.
+fn first_vector(block: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../phy/tests/vectors");
+    std::fs::read_dir(&path)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .find(|v| v["block"] == block)
+        .unwrap_or_else(|| panic!("no {block} vector"))
+}
+
+/// Runs `conform` on one vector; returns (stdout, success).
+fn conform_one(v: &serde_json::Value, tag: &str) -> (String, bool) {
+    let f = std::env::temp_dir().join(format!("ranlab-{tag}-{}.jsonl", std::process::id()));
+    std::fs::write(&f, v.to_string()).unwrap();
+    let o = ranlab(&["conform", f.to_str().unwrap()]);
+    std::fs::remove_file(&f).ok();
+    (text(&o).0, o.status.success())
+}
+
+#[test]
+fn conform_receive_side_checkers_catch_wrong_answers() {
+    // A sound vector passes; a flipped expected info bit fails, as do LLRs
+    // of the wrong sign (the decoder then finds the complement, not the bits).
+    let v = first_vector("ldpc_decode");
+    assert!(conform_one(&v, "dec-ok").1);
+    let mut bad = v.clone();
+    let b = bad["expected"]["info_bits"].as_str().unwrap().to_string();
+    let flipped: String = b
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 5 {
+                if c == '0' {
+                    '1'
+                } else {
+                    '0'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    bad["expected"]["info_bits"] = flipped.into();
+    let (out, ok) = conform_one(&bad, "dec-bit");
+    assert!(!ok && out.contains("info_bits"), "{out}");
+    let mut neg = v.clone();
+    let llrs: Vec<f64> = neg["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| -x.as_f64().unwrap())
+        .collect();
+    neg["input"] = serde_json::json!(llrs);
+    assert!(!conform_one(&neg, "dec-sign").1);
+
+    let v = first_vector("qam_demap");
+    assert!(conform_one(&v, "demap-ok").1);
+    let mut bad = v.clone();
+    let n0 = bad["params"]["noise_var"].as_f64().unwrap();
+    bad["params"]["noise_var"] = (n0 * 1.01).into(); // every LLR off by 1 %
+    let (out, ok) = conform_one(&bad, "demap-n0");
+    assert!(!ok && out.contains("first mismatch"), "{out}");
+}
+
+#[test]
+fn conform_refuses_empty_runs_unknown_blocks_and_out_of_range_integers() {
+    let empty = std::env::temp_dir().join(format!("ranlab-empty-{}.jsonl", std::process::id()));
+    std::fs::write(&empty, "").unwrap();
+    assert_clean_error(
+        &ranlab(&["conform", empty.to_str().unwrap()]),
+        "no test vectors",
+    );
+    std::fs::remove_file(&empty).ok();
+    let files = vector_files();
+    let mut args = vec!["conform", "--block", "bogus"];
+    args.extend(files.iter().map(String::as_str));
+    assert_clean_error(&ranlab(&args), "--block bogus");
+    // n_prb = 65542 must not wrap to 6 PRBs through a u16.
+    let mut v = first_vector("pusch_tx");
+    v["params"]["n_prb"] = 65542.into();
+    let (out, ok) = conform_one(&v, "nprb");
+    assert!(
+        !ok && out.contains("n_prb") && out.contains("out of range"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `crc` vectors: TS 38.212 §5.1.
 
-use super::util::{bits, compare_bits, field, string, uint};
+use super::util::{bits, compare_bits, field, int, string};
 use super::{CaseResult, Vector};
 use ranlab_phy::coding::crc::{Crc, CrcPoly};
 
@@ -19,7 +19,7 @@ pub fn check(v: &Vector) -> CaseResult {
         return Err(format!("g(D) exponents {exps:?} differ from ours {ours:?}").into());
     }
     let input = super::util::bits_of(&v.input, "input")?;
-    if uint(&v.params, "k")? as usize != input.len() {
+    if int::<usize>(&v.params, "k")? != input.len() {
         return Err("`k` does not match the input length".into());
     }
     let out = Crc::new(poly).attach(&input);

@@ -1,7 +1,7 @@
 //! `ldpc_encode` vectors: lifting (TS 38.212 §5.2.2), LDPC encoding (§5.3.2),
 //! bit selection and interleaving (§5.4.2.1-2).
 
-use super::util::{bits, bits_of, compare_bits, compare_int, string, uint};
+use super::util::{bits, bits_of, compare_bits, compare_int, int, string, uint};
 use super::{CaseResult, Vector};
 use ranlab_phy::coding::ldpc::{BaseGraph, LdpcEncoder};
 use ranlab_phy::coding::rate_match::CbRateMatcher;
@@ -15,7 +15,7 @@ pub fn check(v: &Vector) -> CaseResult {
         other => return Err(format!("unknown base graph `{other}`").into()),
     };
     let input = bits_of(&v.input, "input")?;
-    let k_prime = uint(p, "k_prime")? as usize;
+    let k_prime = int::<usize>(p, "k_prime")?;
     compare_int("len(input)", input.len() as u64, k_prime as u64)?;
     // A lone code block: B = K' picks K_b for BG2.
     let shape = CodeBlockShape::new(bg, k_prime, k_prime).map_err(|e| e.to_string())?;
@@ -28,7 +28,7 @@ pub fn check(v: &Vector) -> CaseResult {
     if lbrm {
         return Err("lbrm vectors carry no TBS_LBRM to derive N_cb from".into());
     }
-    let n_cb = uint(p, "n_cb")? as usize;
+    let n_cb = int::<usize>(p, "n_cb")?;
     compare_int("n_cb", shape.n() as u64, n_cb as u64)?;
     let mut info = input.clone();
     info.resize(shape.k, 0);
@@ -42,9 +42,9 @@ pub fn check(v: &Vector) -> CaseResult {
     let rm = CbRateMatcher::new(
         shape,
         n_cb,
-        uint(p, "rv")? as u8,
-        uint(p, "e")? as usize,
-        uint(p, "qm")? as u8,
+        int::<u8>(p, "rv")?,
+        int::<usize>(p, "e")?,
+        int::<u8>(p, "qm")?,
     )
     .map_err(|e| e.to_string())?;
     compare_int("k0", rm.k0 as u64, uint(p, "k0")?)?;

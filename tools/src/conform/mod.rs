@@ -6,8 +6,10 @@
 //! work is never hidden by the count.
 
 mod crc;
+mod ldpc_decode;
 mod ldpc_encode;
 mod pusch_tx;
+mod qam_demap;
 mod qam_map;
 mod scrambling;
 mod tb_size;
@@ -78,13 +80,27 @@ impl From<&str> for Failure {
 /// Result of checking one case.
 pub type CaseResult = Result<(), Failure>;
 
+/// The blocks `conform` has a checker for.
+pub const BLOCKS: &[&str] = &[
+    "crc",
+    "ldpc_encode",
+    "ldpc_decode",
+    "tb_size",
+    "qam_map",
+    "qam_demap",
+    "scrambling",
+    "pusch_tx",
+];
+
 /// Runs one vector through its block.
 pub fn check(v: &Vector) -> CaseResult {
     match v.block.as_str() {
         "crc" => crc::check(v),
         "ldpc_encode" => ldpc_encode::check(v),
+        "ldpc_decode" => ldpc_decode::check(v),
         "tb_size" => tb_size::check(v),
         "qam_map" => qam_map::check(v),
+        "qam_demap" => qam_demap::check(v),
         "scrambling" => scrambling::check(v),
         "pusch_tx" => pusch_tx::check(v),
         _ => Err(Failure::Unsupported),
@@ -98,6 +114,13 @@ struct Counts {
 }
 
 pub fn run(args: Args) -> CliResult<ExitCode> {
+    if let Some(b) = args.block.as_deref() {
+        if !BLOCKS.contains(&b) {
+            return Err(
+                format!("--block {b}: no such block (known: {})", BLOCKS.join(", ")).into(),
+            );
+        }
+    }
     let mut per_block: BTreeMap<String, Counts> = BTreeMap::new();
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in &args.files {
@@ -155,6 +178,19 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
     println!("{passed} passed, {failed} failed");
+    if passed + failed == 0 {
+        // Nothing checked is not a pass: an empty or filtered-out file set.
+        let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+        return Err(format!(
+            "no test vectors{} in {}",
+            args.block
+                .as_deref()
+                .map(|b| format!(" of block `{b}`"))
+                .unwrap_or_default(),
+            files.join(", ")
+        )
+        .into());
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -2,7 +2,7 @@
 //! scrambled coded bits and the grid, and the receiver recovers the TB with a
 //! passing CRC from the noise-free grid (channel estimated from its DM-RS).
 
-use super::util::{bits_of, compare_bits, compare_complex, field, string, uint};
+use super::util::{bits_of, compare_bits, compare_complex, field, int, string, uint};
 use super::{CaseResult, Vector};
 use num_complex::{Complex32, Complex64};
 use ranlab_phy::grid::ResourceGrid;
@@ -13,10 +13,9 @@ use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
 
 fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
     let d = field(p, "dmrs")?;
-    let n_prb = uint(p, "n_prb")? as u16;
+    let n_prb = int::<u16>(p, "n_prb")?;
     let start_bwp = p.get("n_start_bwp").and_then(|x| x.as_u64()).unwrap_or(0) as u16;
-    let scs =
-        Scs::from_khz(uint(p, "subcarrier_spacing_khz")? as u32).map_err(|e| e.to_string())?;
+    let scs = Scs::from_khz(int::<u32>(p, "subcarrier_spacing_khz")?).map_err(|e| e.to_string())?;
     let cp = match p
         .get("cyclic_prefix")
         .and_then(|x| x.as_str())
@@ -39,7 +38,7 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
         .as_array()
         .filter(|a| a.len() == 2)
         .ok_or("`symbol_allocation` is not [start, length]")?;
-    let num_layers = uint(p, "num_layers")? as u8;
+    let num_layers = int::<u8>(p, "num_layers")?;
     let ports: Vec<u8> = field(d, "ports")?
         .as_array()
         .ok_or("`dmrs.ports` is not a list")?
@@ -47,15 +46,15 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
         .map(|x| x.as_u64().map(|v| v as u8).ok_or("bad port"))
         .collect::<Result<_, _>>()?;
     let pdu = PuschPdu {
-        rnti: uint(p, "n_rnti")? as u16,
-        n_id: uint(p, "data_scrambling_n_id").or_else(|_| uint(p, "n_cell_id"))? as u16,
-        slot: uint(p, "slot_number")? as u16,
+        rnti: int::<u16>(p, "n_rnti")?,
+        n_id: int::<u16>(p, "data_scrambling_n_id").or_else(|_| int::<u16>(p, "n_cell_id"))?,
+        slot: int::<u16>(p, "slot_number")?,
         prb_start: start_bwp,
         n_prb,
         start_symbol: alloc[0].as_u64().unwrap_or(0) as u8,
         n_symbols: alloc[1].as_u64().unwrap_or(0) as u8,
-        mcs_table: uint(p, "mcs_table")? as u8,
-        mcs_index: uint(p, "mcs_index")? as u8,
+        mcs_table: int::<u8>(p, "mcs_table")?,
+        mcs_index: int::<u8>(p, "mcs_index")?,
         num_layers,
         dmrs: DmrsConfig {
             config_type: if uint(d, "config_type")? == 2 {
@@ -63,13 +62,13 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
             } else {
                 DmrsType::Type1
             },
-            type_a_position: uint(d, "type_a_position")? as u8,
-            additional_position: uint(d, "additional_position")? as u8,
-            length: uint(d, "length")? as u8,
+            type_a_position: int::<u8>(d, "type_a_position")?,
+            additional_position: int::<u8>(d, "additional_position")?,
+            length: int::<u8>(d, "length")?,
             ports,
-            cdm_groups_without_data: uint(d, "num_cdm_groups_without_data")? as u8,
-            scrambling_id: uint(d, "n_id")? as u16,
-            n_scid: uint(d, "n_scid")? as u8,
+            cdm_groups_without_data: int::<u8>(d, "num_cdm_groups_without_data")?,
+            scrambling_id: int::<u16>(d, "n_id")?,
+            n_scid: int::<u8>(d, "n_scid")?,
         },
         rv: p.get("rv").and_then(|x| x.as_u64()).unwrap_or(0) as u8,
         harq_id: 0,

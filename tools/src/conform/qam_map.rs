@@ -1,12 +1,12 @@
 //! `qam_map` vectors: TS 38.211 §5.1.3-5.1.7.
 
-use super::util::{bits_of, compare_complex, uint};
+use super::util::{bits_of, compare_complex, int};
 use super::{CaseResult, Vector};
 use num_complex::{Complex32, Complex64};
 use ranlab_phy::modulation::{Mapper, Modulation};
 
 pub fn check(v: &Vector) -> CaseResult {
-    let qm = uint(&v.params, "qm")? as usize;
+    let qm = int::<usize>(&v.params, "qm")?;
     let m = Modulation::from_qm(qm, false).ok_or_else(|| format!("unsupported qm {qm}"))?;
     let input = bits_of(&v.input, "input")?;
     if input.len() % qm != 0 {

@@ -1,18 +1,18 @@
 //! `scrambling` vectors: TS 38.211 §5.2.1 sequence, §6.3.1.1 / §7.3.1.1 c_init.
 
-use super::util::{bits, bits_of, compare_bits, compare_int, string, uint};
+use super::util::{bits, bits_of, compare_bits, compare_int, int, string};
 use super::{CaseResult, Vector};
 use ranlab_phy::coding::scrambling::{c_init_pdsch, c_init_pusch, scramble_bits};
 
 pub fn check(v: &Vector) -> CaseResult {
     let p = &v.params;
-    let given = uint(p, "c_init")? as u32;
+    let given = int::<u32>(p, "c_init")?;
     let c_init = match string(p, "mode")? {
-        "PUSCH" => c_init_pusch(uint(p, "n_rnti")? as u16, uint(p, "n_id")? as u16),
+        "PUSCH" => c_init_pusch(int::<u16>(p, "n_rnti")?, int::<u16>(p, "n_id")?),
         "PDSCH" => c_init_pdsch(
-            uint(p, "n_rnti")? as u16,
-            uint(p, "codeword_index")? as u8,
-            uint(p, "n_id")? as u16,
+            int::<u16>(p, "n_rnti")?,
+            int::<u8>(p, "codeword_index")?,
+            int::<u16>(p, "n_id")?,
         ),
         "raw" => given,
         other => return Err(format!("unknown mode `{other}`").into()),

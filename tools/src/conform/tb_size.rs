@@ -1,7 +1,7 @@
 //! `tb_size` vectors: TBS (TS 38.214 §6.1.4.2 → §5.1.3.2), base graph
 //! (TS 38.212 §6.2.2), segmentation (§5.2.2) and E_r (§5.4.2.1).
 
-use super::util::{compare_int, field, float, string, uint};
+use super::util::{compare_int, field, float, int, string, uint};
 use super::{CaseResult, Vector};
 use ranlab_phy::coding::ldpc::BaseGraph;
 use ranlab_phy::coding::rate_match::e_r;
@@ -15,10 +15,10 @@ pub fn check(v: &Vector) -> CaseResult {
         .get("transform_precoding")
         .and_then(|x| x.as_bool())
         .unwrap_or(false);
-    let table_no = uint(i, "mcs_table")? as u8;
+    let table_no = int::<u8>(i, "mcs_table")?;
     let table =
         McsTable::pusch(table_no, tp).ok_or_else(|| format!("unknown MCS table {table_no}"))?;
-    let m = mcs(table, uint(i, "mcs_index")? as u8, false).map_err(|e| e.to_string())?;
+    let m = mcs(table, int::<u8>(i, "mcs_index")?, false).map_err(|e| e.to_string())?;
     let scaling = match v
         .params
         .get("tb_scaling")
@@ -30,13 +30,13 @@ pub fn check(v: &Vector) -> CaseResult {
         s if s == 0.25 => TbScaling::Quarter,
         s => return Err(format!("tb_scaling {s} is not 1, 0.5 or 0.25").into()),
     };
-    let layers = uint(i, "num_layers")? as u8;
-    let n_prb = uint(i, "n_prb")? as u32;
+    let layers = int::<u8>(i, "num_layers")?;
+    let n_prb = int::<u32>(i, "n_prb")?;
     let p = TbsParams {
         n_prb,
-        n_symb_sh: uint(i, "n_symb_sh")? as u8,
-        n_dmrs_prb: uint(i, "n_dmrs_prb")? as u32,
-        n_oh: uint(i, "n_oh")? as u32,
+        n_symb_sh: int::<u8>(i, "n_symb_sh")?,
+        n_dmrs_prb: int::<u32>(i, "n_dmrs_prb")?,
+        n_oh: int::<u32>(i, "n_oh")?,
         num_layers: layers,
         mcs: m,
         scaling,

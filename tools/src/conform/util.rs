@@ -15,6 +15,19 @@ pub fn uint(v: &Value, key: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{key}` is not an unsigned integer"))
 }
 
+/// An unsigned integer field converted to `T` with a check: a value that
+/// does not fit (e.g. `n_prb = 65542` for a `u16`) is an error naming the
+/// field, never a silent truncation.
+pub fn int<T: TryFrom<u64>>(v: &Value, key: &str) -> Result<T, String> {
+    let x = uint(v, key)?;
+    T::try_from(x).map_err(|_| {
+        format!(
+            "`{key}` = {x} is out of range for {}",
+            std::any::type_name::<T>()
+        )
+    })
+}
+
 /// A float field.
 pub fn float(v: &Value, key: &str) -> Result<f64, String> {
     field(v, key)?
