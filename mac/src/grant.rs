@@ -18,6 +18,8 @@ pub struct UlGrant {
     pub harq_id: u8,
     /// A new transport block (else a retransmission of `harq_id`).
     pub new_data: bool,
+    /// NDI bit of the HARQ process (set by the MAC; toggled per new TB).
+    pub ndi: bool,
     /// Redundancy version (set by the MAC from the HARQ process).
     pub rv: u8,
     /// MCS table, 1 or 2 (TS 38.214 Tables 5.1.3.1-1/2).
@@ -96,6 +98,7 @@ impl UlGrant {
             rv: self.rv,
             harq_id: self.harq_id,
             new_data: self.new_data,
+            ndi: self.ndi,
         }
     }
 }
@@ -127,6 +130,7 @@ mod tests {
                 carrier: 0,
                 harq_id: 15,
                 new_data: true,
+                ndi: false,
                 rv: 0,
                 mcs_table: 2,
                 mcs: 27,

@@ -126,7 +126,7 @@ impl Mac {
     }
 
     /// Step 3: carries out the grants of a PUSCH starting at `now` (sets each
-    /// grant's `rv`). A grant naming a HARQ process in the wrong state is
+    /// grant's `rv` and `ndi`). A grant naming a HARQ process in the wrong state is
     /// skipped and reported in the returned count of rejected grants.
     pub fn apply_grants(&mut self, now: Micros, grants: &mut [UlGrant]) -> usize {
         let mut rejected = 0;
@@ -166,10 +166,10 @@ impl Mac {
                     n_prb: g.n_prb,
                     layers: g.layers,
                 };
-                let (_, rv) = ue.carriers[ci]
+                let (ndi, rv) = ue.carriers[ci]
                     .harq
                     .start_new(pid, now, tb, &mut self.scratch);
-                g.rv = rv;
+                (g.ndi, g.rv) = (ndi, rv);
                 ue.view.on_grant(bytes);
                 let after = ue.unsent_bytes();
                 ue.view.ue_sent_bsr(now, after);
@@ -180,8 +180,8 @@ impl Mac {
                     rejected += 1;
                     continue;
                 }
-                let (_, rv) = ue.carriers[ci].harq.start_retx(pid);
-                g.rv = rv;
+                let (ndi, rv) = ue.carriers[ci].harq.start_retx(pid);
+                (g.ndi, g.rv) = (ndi, rv);
             }
             let uc = &mut ue.carriers[ci];
             uc.stats.prb_slots += g.n_prb as u64;
@@ -354,7 +354,7 @@ mod tests {
                         None => continue,
                     };
                     grants.push(UlGrant {
-                        ue: i as u32, carrier: 0, harq_id: pid, new_data: new, rv: 0,
+                        ue: i as u32, carrier: 0, harq_id: pid, new_data: new, ndi: false, rv: 0,
                         mcs_table: 1, mcs: 10,
                         tbs_bits: if new { tbs } else { h.process(pid).tb.tbs_bits },
                         prb_start: 0, n_prb: 10, start_symbol: 0, n_symbols: 14, layers: 1,
@@ -399,6 +399,7 @@ mod tests {
             carrier: 0,
             harq_id: 0,
             new_data: true,
+            ndi: false,
             rv: 9,
             mcs_table: 1,
             mcs: 5,

@@ -55,6 +55,9 @@ pub struct PdschPdu {
     pub harq_id: u8,
     /// New data indicator toggled.
     pub new_data: bool,
+    /// The NDI bit (TS 38.212 §7.3.1.2): with (RNTI, HARQ id) the identity
+    /// of the TB (see [`crate::pdu::PuschPdu::ndi`]).
+    pub ndi: bool,
 }
 
 impl PdschPdu {
@@ -121,6 +124,7 @@ impl SharedChannel for Pdsch {
             c_init: c_init_pdsch(pdu.rnti, 0, pdu.n_id),
             rv: pdu.rv,
             new_data: pdu.new_data,
+            ndi: pdu.ndi,
             harq_id: pdu.harq_id,
             rnti: pdu.rnti,
         })

@@ -66,6 +66,11 @@ pub struct PuschPdu {
     pub harq_id: u8,
     /// True for a new transport block (toggled NDI): clears the soft buffer.
     pub new_data: bool,
+    /// The NDI bit of the grant (TS 38.212 §7.3.1.1, toggled by the MAC for
+    /// each new transport block of a HARQ process): with (RNTI, HARQ id) the
+    /// identity of the TB, so a retransmission whose first transmission never
+    /// reached the receiver is not combined with the previous TB's soft bits.
+    pub ndi: bool,
 }
 
 /// Why a PDU does not fit the carrier.
@@ -285,6 +290,7 @@ mod tests {
             rv: 0,
             harq_id: 0,
             new_data: true,
+            ndi: false,
         }
     }
 

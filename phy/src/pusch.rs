@@ -107,6 +107,8 @@ pub struct ShPlan {
     pub rv: u8,
     /// New data (clears the HARQ soft buffer).
     pub new_data: bool,
+    /// The NDI bit: with (RNTI, HARQ id) the identity of the TB.
+    pub ndi: bool,
     /// HARQ process.
     pub harq_id: u8,
     /// The RNTI (with `harq_id`, the key of the HARQ soft buffer).
@@ -135,6 +137,7 @@ pub(crate) struct ShRequest<'a> {
     pub c_init: u32,
     pub rv: u8,
     pub new_data: bool,
+    pub ndi: bool,
     pub harq_id: u8,
     pub rnti: u16,
 }
@@ -179,6 +182,7 @@ impl ShPlan {
             c_init: c_init_pusch(pdu.rnti, pdu.n_id),
             rv: pdu.rv,
             new_data: pdu.new_data,
+            ndi: pdu.ndi,
             harq_id: pdu.harq_id,
             rnti: pdu.rnti,
         })
@@ -245,6 +249,7 @@ impl ShPlan {
             c_init: r.c_init,
             rv: r.rv,
             new_data: r.new_data,
+            ndi: r.ndi,
             harq_id: r.harq_id,
             rnti: r.rnti,
             tb,
@@ -807,6 +812,9 @@ const DEMAP_CHUNK: usize = 256;
 struct HarqEntry {
     /// (RNTI, HARQ id) of the TB in the buffer.
     key: Option<(u16, u8)>,
+    /// The NDI of the TB in the buffer: a retransmission with another NDI
+    /// belongs to a TB whose first transmission never arrived.
+    ndi: bool,
     /// Waiting for a retransmission (the last decode failed).
     pending: bool,
     /// Whether any transmission combined into it carried energy.
@@ -820,6 +828,13 @@ struct HarqEntry {
 /// sized at construction. A new TB takes the buffer of its own key, else a
 /// free one (never used, or whose TB decoded), else the least recently used
 /// (whose retransmission then decodes on its own).
+///
+/// A retransmission combines only with soft bits of its own TB: the buffer
+/// must hold a TB of the same NDI whose last decode failed. Otherwise (its
+/// first transmission was dropped or lost, so the buffer holds the previous,
+/// already decoded TB of that HARQ process) it decodes alone: combining it
+/// with another TB's soft bits can converge to that TB with a passing CRC,
+/// and hand an old MAC PDU up as new.
 struct HarqBuffers {
     entries: Vec<HarqEntry>,
     clock: u64,
@@ -831,6 +846,7 @@ impl HarqBuffers {
             entries: (0..count.max(1))
                 .map(|_| HarqEntry {
                     key: None,
+                    ndi: false,
                     pending: false,
                     heard: false,
                     used: 0,
@@ -843,13 +859,15 @@ impl HarqBuffers {
 
     /// The buffer for (rnti, harq); `fresh` is true when it holds nothing
     /// of this TB (a new TB, or a retransmission whose buffer was lost).
-    fn select(&mut self, rnti: u16, harq: u8, new_data: bool) -> (usize, bool) {
+    fn select(&mut self, rnti: u16, harq: u8, new_data: bool, ndi: bool) -> (usize, bool) {
         self.clock += 1;
         let key = Some((rnti, harq));
         if let Some(i) = self.entries.iter().position(|e| e.key == key) {
             let e = &mut self.entries[i];
             e.used = self.clock;
-            return (i, new_data);
+            let same_tb = e.ndi == ndi && e.pending;
+            e.ndi = ndi;
+            return (i, new_data || !same_tb);
         }
         let i = self
             .entries
@@ -860,6 +878,7 @@ impl HarqBuffers {
             .unwrap_or(0);
         let e = &mut self.entries[i];
         e.key = key;
+        e.ndi = ndi;
         e.used = self.clock;
         (i, true)
     }
@@ -1619,7 +1638,9 @@ impl<L: SharedChannel> ShReceiver<L> {
     /// (padding has a subheader, TS 38.321 §6.1.2).
     pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), PuschError> {
         self.split.clear();
-        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
+        let (i, fresh) = self
+            .harq
+            .select(plan.rnti, plan.harq_id, plan.new_data, plan.ndi);
         let entry = &mut self.harq.entries[i];
         entry.heard = self.front.heard() || (!fresh && entry.heard);
         let out = self
@@ -1658,7 +1679,9 @@ impl<L: SharedChannel> ShReceiver<L> {
                 seg.tbs
             )));
         }
-        let (i, fresh) = self.harq.select(plan.rnti, plan.harq_id, plan.new_data);
+        let (i, fresh) = self
+            .harq
+            .select(plan.rnti, plan.harq_id, plan.new_data, plan.ndi);
         let entry = &mut self.harq.entries[i];
         let layout = (seg.shape, c, plan.tb.n_cb);
         // A new layout's blocks are cleared by decode_code_block, each its
@@ -1957,21 +1980,41 @@ mod tests {
     fn harq_buffers_keep_pending_tbs_and_reuse_decoded_ones() {
         let mut h = HarqBuffers::new(2, 16, 1);
         // Two TBs take the two buffers.
-        assert_eq!(h.select(1, 0, true), (0, true));
-        assert_eq!(h.select(2, 0, true), (1, true));
+        assert_eq!(h.select(1, 0, true, true), (0, true));
+        assert_eq!(h.select(2, 0, true, true), (1, true));
         h.entries[0].pending = true; // UE 1's TB failed
         h.entries[1].pending = false; // UE 2's decoded
                                       // A retransmission finds its own buffer and combines.
-        assert_eq!(h.select(1, 0, false), (0, false));
+        assert_eq!(h.select(1, 0, false, true), (0, false));
         // A new TB of another key takes the decoded one, not the pending one.
-        assert_eq!(h.select(3, 7, true), (1, true));
+        assert_eq!(h.select(3, 7, true, false), (1, true));
         h.entries[1].pending = true;
         // All pending: the least recently used is evicted (UE 1, used before UE 3).
-        assert_eq!(h.select(4, 1, true), (0, true));
+        assert_eq!(h.select(4, 1, true, false), (0, true));
         // UE 1's retransmission lost its buffer: it decodes alone (fresh).
-        let (i, fresh) = h.select(1, 0, false);
+        let (i, fresh) = h.select(1, 0, false, true);
         assert!(fresh);
         assert_eq!(h.entries[i].key, Some((1, 0)));
+    }
+
+    #[test]
+    fn retransmissions_never_combine_with_another_tb() {
+        let mut h = HarqBuffers::new(2, 16, 1);
+        // TB A (NDI 0) failed: its retransmission combines.
+        assert_eq!(h.select(1, 0, true, false), (0, true));
+        h.entries[0].pending = true;
+        assert_eq!(h.select(1, 0, false, false), (0, false));
+        // A decoded. TB B (NDI 1) lost its first transmission: B's
+        // retransmission finds A's buffer under another NDI and decodes alone.
+        h.entries[0].pending = false;
+        assert_eq!(h.select(1, 0, false, true), (0, true));
+        // Then B fails and its next retransmission combines with it.
+        h.entries[0].pending = true;
+        assert_eq!(h.select(1, 0, false, true), (0, false));
+        // Without NDI toggling (same NDI): a decoded TB's buffer is not
+        // combined with a retransmission either.
+        h.entries[0].pending = false;
+        assert_eq!(h.select(1, 0, false, true), (0, true));
     }
 
     #[test]

@@ -27,6 +27,7 @@ fn slot_pdus(s: usize) -> Vec<PdschPdu> {
         1 => vec![PdschPdu {
             rv: 2,
             new_data: false,
+            ndi: false,
             ..common::pdsch(0x4602, n, 0, 52, 20, 2, h)
         }],
         _ => vec![

@@ -226,6 +226,7 @@ fn pdu(n_prb: u16, table: u8, mcs: u8, layers: u8, add: u8) -> ranlab_phy::pdu::
         rv: 0,
         harq_id: 0,
         new_data: true,
+        ndi: false,
     }
 }
 
@@ -433,16 +434,79 @@ fn harq_case(snr: f32, need_rv3: bool) {
         p.new_data = new_data_on_retx;
         p.rv = 2;
         let a2 = send(&mut tx, &mut rx, &p, &tb_a, &mut r);
-        p.rv = 3;
-        let a3 = send(&mut tx, &mut rx, &p, &tb_a, &mut r);
         if new_data_on_retx {
             // Each retransmission cleared the buffer and decoded alone.
+            p.rv = 3;
+            let a3 = send(&mut tx, &mut rx, &p, &tb_a, &mut r);
             assert!(!a2 && !a3, "{snr} dB: a cleared buffer kept earlier rvs");
         } else {
             assert_eq!(a2, !need_rv3, "{snr} dB: rv 0 + 2");
-            assert!(a3, "{snr} dB: rv 0 + 2 + 3 combined did not decode");
+            // rv 3 only after a failure, as a MAC retransmits (a decoded
+            // TB's buffer is never combined again).
+            if !a2 {
+                p.rv = 3;
+                let a3 = send(&mut tx, &mut rx, &p, &tb_a, &mut r);
+                assert!(a3, "{snr} dB: rv 0 + 2 + 3 combined did not decode");
+            }
         }
     }
+}
+
+/// A dropped first transmission: TB A decodes from rv 0 + rv 2; TB B's rv 0
+/// (new NDI) never reaches the receiver; B's rv 2 must not be combined with
+/// A's soft bits (which converges to A with a passing CRC: an old MAC PDU
+/// handed up as new). With or without the NDI toggled, B's rv 2 decodes
+/// alone, and a later retransmission of B still combines with it.
+#[test]
+fn retransmission_after_a_lost_first_transmission_never_returns_the_previous_tb() {
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 24, None).unwrap();
+    let mut tx = PuschTransmitter::new(num, 1, OfdmOptions::default()).unwrap();
+    let mut cfg = PuschRxConfig::new(1, 1);
+    cfg.harq_buffers = 4;
+    let base = pdu(24, 1, 20, 1, 1);
+    let plan = tx.plan(&base).unwrap();
+    let mut stale = 0;
+    for case in 0..8u64 {
+        for toggle_ndi in [true, false] {
+            let mut r = Xoshiro256PlusPlus::seed_from_u64(1000 + case);
+            let tb_a: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+            let tb_b: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+            let mut rx = PuschReceiver::new(num, cfg).unwrap();
+            let mut p = base.clone();
+            p.harq_id = 3;
+            // TB A: rv 0 at 10 dB, then rv 2 at 30 dB: decodes (combined or not).
+            for (rv, new_data, snr) in [(0u8, true, 10.0f32), (2, false, 30.0)] {
+                (p.rv, p.new_data) = (rv, new_data);
+                let g = noisy_grid(&mut tx, &p, &tb_a, snr, &mut r);
+                rx.process_grid(&p, Some(&g)).unwrap();
+            }
+            assert_eq!(
+                rx.transport_block(&plan),
+                &tb_a[..],
+                "case {case}: A decodes"
+            );
+            // TB B: rv 0 lost; rv 2 at 7 dB, the first B the receiver sees.
+            p.ndi ^= toggle_ndi;
+            (p.rv, p.new_data) = (2, false);
+            let g = noisy_grid(&mut tx, &p, &tb_b, 7.0, &mut r);
+            let res = rx.process_grid(&p, Some(&g)).unwrap();
+            let got = rx.transport_block(&plan).to_vec();
+            if res.crc_ok {
+                assert_eq!(got, tb_b, "case {case}: a passing CRC must be TB B");
+            }
+            stale += (got == tb_a) as usize;
+            // B's next retransmission (rv 3, high SNR) combines and decodes B.
+            p.rv = 3;
+            let g = noisy_grid(&mut tx, &p, &tb_b, 30.0, &mut r);
+            let res = rx.process_grid(&p, Some(&g)).unwrap();
+            assert!(res.crc_ok, "case {case}: B's rv 3 decodes");
+            assert_eq!(rx.transport_block(&plan), &tb_b[..], "case {case}");
+        }
+    }
+    assert_eq!(
+        stale, 0,
+        "{stale} of 16 retransmissions returned the previous TB"
+    );
 }
 
 #[test]

@@ -737,6 +737,8 @@ impl Scheduler for UlScheduler {
                 carrier: p.carrier,
                 harq_id: p.pid,
                 new_data: p.new_data,
+                // rv and NDI are the MAC's (Mac::apply_grants).
+                ndi: false,
                 rv: 0,
                 mcs_table: self.sel.table().pdu_index(),
                 mcs,

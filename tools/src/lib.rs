@@ -8,6 +8,7 @@ pub mod blertable;
 pub mod channel;
 pub mod conform;
 pub mod info;
+pub mod interrupt;
 pub mod loopback;
 pub mod record;
 pub mod record_ext;

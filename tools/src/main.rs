@@ -48,9 +48,46 @@ enum Command {
     Replay(replay::Args),
 }
 
+/// Whether a panic payload is std's failure to print to stdout (a closed
+/// pipe, a full disk): then the command's output simply ends.
+fn stdout_failure(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())?;
+    msg.strip_prefix("failed printing to stdout: ")
+        .map(str::to_string)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    // Output to a closed pipe (`ranlab info | head -1`) or a full disk ends
+    // the command without a panic message: std's print macros panic on a
+    // write error, so that one panic is caught here and made quiet.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if stdout_failure(info.payload()).is_none() {
+            default_hook(info);
+        }
+    }));
+    ranlab::interrupt::install();
+    let outcome = std::panic::catch_unwind(move || dispatch(cli.command));
+    match outcome {
+        Ok(code) => code,
+        Err(payload) => match stdout_failure(payload.as_ref()) {
+            // A reader that went away: end quietly, as `head` expects.
+            Some(e) if e.contains("Broken pipe") => ExitCode::from(141),
+            Some(e) => {
+                eprintln!("error: cannot write to stdout: {e}");
+                ExitCode::from(1)
+            }
+            None => ExitCode::from(101),
+        },
+    }
+}
+
+fn dispatch(command: Command) -> ExitCode {
+    let result = match command {
         Command::Loopback(a) => loopback::run(a),
         Command::Conform(a) => conform::run(a),
         Command::Bench(a) => bench::run(a),

@@ -40,8 +40,9 @@ pub struct Args {
     /// Base name of the recording: writes BASE.sigmf-data and BASE.sigmf-meta.
     #[arg(long, value_name = "BASENAME")]
     out: PathBuf,
-    /// Where the samples come from.
-    #[arg(long, value_enum, default_value = "soapy")]
+    /// Where the samples come from (default: soapy in a build with the
+    /// `soapy` feature, else the simulated channel).
+    #[arg(long, value_enum, default_value = if cfg!(feature = "soapy") { "soapy" } else { "sim" })]
     radio: RadioKind,
     /// SoapySDR device args (`driver=uhd,type=b200`, `driver=lime`, `driver=ranlab_loopback`).
     #[arg(long, value_name = "ARGS", default_value = "")]
@@ -131,7 +132,14 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     let mut bufs = vec![vec![Complex32::default(); slot]; a.channels];
     let want = a.slots * slot as u64;
     radio.start()?;
+    // Ctrl-C stops after the current block: the samples already written get
+    // their metadata, so the capture stays replayable.
+    let mut interrupted = false;
     while w.samples() < want {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let n = (want - w.samples()).min(slot as u64) as usize;
         let mut views: Vec<&mut [Complex32]> = bufs.iter_mut().map(|b| &mut b[..n]).collect();
         let m = radio.receive(&mut views, Duration::from_secs(5))?;
@@ -144,8 +152,20 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     radio.stop()?;
     let ev = radio.events();
     let written = w.samples();
+    if interrupted {
+        w.set_description(&format!(
+            "ranlab record (interrupted after {written} of {want} samples): {} slots of carrier {} ({} kHz SCS) at {} MS/s",
+            a.slots,
+            carrier.name,
+            scs,
+            rate / 1e6
+        ));
+    }
     let meta = w.finish()?;
     let (mp, dp) = ranlab_sdr::sigmf::paths(&a.out);
+    if interrupted {
+        eprintln!("interrupted: {written} of {want} samples recorded, metadata written");
+    }
     println!(
         "recorded {written} samples x {} channels ({} slots, {} capture segments) from {} to {} and {}",
         a.channels,
@@ -159,7 +179,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         "radio.overflows {} radio.underflows {} radio.late {} radio.time_errors {}",
         ev.overflows, ev.underflows, ev.late, ev.time_errors
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
 }
 
 /// `--radio sim`: the loopback main job with a tap on the gNB's received slots.
@@ -169,8 +189,6 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
     use crate::loopback::Pace;
     use crate::record_ext as ext;
     use ranlab_sdr::sigmf::Annotation;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
 
     if a.datatype == Some(DataFormat::Ci16) {
         return Err(
@@ -229,7 +247,9 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
         pace: Pace::Free,
         workers: 1,
         progress: false,
-        stop: Arc::new(AtomicBool::new(false)),
+        // Ctrl-C ends the run after the current slot; the metadata of what
+        // was recorded is written.
+        stop: crate::interrupt::stop_flag(),
         radio: RadioChoice::default(),
     };
     let mut pdus = 0usize;
@@ -258,7 +278,10 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
         dp.display(),
         mp.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::interrupt::exit_code(
+        report.interrupted,
+        ExitCode::SUCCESS,
+    ))
 }
 
 #[cfg(feature = "soapy")]

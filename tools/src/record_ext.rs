@@ -103,6 +103,7 @@ pub fn pdu_json(p: &PuschPdu) -> Value {
         "rv": p.rv,
         "harq_id": p.harq_id,
         "new_data": p.new_data,
+        "ndi": p.ndi,
         "dmrs": {
             "type": match p.dmrs.config_type { DmrsType::Type1 => 1, DmrsType::Type2 => 2 },
             "type_a_position": p.dmrs.type_a_position,
@@ -150,6 +151,14 @@ pub fn pdu_from_json(v: &Value, slot: u16, what: &str) -> Result<PuschPdu, Strin
         new_data: field(v, "new_data", what)?
             .as_bool()
             .ok_or_else(|| format!("{what}.new_data: not true or false"))?,
+        // Recordings made before the NDI was written carry none: the
+        // receiver then still never combines with a decoded TB.
+        ndi: match v.get("ndi") {
+            None => false,
+            Some(x) => x
+                .as_bool()
+                .ok_or_else(|| format!("{what}.ndi: not true or false"))?,
+        },
         dmrs: DmrsConfig {
             config_type: match du8("type", 2)? {
                 1 => DmrsType::Type1,
@@ -198,6 +207,7 @@ mod tests {
             rv: 2,
             harq_id: 5,
             new_data: false,
+            ndi: true,
             dmrs: DmrsConfig {
                 config_type: DmrsType::Type2,
                 type_a_position: 3,

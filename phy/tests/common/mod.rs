@@ -77,6 +77,7 @@ pub fn one_layer_pusch(
         rv: 0,
         harq_id,
         new_data: true,
+        ndi: false,
     }
 }
 
@@ -117,5 +118,6 @@ pub fn pdsch(
         rv: 0,
         harq_id,
         new_data: true,
+        ndi: false,
     }
 }

@@ -153,6 +153,7 @@ pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
             rv: 0,
             harq_id: 0,
             new_data: true,
+            ndi: false,
         };
         let mut tx = PuschTransmitter::new(num, layers, OfdmOptions::default()).unwrap();
         let plan = tx.plan(&pdu).unwrap();

@@ -73,6 +73,7 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
         rv: p.get("rv").and_then(|x| x.as_u64()).unwrap_or(0) as u8,
         harq_id: 0,
         new_data: true,
+        ndi: false,
     };
     let num = Numerology::new(scs, cp, start_bwp + n_prb, None).map_err(|e| e.to_string())?;
     Ok((pdu, num))

@@ -260,12 +260,13 @@ impl Downlink {
     ) -> CliResult {
         let now = n * self.slot_us;
         let ue = &mut self.ues[u];
-        let (mcs, rv) = if new_data {
+        let (mcs, rv, ndi) = if new_data {
             let mcs = self.sel.select(ue.sinr_db + ue.olla.offset_db(), 27);
-            (mcs, 0)
+            // start_new (below, once the TBS is known) toggles the NDI.
+            (mcs, 0, !ue.harq.process(pid).ndi)
         } else {
-            let (_, rv) = ue.harq.start_retx(pid);
-            (ue.harq.process(pid).tb.mcs, rv)
+            let (ndi, rv) = ue.harq.start_retx(pid);
+            (ue.harq.process(pid).tb.mcs, rv, ndi)
         };
         let pdu = &mut self.pdu;
         pdu.rnti = ue.rnti;
@@ -274,6 +275,7 @@ impl Downlink {
         pdu.rv = rv;
         pdu.harq_id = pid;
         pdu.new_data = new_data;
+        pdu.ndi = ndi;
         let job = self.tx.job();
         let plan = job.plan(pdu).map_err(|e| format!("UE {u} PDSCH: {e}"))?;
         let tb = &mut ue.tb[pid as usize];
@@ -469,6 +471,7 @@ pub fn pdsch_template(num: &Numerology, n_id: u16, layers: u8) -> PdschPdu {
         rv: 0,
         harq_id: 0,
         new_data: true,
+        ndi: false,
     }
 }
 

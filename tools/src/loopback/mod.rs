@@ -15,8 +15,6 @@ use crate::CliResult;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// Pacing of the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -101,12 +99,9 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     if args.workers == 0 || args.workers > 256 {
         return Err("--workers: must be between 1 and 256".into());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        // Ctrl-C ends the run after the current slot; the summary is still written.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
-    }
+    // Ctrl-C ends the run after the current slot; the summary and JSON are
+    // still written (marked interrupted) and the exit status is 130.
+    let stop = crate::interrupt::stop_flag();
     let opts = engine::RunOptions {
         pace: args.pace,
         workers: args.workers,
@@ -120,10 +115,14 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         },
     };
     let report = engine::run(&scenario, &opts)?;
-    report.print();
+    // The JSON first: stdout may be a closed pipe.
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    report.print();
+    Ok(crate::interrupt::exit_code(
+        report.interrupted,
+        ExitCode::SUCCESS,
+    ))
 }
