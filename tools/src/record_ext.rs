@@ -35,6 +35,9 @@ pub struct Carrier {
     pub num: Numerology,
     /// Physical cell id, when known.
     pub cell_id: Option<u16>,
+    /// gNB receive antennas the recording was made with (its channel
+    /// count), when known.
+    pub antennas: Option<usize>,
 }
 
 /// `ranlab:carrier` of a numerology.
@@ -85,6 +88,10 @@ pub fn carrier_from_json(v: &Value) -> Result<Carrier, String> {
             .get("cell_id")
             .and_then(Value::as_u64)
             .and_then(|c| u16::try_from(c).ok()),
+        antennas: match v.get("antennas") {
+            None => None,
+            Some(_) => Some(uint(v, "antennas", w, 64)? as usize),
+        },
     })
 }
 

@@ -172,6 +172,15 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
                 )
                 .into());
             }
+            if let Some(n) = c.antennas.filter(|&n| n != meta.num_channels) {
+                return Err(format!(
+                    "{}: {} lists {n} antennas, but the recording holds {} channels",
+                    a.file.display(),
+                    ext::CARRIER,
+                    meta.num_channels
+                )
+                .into());
+            }
             Some(c.num)
         }
         None => {
@@ -203,12 +212,32 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         let Some(len) = an.sample_count.filter(|&c| c > 0) else {
             continue;
         };
+        // Sizes are checked before anything is allocated from them.
+        let limit = meta.sample_rate_hz.max(1.0) as u64; // one second
+        if len > limit {
+            return Err(format!(
+                "{}: annotations[{i}]: core:sample_count {len} is longer than a second of samples ({limit}): not a slot",
+                a.file.display()
+            )
+            .into());
+        }
         let label = an
             .label
             .clone()
             .unwrap_or_else(|| format!("annotation {i}"));
-        let slot_in_frame = match an.extra.get(ext::SLOT).and_then(Value::as_u64) {
-            Some(s) => s as u32,
+        let slot_in_frame = match an.extra.get(ext::SLOT) {
+            Some(v) => match v.as_u64() {
+                Some(s) if s < spf as u64 => s as u32,
+                _ => {
+                    return Err(format!(
+                        "{}: annotations[{i}].{}: {v} is not a slot of the frame (0..{})",
+                        a.file.display(),
+                        ext::SLOT,
+                        spf
+                    )
+                    .into())
+                }
+            },
             None => label
                 .strip_prefix("slot ")
                 .and_then(|n| n.parse::<u64>().ok())
@@ -282,9 +311,11 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     let mut slot_json = Vec::new();
     let mut per_ue: BTreeMap<u16, UeTally> = BTreeMap::new();
     let (mut tb_ok, mut tb_failed, mut errors, mut skipped_slots) = (0u64, 0u64, 0u64, 0u64);
+    let mut reached = 0usize;
     for s in &slots {
         if s.start < rd.pos {
             skipped_slots += 1; // overlaps the previous one
+            reached += 1;
             continue;
         }
         // Stream up to the slot.
@@ -399,10 +430,18 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         }
         entry["pusch"] = Value::Array(pusch);
         slot_json.push(entry);
+        reached += 1;
         if got < s.len {
             break; // the file ended
         }
     }
+    // PDUs the metadata lists in slots the file does not hold (a truncated
+    // recording): counted and named, and the run fails.
+    let missing: Vec<&SlotSpec> = slots[reached..]
+        .iter()
+        .filter(|s| !s.pdus.is_empty() && s.start >= rd.pos)
+        .collect();
+    let missing_pdus: usize = missing.iter().map(|s| s.pdus.len()).sum();
     // The rest of the file.
     loop {
         let (got, _) = rd.read(&mut bufs, max_len)?;
@@ -439,9 +478,9 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     }
     let mut ues = Vec::new();
     if with_pdus {
+        let listed: usize = slots.iter().map(|s| s.pdus.len()).sum();
         println!(
-            "PUSCH: {} PDUs in {} slots: {tb_ok} TBs CRC ok, {tb_failed} failed, {errors} not processed",
-            tb_ok + tb_failed + errors,
+            "PUSCH: {listed} PDUs listed in {} slots: {tb_ok} TBs CRC ok, {tb_failed} failed, {errors} not processed, {missing_pdus} not in the file",
             slots.len() - skipped_slots as usize
         );
         for (rnti, t) in &per_ue {
@@ -471,8 +510,11 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             })),
             "notes": notes,
             "pusch": if with_pdus {
-                json!({"pdus": tb_ok + tb_failed + errors, "tb_ok": tb_ok, "tb_failed": tb_failed,
-                       "errors": errors, "ues": ues})
+                json!({"pdus": slots.iter().map(|s| s.pdus.len()).sum::<usize>(),
+                       "tb_ok": tb_ok, "tb_failed": tb_failed, "errors": errors,
+                       "missing": missing_pdus,
+                       "missing_slots": missing.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(),
+                       "ues": ues})
             } else {
                 Value::Null
             },
@@ -483,6 +525,16 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     }
     if samples != total {
         return Err(format!("streamed {samples} samples but the file holds {total}").into());
+    }
+    if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+        return Err(format!(
+            "{}: truncated: {missing_pdus} PUSCH PDUs in {} slots ({} .. {}) lie beyond the data file's {samples} samples",
+            a.file.display(),
+            missing.len(),
+            first.label,
+            last.label
+        )
+        .into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -427,6 +427,76 @@ fn record_the_simulated_channel_then_replay_decodes_what_the_loopback_delivers()
     }
 }
 
+/// Damaged recordings are errors that name the damage, never a quiet pass:
+/// a data file cut in half (the PDUs beyond its end counted), a slot number
+/// beyond the frame, a channel count other than the carrier's antennas, an
+/// annotation longer than a second of samples.
+#[test]
+fn replay_reports_damaged_recordings() {
+    let cfg = tmp("dmg.toml");
+    std::fs::write(&cfg, HIGH_SNR).unwrap();
+    let base = tmp("dmgrec");
+    let b = base.to_str().unwrap();
+    ok(&ranlab(&[
+        "record",
+        "--radio",
+        "sim",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--slots",
+        "12",
+        "--out",
+        b,
+    ]));
+    let meta_path = base.with_extension("sigmf-meta");
+    let data_path = base.with_extension("sigmf-data");
+    let meta = json_file(&meta_path);
+    let data = std::fs::read(&data_path).unwrap();
+    let listed: usize = meta["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["ranlab:pusch"].as_array().unwrap().len())
+        .sum();
+    let fails = |what: &str, needle: &str| {
+        let o = ranlab(&["replay", b]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(!o.status.success(), "{what}: replay passed");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+        assert!(
+            err.contains(needle),
+            "{what}: stderr lacks `{needle}`: {err}"
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+
+    // Cut in half (a whole number of samples of 2 cf32 channels).
+    std::fs::write(&data_path, &data[..data.len() / 2 / 16 * 16]).unwrap();
+    let out = fails("truncated", "truncated");
+    assert!(out.contains(&format!("{listed} PDUs listed")), "{out}");
+    assert!(!out.contains(" 0 not in the file"), "{out}");
+    std::fs::write(&data_path, &data).unwrap();
+
+    let mut m = meta.clone();
+    m["annotations"][3]["ranlab:slot"] = serde_json::json!(4294967300u64);
+    std::fs::write(&meta_path, m.to_string()).unwrap();
+    fails("slot beyond the frame", "ranlab:slot");
+
+    let mut m = meta.clone();
+    m["global"]["ranlab:carrier"]["antennas"] = serde_json::json!(4);
+    std::fs::write(&meta_path, m.to_string()).unwrap();
+    fails("channel count", "4 antennas");
+
+    let mut m = meta.clone();
+    m["annotations"][2]["core:sample_count"] = serde_json::json!(1u64 << 60);
+    std::fs::write(&meta_path, m.to_string()).unwrap();
+    fails("huge annotation", "core:sample_count");
+
+    for f in [cfg, meta_path, data_path] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
 /// Overflows the device reports (the loopback device drops 5000 samples
 /// every 200000 read, as a stalled host would) are counted in the summary,
 /// the slots they hit are lost, and the run goes on: HARQ retransmits and
