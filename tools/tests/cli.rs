@@ -247,6 +247,27 @@ fn conform_refuses_empty_runs_unknown_blocks_and_out_of_range_integers() {
 }
 
 #[test]
+fn bench_lists_its_blocks_and_cases_and_help_names_every_block() {
+    let o = ranlab(&["bench", "--list"]);
+    assert!(o.status.success());
+    let (list, _) = text(&o);
+    let help = text(&ranlab(&["bench", "--help"])).0;
+    let mut blocks: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    blocks.dedup();
+    assert!(blocks.len() >= 10, "{list}");
+    for b in blocks {
+        assert!(help.contains(b), "bench --help does not name block {b}");
+    }
+    assert_clean_error(
+        &ranlab(&["bench", "--only", "warp", "--list"]),
+        "--only warp",
+    );
+}
+
+#[test]
 fn bad_arguments_give_clean_errors() {
     assert_clean_error(
         &ranlab(&["conform", "/nonexistent/vectors.jsonl"]),

@@ -37,7 +37,10 @@ pub fn unpinned_cores() -> Vec<usize> {
 /// Arguments of `ranlab bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only run the cases of this block (e.g. crc, ldpc_decode).
+    /// Only run the cases of this block: crc, ldpc_encode, ldpc_decode,
+    /// rate_match, derate_match, scrambling, demap, mimo, precoder, ofdm,
+    /// chest, pusch, slot, channel, sched, piot_viterbi, piot_d2r_rx (`--list`
+    /// shows every case).
     #[arg(long, value_name = "BLOCK")]
     only: Option<String>,
     /// Only run the cases whose name contains this text.
@@ -58,6 +61,9 @@ pub struct Args {
     /// Do not pin the thread to a core.
     #[arg(long)]
     no_pin: bool,
+    /// List the blocks and cases (with `--only` / `--case`, those selected) and exit.
+    #[arg(long)]
+    list: bool,
 }
 
 /// One benchmark case: a block call on prepared input.
@@ -160,6 +166,25 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     };
     if !(args.time > 0.0 && args.time <= 600.0) {
         return Err("--time must be between 0 and 600 seconds".into());
+    }
+    let mut blocks: Vec<&'static str> = Vec::new();
+    for c in cases(levels[0]) {
+        if !blocks.contains(&c.block) {
+            blocks.push(c.block);
+        }
+    }
+    if let Some(b) = args.only.as_deref().filter(|b| !blocks.contains(b)) {
+        return Err(format!("--only {b}: no such block (blocks: {})", blocks.join(", ")).into());
+    }
+    if args.list {
+        for c in cases(levels[0]) {
+            let selected = args.only.as_deref().is_none_or(|b| b == c.block)
+                && args.case.as_deref().is_none_or(|t| c.case.contains(t));
+            if selected {
+                println!("{:<14} {}", c.block, c.case);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     if !args.no_pin {
         let cores = core_affinity::get_core_ids().unwrap_or_default();
