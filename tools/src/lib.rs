@@ -7,6 +7,7 @@ pub mod bler;
 pub mod blertable;
 pub mod channel;
 pub mod conform;
+pub mod fuzz;
 pub mod info;
 pub mod interrupt;
 pub mod loopback;

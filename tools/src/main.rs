@@ -2,7 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use ranlab::{
-    bench, bler, blertable, channel, conform, info, loopback, record, replay, sdr, system, tags,
+    bench, bler, blertable, channel, conform, fuzz, info, loopback, record, replay, sdr, system,
+    tags,
 };
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ enum Command {
     Tags(tags::Args),
     /// Block error rate of the LDPC code on AWGN (QPSK, rv 0), with confidence intervals.
     Bler(bler::Args),
+    /// Fuzz the parsers and receive-side blocks with random and mutated inputs (see docs/fuzzing.md).
+    Fuzz(fuzz::Args),
     /// Show the CPU, the SIMD level detected at run time and the kernel each block uses.
     Info(info::Args),
     /// SoapySDR devices: `ranlab sdr probe [--args ARGS]`.
@@ -93,6 +96,7 @@ fn dispatch(command: Command) -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Bler(a) => bler::run(a),
         Command::Info(a) => info::run(a),
+        Command::Fuzz(a) => fuzz::run(a),
         Command::Sdr(a) => sdr::run(a),
         Command::Record(a) => record::run(a),
         Command::Replay(a) => replay::run(a),

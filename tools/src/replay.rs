@@ -20,11 +20,11 @@ use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig};
 use ranlab_sdr::radio::Ticks;
-use ranlab_sdr::sigmf::SigmfRadio;
+use ranlab_sdr::sigmf::{Metadata, SigmfRadio};
 use ranlab_sdr::{Radio, RadioConfig};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -128,44 +128,30 @@ struct UeTally {
     sinr_n: u64,
 }
 
-pub fn run(a: Args) -> CliResult<ExitCode> {
-    let radio = SigmfRadio::open(&a.file)?;
-    let meta = radio.metadata().clone();
-    let total = radio.total_samples();
-    let info = radio.info();
-    println!("recording: {}", info.hardware);
-    println!(
-        "  {} x {} channels of {} at {} MS/s ({:.3} s), recorder {}",
-        total,
-        meta.num_channels,
-        meta.datatype.name(),
-        meta.sample_rate_hz / 1e6,
-        total as f64 / meta.sample_rate_hz,
-        meta.recorder.as_deref().unwrap_or("unknown")
-    );
-    if let Some(d) = &meta.description {
-        println!("  {d}");
-    }
-    for c in &meta.captures {
-        println!(
-            "  capture at sample {}: device time {}, {} MHz, {}",
-            c.sample_start,
-            c.global_index.map_or("-".into(), |g| g.to_string()),
-            c.frequency_hz
-                .map_or("-".into(), |f| format!("{}", f / 1e6)),
-            c.datetime.as_deref().unwrap_or("-")
-        );
-    }
+/// What a recording's metadata says: the carrier (from `ranlab:carrier`,
+/// else derived from the rate at `scs` kHz), the slots (annotations with a
+/// length) with their PUSCH PDUs, whether any PDUs were recorded, and notes
+/// for the reader. Every size and index is checked here, before anything is
+/// allocated or read from the data file.
+pub struct Recording {
+    carrier: Option<Numerology>,
+    slots: Vec<SlotSpec>,
+    with_pdus: bool,
+    notes: Vec<String>,
+}
+
+/// Interprets `meta` (of the recording `file`, for messages).
+pub fn interpret(meta: &Metadata, file: &Path, scs: u32) -> CliResult<Recording> {
     let mut notes: Vec<String> = Vec::new();
 
     // The carrier: from the recording, else derived from the rate.
     let carrier = match meta.global_extra.get(ext::CARRIER) {
         Some(v) => {
-            let c = ext::carrier_from_json(v).map_err(|e| format!("{}: {e}", a.file.display()))?;
+            let c = ext::carrier_from_json(v).map_err(|e| format!("{}: {e}", file.display()))?;
             if (c.num.sample_rate_hz() - meta.sample_rate_hz).abs() > 1e-3 {
                 return Err(format!(
                     "{}: {} gives {} Hz, but the recording runs at {} Hz",
-                    a.file.display(),
+                    file.display(),
                     ext::CARRIER,
                     c.num.sample_rate_hz(),
                     meta.sample_rate_hz
@@ -175,7 +161,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             if let Some(n) = c.antennas.filter(|&n| n != meta.num_channels) {
                 return Err(format!(
                     "{}: {} lists {n} antennas, but the recording holds {} channels",
-                    a.file.display(),
+                    file.display(),
                     ext::CARRIER,
                     meta.num_channels
                 )
@@ -184,12 +170,12 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             Some(c.num)
         }
         None => {
-            let d = derive_carrier(meta.sample_rate_hz, a.scs);
+            let d = derive_carrier(meta.sample_rate_hz, scs);
             match &d {
                 Some(n) => notes.push(format!(
                     "no {} in the recording: assuming {} kHz SCS, FFT {}, {} PRB (--scs to change)",
                     ext::CARRIER,
-                    a.scs,
+                    scs,
                     n.fft_size(),
                     n.n_prb()
                 )),
@@ -197,7 +183,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
                     "no {} in the recording and {} MS/s is not an FFT size at {} kHz: no OFDM demodulation",
                     ext::CARRIER,
                     meta.sample_rate_hz / 1e6,
-                    a.scs
+                    scs
                 )),
             }
             d
@@ -217,7 +203,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         if len > limit {
             return Err(format!(
                 "{}: annotations[{i}]: core:sample_count {len} is longer than a second of samples ({limit}): not a slot",
-                a.file.display()
+                file.display()
             )
             .into());
         }
@@ -231,7 +217,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
                 _ => {
                     return Err(format!(
                         "{}: annotations[{i}].{}: {v} is not a slot of the frame (0..{})",
-                        a.file.display(),
+                        file.display(),
                         ext::SLOT,
                         spf
                     )
@@ -272,6 +258,48 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             ext::PUSCH
         ));
     }
+    Ok(Recording {
+        carrier,
+        slots,
+        with_pdus,
+        notes,
+    })
+}
+
+pub fn run(a: Args) -> CliResult<ExitCode> {
+    let radio = SigmfRadio::open(&a.file)?;
+    let meta = radio.metadata().clone();
+    let total = radio.total_samples();
+    let info = radio.info();
+    println!("recording: {}", info.hardware);
+    println!(
+        "  {} x {} channels of {} at {} MS/s ({:.3} s), recorder {}",
+        total,
+        meta.num_channels,
+        meta.datatype.name(),
+        meta.sample_rate_hz / 1e6,
+        total as f64 / meta.sample_rate_hz,
+        meta.recorder.as_deref().unwrap_or("unknown")
+    );
+    if let Some(d) = &meta.description {
+        println!("  {d}");
+    }
+    for c in &meta.captures {
+        println!(
+            "  capture at sample {}: device time {}, {} MHz, {}",
+            c.sample_start,
+            c.global_index.map_or("-".into(), |g| g.to_string()),
+            c.frequency_hz
+                .map_or("-".into(), |f| format!("{}", f / 1e6)),
+            c.datetime.as_deref().unwrap_or("-")
+        );
+    }
+    let Recording {
+        carrier,
+        slots,
+        with_pdus,
+        notes,
+    } = interpret(&meta, &a.file, a.scs)?;
     for n in &notes {
         println!("note: {n}");
     }

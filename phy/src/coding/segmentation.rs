@@ -34,7 +34,14 @@ pub enum SegmentationError {
         /// The base graph.
         bg: BaseGraph,
     },
+    /// A transport block beyond any TS 38.214 §5.1.3.2 / §6.1.4.2 size.
+    #[error("transport block size {0} bits exceeds the largest NR TBS ({MAX_TBS} bits)")]
+    TbTooLarge(usize),
 }
+
+/// An upper bound on the NR transport block size: the largest TBS of
+/// TS 38.214 (8 layers, 275 PRB, 1024QAM at R = 948/1024) is below 2^21.
+pub const MAX_TBS: usize = 1 << 21;
 
 /// The base graph for a transport block (§7.2.2 / §6.2.2): BG2 if A ≤ 292,
 /// or A ≤ 3824 and R ≤ 0.67, or R ≤ 0.25; otherwise BG1. R = `r_x2048`/2048
@@ -170,6 +177,9 @@ impl Segmentation {
     pub fn new(tbs: usize, bg: BaseGraph) -> Result<Self, SegmentationError> {
         if tbs == 0 {
             return Err(SegmentationError::Empty);
+        }
+        if tbs > MAX_TBS {
+            return Err(SegmentationError::TbTooLarge(tbs));
         }
         let tb_crc = tb_crc_poly(tbs);
         let b = tbs + tb_crc.len();

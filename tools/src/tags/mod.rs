@@ -6,7 +6,7 @@
 //! slot efficiency against framed slotted ALOHA's 1/e, missed tags, RSSI and
 //! positioning error; `--coverage` measures the D2R coverage gain instead.
 
-mod config;
+pub mod config;
 mod coverage;
 mod sim;
 
