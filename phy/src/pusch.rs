@@ -300,6 +300,12 @@ pub struct PuschResult {
     pub noise_var: f32,
     /// LDPC iterations summed over code blocks.
     pub ldpc_iterations: u32,
+    /// Codeword symbols (data RE × layer) whose equalised value was NaN or
+    /// infinite: erased, their LLRs 0 (zero confidence).
+    pub erased_res: u32,
+    /// DM-RS REs (per antenna) that were NaN or infinite: left out of the
+    /// channel estimate (replaced by their nearest finite neighbour).
+    pub erased_dmrs_res: u32,
 }
 
 /// Index of a modulation's mapper/demapper in the per-Q_m tables.
@@ -1011,7 +1017,7 @@ impl Default for FrontScratch {
 /// Soft demapping, quantisation ([`LLR_SCALE`]) and descrambling of the
 /// codeword symbols `d` (noise variances `nv`, at most [`DEMAP_CHUNK`]) into
 /// `out` (Q_m per symbol), with `gold` at the chunk's first bit. Returns
-/// whether any LLR is non-zero.
+/// whether any LLR is non-zero, and the symbols erased (non-finite: LLRs 0).
 #[allow(clippy::too_many_arguments)]
 fn demap_chunk(
     demapper: &Demapper,
@@ -1022,23 +1028,18 @@ fn demap_chunk(
     llr_f: &mut [f32],
     mask: &mut [u32],
     out: &mut [i8],
-) -> Result<bool, PuschError> {
+) -> Result<(bool, u32), PuschError> {
     let n = out.len();
     let f = &mut llr_f[..n];
-    demapper
+    let erased = demapper
         .demap(d, nv, f)
         .map_err(|e| PuschError::Coding(e.to_string()))?;
     let words = n.div_ceil(32);
     for w in &mut mask[..words] {
         *w = gold.next_word();
     }
-    Ok(quantize_descramble(
-        level,
-        f,
-        LLR_SCALE,
-        &mask[..words],
-        out,
-    ))
+    let heard = quantize_descramble(level, f, LLR_SCALE, &mask[..words], out);
+    Ok((heard, erased as u32))
 }
 
 /// The LDPC decoders of one task thread for [`ShReceiver::decode_code_block`]:
@@ -1137,6 +1138,8 @@ pub struct ShFrontEnd {
     llr: Vec<i8>,
     /// Whether the last demapped slot carried any non-zero LLR.
     heard: AtomicBool,
+    /// Codeword symbols of the last slot erased by the demapper.
+    erased: AtomicU32,
     n_sym: usize,
     fsplit: FrontSplit,
 }
@@ -1171,6 +1174,7 @@ impl ShFrontEnd {
             scratch: FrontScratch::default(),
             llr: vec![0; max_g],
             heard: AtomicBool::new(false),
+            erased: AtomicU32::new(0),
             n_sym: 0,
             fsplit: FrontSplit::new(14 * n_sc * cfg.max_layers),
         };
@@ -1216,7 +1220,7 @@ impl ShFrontEnd {
         let (d, nv) = self.fe.symbols(n_sym);
         let demapper = &self.demappers[qm_slot(qm)];
         let mut gold = GoldSequence::new(plan.c_init);
-        let mut heard = false;
+        let (mut heard, mut erased) = (false, 0);
         let s = &mut self.scratch;
         for (c, (dc, nc)) in d
             .chunks(DEMAP_CHUNK)
@@ -1225,7 +1229,7 @@ impl ShFrontEnd {
         {
             let off = c * DEMAP_CHUNK * qm;
             let out = &mut self.llr[off..off + dc.len() * qm];
-            heard |= demap_chunk(
+            let (h, e) = demap_chunk(
                 demapper,
                 self.cfg.level,
                 dc,
@@ -1235,8 +1239,11 @@ impl ShFrontEnd {
                 &mut s.mask,
                 out,
             )?;
+            heard |= h;
+            erased += e;
         }
         self.heard.store(heard, Ordering::Relaxed);
+        self.erased.store(erased, Ordering::Relaxed);
         self.n_sym = n_sym;
         Ok(&self.llr[..plan.g])
     }
@@ -1346,6 +1353,7 @@ impl ShFrontEnd {
         fs.gold = GoldSequence::new(plan.c_init);
         fs.plan = Some(*plan);
         *self.heard.get_mut() = false;
+        *self.erased.get_mut() = 0;
         self.n_sym = n_sym;
         Ok(())
     }
@@ -1441,7 +1449,7 @@ impl ShFrontEnd {
                         std::slice::from_raw_parts_mut(fs.llr.0.add(bit), (s1 - s0) * qm),
                     )
                 };
-                heard |= demap_chunk(
+                let (h, e) = demap_chunk(
                     demapper,
                     self.cfg.level,
                     dc,
@@ -1451,6 +1459,10 @@ impl ShFrontEnd {
                     &mut scratch.mask,
                     out,
                 )?;
+                heard |= h;
+                if e > 0 {
+                    self.erased.fetch_add(e, Ordering::Relaxed);
+                }
                 *at = bit + ((s1 - s0) * qm).div_ceil(32) * 32;
                 fs.pending.fetch_sub(1, Ordering::AcqRel);
             }
@@ -1474,6 +1486,8 @@ impl ShFrontEnd {
             cfo_hz: est.cfo_hz().unwrap_or(0.0),
             noise_var: est.noise_var(),
             ldpc_iterations: iterations,
+            erased_res: self.erased.load(Ordering::Relaxed),
+            erased_dmrs_res: est.erased_dmrs_res(),
         }
     }
 

@@ -365,6 +365,54 @@ fn zero_channel_gives_finite_outputs() {
     }
 }
 
+#[test]
+fn non_finite_res_are_erasures_not_errors() {
+    // One NaN DM-RS RE used to make the noise estimate NaN and the whole
+    // PUSCH an error; now it is left out of the estimate, and NaN or
+    // infinite data REs get zero-confidence LLRs. Both are counted.
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 24, None).unwrap();
+    let mut tx = PuschTransmitter::new(num, 1, OfdmOptions::default()).unwrap();
+    let p = pdu(24, 1, 10, 1, 1);
+    let plan = tx.plan(&p).unwrap();
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(5);
+    let tb: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+    for level in SimdLevel::supported() {
+        let mut cfg = PuschRxConfig::new(1, 1);
+        cfg.level = level;
+        let mut rx = PuschReceiver::new(num, cfg).unwrap();
+        let mut g = noisy_grid(&mut tx, &p, &tb, 20.0, &mut r);
+        // DM-RS (type 1, CDM group 0) on even subcarriers of symbol 2; data on symbol 5.
+        g.set(0, 2, 0, Complex32::new(f32::NAN, 0.0));
+        g.set(0, 2, 40, Complex32::new(0.0, f32::INFINITY));
+        g.set(0, 5, 7, Complex32::new(f32::NAN, 1.0));
+        g.set(0, 9, 100, Complex32::new(f32::NEG_INFINITY, 0.0));
+        let res = rx.process_grid(&p, Some(&g)).unwrap();
+        assert!(res.crc_ok, "{level}: {res:?}");
+        assert_eq!(rx.transport_block(&plan), &tb[..]);
+        assert_eq!(
+            (res.erased_res, res.erased_dmrs_res),
+            (2, 2),
+            "{level}: {res:?}"
+        );
+        assert!(
+            res.noise_var.is_finite() && res.sinr_db.is_finite(),
+            "{res:?}"
+        );
+        // An all-NaN slot: nothing decodes, nothing fails, every RE erased.
+        let mut g = ResourceGrid::new(1, 14, num.n_sc());
+        for l in 0..14 {
+            for k in 0..num.n_sc() {
+                g.set(0, l, k, Complex32::new(f32::NAN, f32::NAN));
+            }
+        }
+        let res = rx.process_grid(&p, Some(&g)).unwrap();
+        assert!(!res.crc_ok);
+        assert_eq!(res.erased_res as usize, plan.g / plan.qm, "{res:?}");
+        assert!(res.erased_dmrs_res > 0);
+        assert!(rx.demap(&plan).unwrap().iter().all(|&l| l == 0));
+    }
+}
+
 /// The grid of `p` for TB `tb` (flat unit channel, one antenna) plus AWGN at `snr_db`.
 fn noisy_grid(
     tx: &mut PuschTransmitter,

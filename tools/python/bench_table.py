@@ -75,6 +75,15 @@ def table(history):
     return "\n".join(lines) + "\n"
 
 
+def bench_results(doc):
+    """The result list of a `ranlab bench --json` file; an interrupted run is refused."""
+    if isinstance(doc, list):  # files written before the {interrupted, results} form
+        return doc
+    if doc.get("interrupted"):
+        sys.exit("the bench run was interrupted: its results are partial, not recorded")
+    return doc["results"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ranlab", default=str(ROOT / "target" / "release" / "ranlab"))
@@ -90,7 +99,7 @@ def main():
         if a.bench_json:
             if not a.info:
                 sys.exit("--from needs --info")
-            results = json.loads(pathlib.Path(a.bench_json).read_text())
+            results = bench_results(json.loads(pathlib.Path(a.bench_json).read_text()))
             info = json.loads(pathlib.Path(a.info).read_text())
             command = a.command or "ranlab bench (arguments not recorded)"
         else:
@@ -99,7 +108,7 @@ def main():
             with tempfile.TemporaryDirectory() as d:
                 out = pathlib.Path(d) / "bench.json"
                 subprocess.run([a.ranlab, "bench", "--json", str(out), *args], check=True)
-                results = json.loads(out.read_text())
+                results = bench_results(json.loads(out.read_text()))
             command = "ranlab bench " + " ".join(args)
         run = (max((r["run"] for r in history), default=0)) + 1
         date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")

@@ -98,6 +98,14 @@ pub struct Args {
     json: Option<PathBuf>,
 }
 
+/// What `--json` holds: the points measured, and whether Ctrl-C cut the
+/// run short (then the last point may have fewer blocks than asked for).
+#[derive(serde::Serialize, Debug)]
+struct Report {
+    interrupted: bool,
+    points: Vec<Point>,
+}
+
 /// One Eb/N0 point.
 #[derive(serde::Serialize, Debug, Clone)]
 pub struct Point {
@@ -159,6 +167,14 @@ struct Link {
 
 impl Link {
     fn new(bg: BaseGraph, k: usize, e: usize) -> Result<Self, String> {
+        // K' of §5.2.2 is at least 1 bit (the CRC alone is 16 or 24): K = 0
+        // has no code block to send.
+        if k == 0 {
+            return Err(format!(
+                "--k 0: a code block carries at least 1 bit (allowed: 1..={})",
+                bg.info_len(384)
+            ));
+        }
         let k_b = match bg {
             BaseGraph::Bg1 => 22,
             BaseGraph::Bg2 if k > 640 => 10,
@@ -212,6 +228,7 @@ struct Worker {
 
 impl Worker {
     /// Runs `blocks` blocks at `n0`; returns (errors, blocks, iterations).
+    /// Stops after the current block when an interrupt was asked for.
     fn run(
         &mut self,
         link: &Link,
@@ -226,7 +243,10 @@ impl Worker {
         let sigma = (n0 / 2.0).sqrt();
         let llr_gain = 2.0 * std::f64::consts::SQRT_2 / n0;
         let (mut errors, mut done, mut iters) = (0, 0, 0);
-        while done < blocks && (max_errors == 0 || errors < max_errors) {
+        while done < blocks
+            && (max_errors == 0 || errors < max_errors)
+            && !crate::interrupt::requested()
+        {
             for b in &mut self.info[..link.k] {
                 *b = rng.gen_range(0..2);
             }
@@ -341,7 +361,14 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         "Eb/N0", "Es/N0", "blocks", "errors", "BLER", "95% CI", "iters"
     );
     let mut results = Vec::new();
+    // Ctrl-C stops after the current block of every worker: the points so
+    // far (the last one partial) are printed and written, exit status 130.
+    let mut interrupted = false;
     for (pi, &ebno_db) in points.iter().enumerate() {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let ebno = 10f64.powf(ebno_db / 10.0);
         let n0 = 1.0 / (ebno * rate * 2.0);
         let threads = workers.len() as u64;
@@ -368,6 +395,12 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         let errors: u64 = tallies.iter().map(|t| t.0).sum();
         let blocks: u64 = tallies.iter().map(|t| t.1).sum();
         let iters: u64 = tallies.iter().map(|t| t.2).sum();
+        if crate::interrupt::requested() {
+            interrupted = true;
+            if blocks == 0 {
+                break;
+            }
+        }
         let (lo, hi) = wilson(errors, blocks);
         let p = Point {
             ebno_db,
@@ -399,12 +432,22 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             p.avg_iterations
         );
         results.push(p);
+        if interrupted {
+            break;
+        }
     }
     if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&results)?)
+        let report = Report {
+            interrupted,
+            points: results,
+        };
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    if interrupted {
+        eprintln!("interrupted: the last point may hold fewer blocks than --blocks");
+    }
+    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
 }
 
 #[cfg(test)]

@@ -58,7 +58,8 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-/// Measures one MCS's curve.
+/// Measures one MCS's curve. An interrupt stops it after the current
+/// block: the curve then ends with the partial point (its `blocks` tells).
 fn measure(
     table: McsTable,
     mcs: u8,
@@ -102,7 +103,7 @@ fn measure(
         let sigma = (n0 / 2.0).sqrt();
         nv.iter_mut().for_each(|v| *v = n0);
         let (mut n, mut err) = (0u64, 0u64);
-        while n < a.blocks && err < a.max_errors {
+        while n < a.blocks && err < a.max_errors && !crate::interrupt::requested() {
             tb.iter_mut().for_each(|b| *b = rng.gen::<u8>() & 1);
             enc.encode(&plan, &tb, 0, &mut coded)
                 .map_err(|e| e.to_string())?;
@@ -129,10 +130,13 @@ fn measure(
             n += 1;
             err += !ok as u64;
         }
+        if n == 0 {
+            break; // interrupted before this point's first block
+        }
         snr_db.push(s);
         bler.push(err as f64 / n as f64);
         blocks.push(n);
-        if err == 0 {
+        if err == 0 || crate::interrupt::requested() {
             break;
         }
     }
@@ -169,8 +173,22 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(a.seed);
     let mut curves = Vec::new();
+    // Ctrl-C stops after the current block: the curves so far are written,
+    // marked `"interrupted": true` (`ranlab system` refuses such a table),
+    // and the exit status is 130.
+    let mut interrupted = false;
     for &m in &which {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let c = measure(table, m, &a, &mut rng)?;
+        if crate::interrupt::requested() {
+            interrupted = true;
+            if c.snr_db.is_empty() {
+                break;
+            }
+        }
         eprintln!(
             "MCS {:>2} (Qm {}, R {:.3}, TBS {:>6}): BLER 10 % near {:.2} dB, {} points",
             m,
@@ -188,6 +206,9 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             c.snr_db.len()
         );
         curves.push(c);
+        if interrupted {
+            break;
+        }
     }
     let cmd = format!(
         "ranlab bler-table --mcs-table {} --n-prb {} --blocks {} --max-errors {} --step-db {} --seed {}{}",
@@ -213,6 +234,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             "max-log demapper, 8-bit LLRs at scale 8, LDPC layered lambda-min (lambda = 3, 10 iterations, early stop), TB CRC"
                 .into(),
         curves,
+        interrupted,
     };
     let text = serde_json::to_string_pretty(&t)?;
     match &a.out {
@@ -220,5 +242,12 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
         None => println!("{text}"),
     }
-    Ok(ExitCode::SUCCESS)
+    if interrupted {
+        eprintln!(
+            "interrupted: the table is incomplete ({} of {} MCS curves, the last maybe partial)",
+            t.curves.len(),
+            which.len()
+        );
+    }
+    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
 }

@@ -340,7 +340,16 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     let mut per_ue: BTreeMap<u16, UeTally> = BTreeMap::new();
     let (mut tb_ok, mut tb_failed, mut errors, mut skipped_slots) = (0u64, 0u64, 0u64, 0u64);
     let mut reached = 0usize;
+    // Ctrl-C stops after the current slot: the report covers the slots
+    // processed (`"interrupted": true`) and the exit status is 130.
+    let mut interrupted = false;
+    let mut processed = 0usize;
     for s in &slots {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
+        processed += 1;
         if s.start < rd.pos {
             skipped_slots += 1; // overlaps the previous one
             reached += 1;
@@ -419,6 +428,8 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
                         e["evm_percent"] = json!(finite(f64::from(res.evm_percent)));
                         e["timing_offset_us"] = json!(finite(res.timing_offset_s * 1e6));
                         e["ldpc_iterations"] = json!(res.ldpc_iterations);
+                        e["erased_res"] = json!(res.erased_res);
+                        e["erased_dmrs_res"] = json!(res.erased_dmrs_res);
                         if !a.quiet {
                             println!(
                                 "  {} (slot {} of the frame) RNTI {} HARQ {} rv {} MCS {} PRB {}+{} x{}: CRC {}, SINR {:.1} dB, EVM {:.1} %",
@@ -464,14 +475,19 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         }
     }
     // PDUs the metadata lists in slots the file does not hold (a truncated
-    // recording): counted and named, and the run fails.
-    let missing: Vec<&SlotSpec> = slots[reached..]
-        .iter()
-        .filter(|s| !s.pdus.is_empty() && s.start >= rd.pos)
-        .collect();
+    // recording): counted and named, and the run fails. After an interrupt
+    // the slots not reached are not missing.
+    let missing: Vec<&SlotSpec> = if interrupted {
+        Vec::new()
+    } else {
+        slots[reached..]
+            .iter()
+            .filter(|s| !s.pdus.is_empty() && s.start >= rd.pos)
+            .collect()
+    };
     let missing_pdus: usize = missing.iter().map(|s| s.pdus.len()).sum();
-    // The rest of the file.
-    loop {
+    // The rest of the file (not after an interrupt).
+    while !interrupted {
         let (got, _) = rd.read(&mut bufs, max_len)?;
         if got == 0 || rd.pos >= total {
             break;
@@ -479,12 +495,20 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     }
     rd.radio.stop()?;
     let samples = rd.pos;
-    println!(
+    // The summary is printed after the JSON is written: stdout may be a closed pipe.
+    let mut summary: Vec<String> = Vec::new();
+    if interrupted {
+        summary.push(format!(
+            "INTERRUPTED after {processed} of {} slots ({samples} of {total} samples)",
+            slots.len()
+        ));
+    }
+    summary.push(format!(
         "  streamed {samples} samples in {} blocks of up to {max_len} ({} slot annotations), {} gaps",
         rd.blocks,
         meta.annotations.len(),
         rd.gaps
-    );
+    ));
     let mut chans = Vec::new();
     for c in 0..ch {
         let mean = if samples > 0 {
@@ -493,11 +517,11 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
             0.0
         };
         let peak = f64::from(rd.peak[c]).powi(2);
-        println!(
+        summary.push(format!(
             "  channel {c}: mean power {:.1} dBFS, peak {:.1} dBFS",
             db(mean),
             db(peak)
-        );
+        ));
         chans.push(json!({
             "channel": c,
             "mean_power_dbfs": finite(db(mean)),
@@ -507,23 +531,24 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     let mut ues = Vec::new();
     if with_pdus {
         let listed: usize = slots.iter().map(|s| s.pdus.len()).sum();
-        println!(
+        summary.push(format!(
             "PUSCH: {listed} PDUs listed in {} slots: {tb_ok} TBs CRC ok, {tb_failed} failed, {errors} not processed, {missing_pdus} not in the file",
-            slots.len() - skipped_slots as usize
-        );
+            processed - skipped_slots as usize
+        ));
         for (rnti, t) in &per_ue {
             let sinr = (t.sinr_n > 0).then(|| t.sinr_sum / t.sinr_n as f64);
-            println!(
+            summary.push(format!(
                 "  RNTI {rnti}: {} ok, {} failed, mean SINR {}",
                 t.ok,
                 t.failed,
                 sinr.map_or("-".into(), |s| format!("{s:.1} dB"))
-            );
+            ));
             ues.push(json!({"rnti": rnti, "tb_ok": t.ok, "tb_failed": t.failed, "sinr_db": sinr}));
         }
     }
     if let Some(path) = &a.json {
         let report = json!({
+            "interrupted": interrupted,
             "datatype": meta.datatype.name(),
             "sample_rate_hz": meta.sample_rate_hz,
             "num_channels": ch,
@@ -551,7 +576,10 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    if samples != total {
+    for line in &summary {
+        println!("{line}");
+    }
+    if !interrupted && samples != total {
         return Err(format!("streamed {samples} samples but the file holds {total}").into());
     }
     if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
@@ -564,5 +592,5 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         )
         .into());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
 }

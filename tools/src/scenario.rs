@@ -249,6 +249,91 @@ fn list<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
+/// NR operating bands by duplex mode: FR1 of TS 38.101-1 Table 5.2-1 and
+/// FR2 of TS 38.101-2 Table 5.2-1 (Rel-18). Downlink-only (SDL) bands carry
+/// no uplink and are none of these.
+const FDD_BANDS: &[u16] = &[
+    1, 2, 3, 5, 7, 8, 12, 13, 14, 18, 20, 24, 25, 26, 28, 30, 31, 65, 66, 70, 71, 72, 74, 85, 91,
+    92, 93, 94, 100, 105, 106, 109,
+];
+const TDD_BANDS: &[u16] = &[
+    34, 38, 39, 40, 41, 46, 47, 48, 50, 51, 53, 54, 77, 78, 79, 90, 96, 101, 102, 104, 257, 258,
+    259, 260, 261, 262, 263,
+];
+const SUL_BANDS: &[u16] = &[80, 81, 82, 83, 84, 86, 89, 95, 97, 98, 99];
+const SDL_BANDS: &[u16] = &[29, 67, 75, 76];
+
+/// The NR bands of a duplex mode (TS 38.101-1/-2 Table 5.2-1).
+pub fn nr_bands(duplex: Duplex) -> &'static [u16] {
+    match duplex {
+        Duplex::Fdd => FDD_BANDS,
+        Duplex::Tdd => TDD_BANDS,
+        Duplex::Sul => SUL_BANDS,
+    }
+}
+
+/// Checks that `band` (`n78`) is an NR operating band of `duplex`; `field`
+/// names it in the error.
+pub fn check_band(field: &str, band: &str, duplex: Duplex) -> Result<(), String> {
+    let name = |d: Duplex| match d {
+        Duplex::Tdd => "TDD",
+        Duplex::Fdd => "FDD",
+        Duplex::Sul => "SUL",
+    };
+    let allowed = || {
+        format!(
+            "allowed for {}: {}; TS 38.101-1/-2 Table 5.2-1",
+            name(duplex),
+            nr_bands(duplex)
+                .iter()
+                .map(|b| format!("n{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let n = band
+        .strip_prefix('n')
+        .and_then(|d| d.parse::<u16>().ok())
+        .filter(|_| band[1..].bytes().all(|b| b.is_ascii_digit()));
+    let Some(n) = n else {
+        return Err(format!(
+            "{field}: `{band}` is not an NR band name like `n78` ({})",
+            allowed()
+        ));
+    };
+    if nr_bands(duplex).contains(&n) {
+        return Ok(());
+    }
+    let other = [Duplex::Tdd, Duplex::Fdd, Duplex::Sul]
+        .into_iter()
+        .find(|&d| nr_bands(d).contains(&n));
+    Err(match other {
+        Some(d) => format!(
+            "{field}: `{band}` is {} {} band, not {} ({})",
+            if d == Duplex::Tdd { "a" } else { "an" },
+            name(d),
+            name(duplex),
+            allowed()
+        ),
+        None if SDL_BANDS.contains(&n) => format!(
+            "{field}: `{band}` is a downlink-only (SDL) band ({})",
+            allowed()
+        ),
+        None => format!(
+            "{field}: `{band}` is not an NR operating band ({})",
+            allowed()
+        ),
+    })
+}
+
+/// gNB transmit power range accepted, dBm: up to 1 kW (TS 38.104 §6.2.1
+/// leaves the wide-area class unbounded; 60 dBm is far above any macro),
+/// down to lab set-ups at -30 dBm.
+pub const GNB_TX_POWER_DBM: std::ops::RangeInclusive<f64> = -30.0..=60.0;
+
+/// Most UEs a scenario or study may hold in total.
+pub const MAX_UES: u64 = 10_000;
+
 /// `Err("FIELD: V UNIT (allowed: LO..=HI)")` unless `v` lies in `range`;
 /// `unit` is empty or starts with a space (`" dB"`).
 pub fn check_range<T: PartialOrd + std::fmt::Display>(
@@ -416,6 +501,8 @@ impl Scenario {
                 noise_figure_db: c.noise_figure_db,
             }
             .check(f)?;
+            check_band(&f("band"), &c.band, c.duplex)?;
+            check_range(&f("tx_power_dbm"), c.tx_power_dbm, GNB_TX_POWER_DBM, " dBm")?;
             if !(c.center_frequency_mhz > 400.0 && c.center_frequency_mhz < 52_600.0) {
                 return Err(format!(
                     "cell.carriers[{i}].center_frequency_mhz: {} MHz is outside NR FR1/FR2 (allowed: 410..52600)",
@@ -428,6 +515,12 @@ impl Scenario {
         }
         if self.ues.is_empty() {
             return Err("ue: at least one [[ue]] entry is required".into());
+        }
+        let total: u64 = self.ues.iter().map(|u| u64::from(u.count)).sum();
+        if total > MAX_UES {
+            return Err(format!(
+                "ue: {total} UEs in total (the sum of ue[].count; allowed: at most {MAX_UES})"
+            ));
         }
         for (i, u) in self.ues.iter().enumerate() {
             let f = |name: &str| format!("ue[{i}].{name}");
@@ -530,11 +623,43 @@ mod tests {
             ),
             ("count = 4", "count = 0", "ue[0].count"),
             ("snr_db = 20.0", "snr_db = 99.0", "channel.snr_db"),
+            ("band = \"n78\"", "band = \"n1\"", "cell.carriers[0].band"),
+            (
+                "band = \"n78\"",
+                "band = \"n9999\"",
+                "cell.carriers[0].band",
+            ),
+            ("band = \"n78\"", "band = \"78\"", "cell.carriers[0].band"),
+            ("band = \"n78\"", "band = \"n75\"", "cell.carriers[0].band"),
+            (
+                "tx_power_dbm = 46.0",
+                "tx_power_dbm = 300.0",
+                "cell.carriers[0].tx_power_dbm",
+            ),
+            (
+                "count = 4",
+                "count = 9000\n[[ue]]\ncount = 9000",
+                "ue: 18000 UEs",
+            ),
         ];
         for (from, to, field) in cases {
             let t = DEFAULT_SCENARIO.replace(from, to);
+            assert_ne!(t, DEFAULT_SCENARIO, "`{from}` not in the default scenario");
             let e = Scenario::parse(&t, "x.toml").unwrap_err();
             assert!(e.contains(field) && e.contains("allowed"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bands_are_checked_against_the_duplex() {
+        assert_eq!(check_band("b", "n78", Duplex::Tdd), Ok(()));
+        assert_eq!(check_band("b", "n1", Duplex::Fdd), Ok(()));
+        assert_eq!(check_band("b", "n80", Duplex::Sul), Ok(()));
+        assert_eq!(check_band("b", "n257", Duplex::Tdd), Ok(()));
+        let e = check_band("b", "n78", Duplex::Fdd).unwrap_err();
+        assert!(e.starts_with("b: `n78` is a TDD band, not FDD"), "{e}");
+        for bad in ["", "n", "n+1", "n7a", "N78", "n65536"] {
+            assert!(check_band("b", bad, Duplex::Tdd).is_err(), "{bad}");
         }
     }
 }

@@ -280,6 +280,27 @@ fn bad_arguments_give_clean_errors() {
     assert_clean_error(&ranlab(&["loopback", "--slots", "zero"]), "--slots");
     assert_clean_error(&ranlab(&["loopback", "--pace", "warp"]), "free");
     assert_clean_error(&ranlab(&["bench", "--impl", "sse9"]), "--impl");
+    // Resource caps: named, not an abort on allocation or a panic.
+    assert_clean_error(
+        &ranlab(&["loopback", "--workers", "256", "--slots", "1"]),
+        "--workers 256: allowed 1..=",
+    );
+    assert_clean_error(
+        &ranlab(&[
+            "bler",
+            "--bg",
+            "2",
+            "--k",
+            "0",
+            "--e",
+            "100",
+            "--ebno-db",
+            "1",
+            "--blocks",
+            "1",
+        ]),
+        "--k 0",
+    );
     assert_clean_error(&ranlab(&["frobnicate"]), "frobnicate");
 }
 
@@ -291,6 +312,26 @@ fn bad_config_files_give_one_line_errors() {
         ("model = \"tdl-c\"", "model = \"tdl-z\"", "channel.model"),
         ("seed = 1", "seed = 1\nwarp = 9", "unknown field `warp`"),
         ("[channel]", "[channel", "line"),
+        (
+            "band = \"n78\"",
+            "band = \"n1\"",
+            "cell.carriers[0].band: `n1` is an FDD band, not TDD",
+        ),
+        (
+            "band = \"n78\"",
+            "band = \"n512\"",
+            "cell.carriers[0].band: `n512` is not an NR operating band",
+        ),
+        (
+            "tx_power_dbm = 46.0",
+            "tx_power_dbm = 460.0",
+            "cell.carriers[0].tx_power_dbm: 460 dBm (allowed: -30..=60)",
+        ),
+        (
+            "count = 4",
+            "count = 10000\n[[ue]]\ncount = 10000",
+            "ue: 20000 UEs in total",
+        ),
     ];
     for (i, (from, to, needle)) in cases.iter().enumerate() {
         assert!(default.contains(from), "default config lacks `{from}`");
@@ -414,9 +455,10 @@ fn mimo_bench_counts_equalised_res_per_layer() {
         f.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
-    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
     std::fs::remove_file(&f).ok();
-    let rows = rows.as_array().unwrap();
+    assert_eq!(v["interrupted"], false);
+    let rows = v["results"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     for r in rows {
         let res_per_call = r["mres_per_s"].as_f64().unwrap() * r["median_us"].as_f64().unwrap();

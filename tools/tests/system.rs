@@ -173,6 +173,26 @@ fn bad_system_configs_give_one_line_errors() {
             "qos_class = \"gold\"",
             "ue[0].qos_class",
         ),
+        (
+            "alpha = 1.0\n\n[[carrier]]",
+            "alpha = 1.0\ntx_power_dbm = 75.0\n\n[[carrier]]",
+            "carrier[0].tx_power_dbm: 75 dBm (allowed: -30..=60)",
+        ),
+        (
+            "distances_m = [100.0, 300.0, 600.0, 1000.0]",
+            "count = 2000\ndistances_m = [100.0, 300.0, 600.0, 1000.0, 1500.0, 2000.0]",
+            "ue: 12000 UEs in total",
+        ),
+        (
+            // 2000 x 2000 = 4e6 UEs used to abort on allocation.
+            "distances_m = [100.0, 300.0, 600.0, 1000.0]",
+            format!(
+                "count = 2000\ndistances_m = [{}]",
+                vec!["500.0"; 2000].join(", ")
+            )
+            .as_str(),
+            "ue: 4000000 UEs in total",
+        ),
     ]
     .iter()
     .enumerate()
@@ -196,6 +216,75 @@ fn bad_system_configs_give_one_line_errors() {
         "n99",
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--carriers: `n99` (allowed: n78, n1)"));
+}
+
+#[test]
+fn bad_sul_settings_give_one_line_errors() {
+    let text = std::fs::read_to_string(example("sul.toml")).unwrap();
+    for (i, (from, to, needle)) in [
+        (
+            "threshold_dbm = -105.0",
+            "threshold_dbm = -200.0",
+            "sul.threshold_dbm: -200 dBm (allowed: -156..=-31)",
+        ),
+        (
+            "threshold_dbm = -105.0",
+            "threshold_dbm = -20.0",
+            "sul.threshold_dbm: -20 dBm (allowed: -156..=-31)",
+        ),
+        (
+            "threshold_dbm = -105.0",
+            "threshold_dbm = nan",
+            "sul.threshold_dbm: NaN dBm",
+        ),
+        (
+            "hysteresis = 0.2",
+            "hysteresis = -0.5",
+            "sul.hysteresis: -0.5 (allowed: 0..=10)",
+        ),
+        (
+            "hysteresis = 0.2",
+            "hysteresis = 30.0",
+            "sul.hysteresis: 30 (allowed: 0..=10)",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(text.contains(from), "example lacks `{from}`");
+        let f = std::env::temp_dir().join(format!("ranlab-sul-{}-{i}.toml", std::process::id()));
+        std::fs::write(&f, text.replace(from, to)).unwrap();
+        let o = ranlab(&["system", "--config", f.to_str().unwrap()]);
+        std::fs::remove_file(&f).ok();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(err.contains(needle), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn an_interrupted_bler_table_is_refused() {
+    let t = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/bler-awgn.json"),
+    )
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&t).unwrap();
+    v["interrupted"] = true.into();
+    let f = std::env::temp_dir().join(format!("ranlab-bler-int-{}.json", std::process::id()));
+    std::fs::write(&f, v.to_string()).unwrap();
+    let o = ranlab(&[
+        "system",
+        "--config",
+        &example("qos.toml"),
+        "--slots",
+        "10",
+        "--bler-table",
+        f.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&f).ok();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("interrupted"), "{err}");
 }
 
 #[test]

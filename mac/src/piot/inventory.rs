@@ -107,6 +107,12 @@ pub trait InventoryAir {
     /// After Msg2 confirmed an ID, `senders` (the tags holding it) send Msg3.
     /// Returns the tag whose Msg3 the reader decoded, if any.
     fn msg3(&mut self, senders: &[usize]) -> Option<usize>;
+    /// Whether the caller wants the round ended now (e.g. on Ctrl-C);
+    /// asked before each access occasion. The round then ends with what it
+    /// has, marked [`InventoryReport::stopped`].
+    fn stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// An ideal channel: one reply is always decoded, two or more always collide.
@@ -164,6 +170,8 @@ pub struct InventoryReport {
     pub slots: Vec<SlotRecord>,
     /// How many times each tag was read (0 for missed tags).
     pub reads_per_tag: Vec<u32>,
+    /// The round was ended early by [`InventoryAir::stop`].
+    pub stopped: bool,
 }
 
 impl InventoryReport {
@@ -210,6 +218,7 @@ pub fn run_inventory(
     let mut report = InventoryReport {
         slots: Vec::new(),
         reads_per_tag: vec![0; n_tags],
+        stopped: false,
     };
     let mut qfp = cfg.initial_q as f64;
     let mut q = cfg.initial_q;
@@ -230,6 +239,10 @@ pub fn run_inventory(
             }
             slot_in_frame = 0;
             frame_replies = 0;
+        }
+        if air.stop() {
+            report.stopped = true;
+            return Ok(report);
         }
         if report.slots.len() as u64 >= cfg.max_slots {
             return Err(InventoryError::SlotLimit(cfg.max_slots));

@@ -33,7 +33,11 @@
 //! symbols (the channel absorbs nothing of β_DMRS).
 //!
 //! Edges: an all-zero grid gives zero channels, σ² = 0, SINR 0 (reported as
-//! −100 dB) and τ = CFO = 0; nothing is NaN.
+//! −100 dB) and τ = CFO = 0; nothing is NaN. A DM-RS RE received as NaN or
+//! infinite is an erasure: its LS value is replaced by the previous finite one
+//! of the same k' (held, as beyond the band edges), or 0 when there is none, and counted
+//! ([`ChannelEstimate::erased_dmrs_res`]), so one bad sample does not spread
+//! over the band through interpolation and the noise estimate.
 
 use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
@@ -115,6 +119,7 @@ pub struct ChannelEstimate {
     noise_var: f32,
     timing_offset_s: f64,
     cfo_hz: Option<f64>,
+    erased_dmrs: u32,
 }
 
 impl ChannelEstimate {
@@ -138,6 +143,7 @@ impl ChannelEstimate {
             noise_var: 0.0,
             timing_offset_s: 0.0,
             cfo_hz: None,
+            erased_dmrs: 0,
         }
     }
 
@@ -276,6 +282,33 @@ impl ChannelEstimate {
     pub fn cfo_hz(&self) -> Option<f64> {
         self.cfo_hz
     }
+
+    /// DM-RS REs (over antennas) received as NaN or infinite and left out.
+    pub fn erased_dmrs_res(&self) -> u32 {
+        self.erased_dmrs
+    }
+}
+
+/// Replaces each non-finite LS value of `z` (one k' of one symbol, pairs in
+/// frequency order) by the previous finite one (the first finite one before
+/// any), or 0 when none is finite; returns how many were replaced. One
+/// branch-free scan when all are finite.
+fn erase_non_finite(z: &mut [Complex32]) -> u32 {
+    let finite = |v: &Complex32| v.re.is_finite() & v.im.is_finite();
+    if z.iter().fold(true, |ok, v| ok & finite(v)) {
+        return 0;
+    }
+    let mut held = z.iter().copied().find(finite).unwrap_or_default();
+    let mut erased = 0;
+    for v in z.iter_mut() {
+        if finite(v) {
+            held = *v;
+        } else {
+            *v = held;
+            erased += 1;
+        }
+    }
+    erased
 }
 
 /// The work of one DM-RS position between the estimator's steps: its own
@@ -296,6 +329,8 @@ struct PositionWork {
     h: Vec<Complex32>,
     /// Σ|h|² per `[rx][layer]` after the ramp.
     power: Vec<f64>,
+    /// Non-finite DM-RS REs of the position (erased from `z`).
+    erased: u32,
 }
 
 /// The DM-RS channel estimator: sizes fixed at construction, no allocation per slot.
@@ -345,6 +380,7 @@ impl ChannelEstimator {
                     ramp: vec![Complex32::default(); 12 * max_prb],
                     h: vec![Complex32::default(); max_rx * max_layers * 12 * max_prb],
                     power: vec![0.0; max_rx * max_layers],
+                    erased: 0,
                 })
             }),
             corr: std::array::from_fn(|_| [AtomicU64::new(0), AtomicU64::new(0)]),
@@ -431,6 +467,7 @@ impl ChannelEstimator {
         let n_rx = grid.ports();
         let base = 12 * p.prb_start;
         let mut corr = Complex64::new(0.0, 0.0);
+        w.erased = 0;
         for rx in 0..n_rx {
             for (gi, &delta) in groups[..n_groups].iter().enumerate() {
                 for lp in 0..len {
@@ -442,6 +479,7 @@ impl ChannelEstimator {
                         for (n, v) in z.iter_mut().enumerate() {
                             *v = y[re_offset(t, n, kp, delta)] * seq[2 * n + kp].conj();
                         }
+                        w.erased += erase_non_finite(z);
                         // Same k' in neighbouring pairs: the same CDM combination, D subcarriers apart.
                         let mut c = Complex32::default();
                         for w in z.windows(2) {
@@ -592,6 +630,10 @@ impl ChannelEstimator {
             out.pos_time[i] = 0.5 * (t0 + t1);
         }
         out.timing_offset_s = self.timing_offset(n_pos, scs, spacing);
+        out.erased_dmrs = self.work[..n_pos]
+            .iter_mut()
+            .map(|m| m.get_mut().unwrap_or_else(|e| e.into_inner()).erased)
+            .sum();
         let work = self
             .work
             .each_mut()

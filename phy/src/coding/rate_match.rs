@@ -210,8 +210,7 @@ impl CbRateMatcher {
             return self.select(codeword, out);
         }
         self.select(codeword, scratch)?;
-        interleave(scratch, self.qm as usize, out);
-        Ok(())
+        interleave(scratch, self.qm as usize, out)
     }
 
     /// De-interleaves the E LLRs `llrs` (f order) and adds them with
@@ -237,7 +236,7 @@ impl CbRateMatcher {
         let e: &[i8] = if self.qm == 1 {
             llrs
         } else {
-            deinterleave(llrs, self.qm as usize, scratch);
+            deinterleave(llrs, self.qm as usize, scratch)?;
             scratch
         };
         let mut top = 0;
@@ -279,9 +278,25 @@ fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), Rate
     }
 }
 
-/// Bit interleaving §5.4.2.2: f_{i + j·Qm} = e_{i·E/Qm + j}.
-pub fn interleave<T: Copy>(e: &[T], qm: usize, f: &mut [T]) {
-    debug_assert_eq!(e.len(), f.len());
+/// Checks the arguments of [`interleave`] / [`deinterleave`]: Q_m one of
+/// 1, 2, 4, 6, 8, 10, both buffers E long and E a multiple of Q_m.
+fn check_interleave(qm: usize, input: usize, output: usize) -> Result<(), RateMatchError> {
+    let q = u8::try_from(qm).unwrap_or(u8::MAX);
+    if !matches!(q, 1 | 2 | 4 | 6 | 8 | 10) {
+        return Err(RateMatchError::Qm(q));
+    }
+    check_len("interleaver output", output, input)?;
+    if !input.is_multiple_of(qm) {
+        return Err(RateMatchError::E { e: input, qm: q });
+    }
+    Ok(())
+}
+
+/// Bit interleaving §5.4.2.2: f_{i + j·Qm} = e_{i·E/Qm + j}. `e` and `f`
+/// are E long, E a multiple of Q_m ∈ {1, 2, 4, 6, 8, 10}; anything else is
+/// an error (in every build), and `f` is then left untouched.
+pub fn interleave<T: Copy>(e: &[T], qm: usize, f: &mut [T]) -> Result<(), RateMatchError> {
+    check_interleave(qm, e.len(), f.len())?;
     let rows = e.len() / qm;
     match qm {
         2 => interleave_n::<T, 2>(e, rows, f),
@@ -291,6 +306,7 @@ pub fn interleave<T: Copy>(e: &[T], qm: usize, f: &mut [T]) {
         10 => interleave_n::<T, 10>(e, rows, f),
         _ => f.copy_from_slice(e),
     }
+    Ok(())
 }
 
 #[inline]
@@ -302,9 +318,10 @@ fn interleave_n<T: Copy, const Q: usize>(e: &[T], rows: usize, f: &mut [T]) {
     }
 }
 
-/// The inverse of [`interleave`]: e_{i·E/Qm + j} = f_{i + j·Qm}.
-pub fn deinterleave<T: Copy>(f: &[T], qm: usize, e: &mut [T]) {
-    debug_assert_eq!(e.len(), f.len());
+/// The inverse of [`interleave`]: e_{i·E/Qm + j} = f_{i + j·Qm}, with the
+/// same checks.
+pub fn deinterleave<T: Copy>(f: &[T], qm: usize, e: &mut [T]) -> Result<(), RateMatchError> {
+    check_interleave(qm, f.len(), e.len())?;
     let rows = f.len() / qm;
     match qm {
         2 => deinterleave_n::<T, 2>(f, rows, e),
@@ -314,6 +331,7 @@ pub fn deinterleave<T: Copy>(f: &[T], qm: usize, e: &mut [T]) {
         10 => deinterleave_n::<T, 10>(f, rows, e),
         _ => e.copy_from_slice(f),
     }
+    Ok(())
 }
 
 #[inline]
@@ -529,5 +547,40 @@ mod tests {
             k0(BaseGraph::Bg1, 2, 12000, 384),
             (33 * 12000 / (66 * 384)) * 384
         );
+    }
+
+    #[test]
+    fn interleaver_refuses_bad_qm_and_lengths_in_every_build() {
+        let e: Vec<u8> = (0..24).collect();
+        let mut f = vec![0u8; 24];
+        interleave(&e, 4, &mut f).unwrap();
+        // f_{i + 4j} = e_{6i + j}
+        assert_eq!(&f[..8], &[0, 6, 12, 18, 1, 7, 13, 19]);
+        let mut back = vec![0u8; 24];
+        deinterleave(&f, 4, &mut back).unwrap();
+        assert_eq!(back, e);
+        for qm in [0usize, 3, 5, 7, 12, 300] {
+            assert!(
+                matches!(interleave(&e, qm, &mut f), Err(RateMatchError::Qm(_))),
+                "qm {qm}"
+            );
+            assert!(
+                matches!(deinterleave(&e, qm, &mut f), Err(RateMatchError::Qm(_))),
+                "qm {qm}"
+            );
+        }
+        let mut short = vec![0u8; 23];
+        let err = interleave(&e, 2, &mut short).unwrap_err();
+        assert!(matches!(err, RateMatchError::Length { .. }), "{err}");
+        assert!(deinterleave(&e, 2, &mut short).is_err());
+        assert!(deinterleave(&short, 2, &mut f).is_err());
+        let mut f22 = vec![0u8; 22];
+        assert!(matches!(
+            interleave(&e[..22], 4, &mut f22),
+            Err(RateMatchError::E { e: 22, qm: 4 })
+        ));
+        // Q_m = 1 copies.
+        interleave(&e, 1, &mut f).unwrap();
+        assert_eq!(f, e);
     }
 }

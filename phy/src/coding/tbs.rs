@@ -249,6 +249,22 @@ pub enum TbsError {
         /// Layers v.
         layers: u8,
     },
+    /// N_RE or N_info beyond what a 32-bit TBS can carry (n_PRB or layers
+    /// far beyond NR's 275 PRBs and 8 layers).
+    #[error(
+        "n_PRB = {n_prb}, {layers} layers: N_info = N_RE·R·Q_m·v = {n_info} exceeds {max} \
+         (NR carriers have at most 275 PRBs, TS 38.101-1 Table 5.3.2-1)"
+    )]
+    TooLarge {
+        /// Allocated PRBs.
+        n_prb: u32,
+        /// Layers v.
+        layers: u8,
+        /// N_info, rounded down (saturated when it does not fit).
+        n_info: u64,
+        /// The largest N_info accepted.
+        max: u64,
+    },
     /// N'_RE would be negative (more DM-RS/overhead REs than the PRB holds).
     #[error("overhead of {overhead} REs exceeds 12·{n_symb} REs per PRB")]
     Overhead {
@@ -394,24 +410,45 @@ pub fn tbs_from_n_info(num: u64, den_log2: u32, r_x2048: u32) -> u32 {
     }
 }
 
+/// The largest N_info [`transport_block_size`] accepts: 2^31, so that the
+/// TBS (at most N_info plus one code block's rounding) fits a `u32`.
+pub const MAX_N_INFO: u64 = 1 << 31;
+
 /// The transport block size of one PDSCH/PUSCH transmission (§5.1.3.2, step 1
-/// to 4; PUSCH §6.1.4.2 uses the same steps).
+/// to 4; PUSCH §6.1.4.2 uses the same steps). Arithmetic is checked: an
+/// allocation whose N_info exceeds [`MAX_N_INFO`] is
+/// [`TbsError::TooLarge`], never a wrapped value.
 pub fn transport_block_size(p: &TbsParams) -> Result<TbsInfo, TbsError> {
     let total = 12 * p.n_symb_sh as u32;
-    let overhead = p.n_dmrs_prb + p.n_oh;
+    let overhead = p.n_dmrs_prb.saturating_add(p.n_oh);
     let n_re_prime = total.checked_sub(overhead).ok_or(TbsError::Overhead {
         overhead,
         n_symb: p.n_symb_sh,
     })?;
-    let n_re = n_re_prime.min(156) * p.n_prb;
-    let num = n_re as u64 * p.mcs.r_x2048 as u64 * p.mcs.qm as u64 * p.num_layers as u64;
+    let den_log2 = 11 + p.scaling.shift();
+    let too_large = |num: Option<u64>| TbsError::TooLarge {
+        n_prb: p.n_prb,
+        layers: p.num_layers,
+        n_info: num.map_or(u64::MAX, |n| n >> den_log2),
+        max: MAX_N_INFO,
+    };
+    // N_RE = min(156, N'_RE)·n_PRB (u64: no wrap), N_info·2^den as below.
+    let n_re64 = n_re_prime.min(156) as u64 * p.n_prb as u64;
+    let num = n_re64
+        .checked_mul(p.mcs.r_x2048 as u64)
+        .and_then(|x| x.checked_mul(p.mcs.qm as u64))
+        .and_then(|x| x.checked_mul(p.num_layers as u64));
+    let n_re = u32::try_from(n_re64).map_err(|_| too_large(num))?;
+    let num = match num {
+        Some(n) if n >> den_log2 <= MAX_N_INFO => n,
+        _ => return Err(too_large(num)),
+    };
     if num == 0 {
         return Err(TbsError::NoResources {
             n_re,
             layers: p.num_layers,
         });
     }
-    let den_log2 = 11 + p.scaling.shift();
     Ok(TbsInfo {
         n_re_prime,
         n_re,
@@ -567,5 +604,42 @@ mod tests {
         })
         .is_err());
         assert!(transport_block_size(&TbsParams { n_prb: 0, ..p }).is_err());
+    }
+
+    #[test]
+    fn huge_allocations_are_errors_not_wrapped_sizes() {
+        let p = TbsParams {
+            n_prb: 1_000_000_000,
+            n_symb_sh: 14,
+            n_dmrs_prb: 12,
+            n_oh: 0,
+            num_layers: 4,
+            mcs: mcs(McsTable::Qam256, 27, false).unwrap(),
+            scaling: TbScaling::One,
+        };
+        for n_prb in [1_000_000_000u32, u32::MAX, 30_000_000] {
+            let e = transport_block_size(&TbsParams { n_prb, ..p }).unwrap_err();
+            assert!(
+                matches!(e, TbsError::TooLarge { n_prb: n, .. } if n == n_prb),
+                "{n_prb}: {e}"
+            );
+            assert!(e.to_string().contains("n_PRB"), "{e}");
+        }
+        let e = transport_block_size(&TbsParams {
+            n_prb: 275,
+            num_layers: u8::MAX,
+            n_dmrs_prb: u32::MAX,
+            ..p
+        })
+        .unwrap_err();
+        assert!(matches!(e, TbsError::Overhead { .. }), "{e}");
+        // Just below the bound the TBS is computed and fits.
+        let t = transport_block_size(&TbsParams {
+            n_prb: 100_000,
+            ..p
+        })
+        .unwrap();
+        let n_info = t.n_info_num >> t.n_info_den_log2;
+        assert!(n_info > 400_000_000 && (t.tbs as u64).abs_diff(n_info) < n_info / 16);
     }
 }

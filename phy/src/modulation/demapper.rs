@@ -6,9 +6,12 @@
 //! two independent PAMs (exact max-log, see `simd::scalar::demap`); BPSK and
 //! π/2-BPSK have the closed form 4·Re(r·p*)/σ² with p the bit-0 point.
 //!
-//! Edge cases: σ² ≤ 1e-12 (including 0 and NaN) is raised to 1e-12, so LLRs
-//! stay finite; a NaN or infinite point gives NaN/infinite LLRs for its own
-//! bits only.
+//! Edge cases: a noise variance that is NaN, zero or negative is an error
+//! ([`ModulationError::NoiseVar`]): it would otherwise become LLRs of full
+//! confidence. A positive σ² below 1e-12 is raised to 1e-12, so LLRs of
+//! finite points stay finite; σ² = +∞ gives LLRs of zero confidence. A point
+//! with a NaN or infinite coordinate is an erasure: its Q_m LLRs are 0 (on
+//! every instruction set alike) and it is counted in the returned value.
 
 use super::{check_len, Modulation, ModulationError};
 use crate::simd::scalar::demap::{self as scalar, QamParams, MIN_NOISE_VAR};
@@ -50,14 +53,16 @@ impl Demapper {
         self.level
     }
 
-    /// Demaps `symbols` with per-symbol noise variances `noise_var` into
-    /// `llrs` (Q_m per symbol). For π/2-BPSK the first symbol has index 0.
+    /// Demaps `symbols` with per-symbol noise variances `noise_var` (each
+    /// positive; +∞ allowed) into `llrs` (Q_m per symbol). For π/2-BPSK the
+    /// first symbol has index 0. Returns the number of non-finite symbols,
+    /// erased (LLRs 0).
     pub fn demap(
         &self,
         symbols: &[Complex32],
         noise_var: &[f32],
         llrs: &mut [f32],
-    ) -> Result<(), ModulationError> {
+    ) -> Result<usize, ModulationError> {
         self.demap_from(0, symbols, noise_var, llrs)
     }
 
@@ -68,9 +73,10 @@ impl Demapper {
         symbols: &[Complex32],
         noise_var: &[f32],
         llrs: &mut [f32],
-    ) -> Result<(), ModulationError> {
+    ) -> Result<usize, ModulationError> {
         check_len("noise variances", noise_var.len(), symbols.len())?;
         check_len("LLRs", llrs.len(), symbols.len() * self.modulation.qm())?;
+        check_noise_var(noise_var)?;
         let flat: &[f32] = bytemuck::cast_slice(symbols);
         match self.qam {
             None => demap_bpsk(
@@ -94,8 +100,52 @@ impl Demapper {
                 _ => scalar::demap_qam(p, flat, noise_var, llrs),
             },
         }
-        Ok(())
+        Ok(erase_non_finite(symbols, self.modulation.qm(), llrs))
     }
+}
+
+/// Whether `f` is NaN for any value of `v`: `f` maps a good value to 0 and
+/// a bad one to NaN, summed in 8 independent lanes (vectorised even at the
+/// x86-64 baseline), one branch-free pass for the common all-good case.
+#[inline(always)]
+fn any_nan(v: &[f32], f: impl Fn(f32) -> f32) -> bool {
+    let mut acc = [0f32; 8];
+    let mut it = v.chunks_exact(8);
+    for c in &mut it {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f(x);
+        }
+    }
+    acc.iter().any(|a| a.is_nan()) || it.remainder().iter().any(|&x| f(x).is_nan())
+}
+
+/// Every noise variance must be positive (+∞ allowed; NaN is not).
+fn check_noise_var(nv: &[f32]) -> Result<(), ModulationError> {
+    if !any_nan(nv, |x| if x > 0.0 { 0.0 } else { f32::NAN }) {
+        return Ok(());
+    }
+    let index = nv.iter().position(|&x| !(x > 0.0)).unwrap_or(0);
+    Err(ModulationError::NoiseVar {
+        index,
+        value: nv[index],
+    })
+}
+
+/// Zeroes the LLRs of every symbol with a non-finite coordinate (an
+/// erasure); returns how many. One scan of the points when all are finite.
+fn erase_non_finite(symbols: &[Complex32], qm: usize, llrs: &mut [f32]) -> usize {
+    // x − x is 0 for a finite x and NaN for ±∞ and NaN.
+    if !any_nan(bytemuck::cast_slice(symbols), |x| x - x) {
+        return 0;
+    }
+    let mut erased = 0;
+    for (s, l) in symbols.iter().zip(llrs.chunks_exact_mut(qm)) {
+        if !(s.re.is_finite() && s.im.is_finite()) {
+            l.fill(0.0);
+            erased += 1;
+        }
+    }
+    erased
 }
 
 fn demap_bpsk(pi2: bool, first: usize, symbols: &[Complex32], nv: &[f32], llrs: &mut [f32]) {
@@ -289,13 +339,93 @@ mod tests {
                 .collect();
             let mut x = vec![Complex32::default(); 1 << qm];
             Mapper::new(m).map(&bits, &mut x).unwrap();
-            let nv = vec![0.0f32; x.len()];
+            // A positive variance below the floor is raised to it.
+            let nv = vec![1e-30f32; x.len()];
             let mut l = vec![0f32; bits.len()];
             Demapper::new(m).demap(&x, &nv, &mut l).unwrap();
             for (b, l) in bits.iter().zip(&l) {
                 assert!(l.is_finite() && (*l > 0.0) == (*b == 0), "{m:?}");
             }
             assert!(Demapper::new(m).demap(&x, &nv[1..], &mut l).is_err());
+        }
+    }
+
+    #[test]
+    fn nan_zero_or_negative_noise_variance_is_an_error() {
+        for m in Modulation::ALL {
+            let (y, mut nv) = noisy(m, 21, 5, 0.3);
+            let mut l = vec![0f32; y.len() * m.qm()];
+            for (i, bad) in [(0usize, 0.0f32), (9, -1.0), (20, f32::NAN), (17, -0.0)] {
+                let keep = nv[i];
+                nv[i] = bad;
+                for level in SimdLevel::supported() {
+                    let e = Demapper::with_level(m, level)
+                        .demap(&y, &nv, &mut l)
+                        .unwrap_err();
+                    assert!(
+                        matches!(e, ModulationError::NoiseVar { index, .. } if index == i),
+                        "{m:?} {level}: {e}"
+                    );
+                    assert!(e.to_string().contains("noise variance"), "{e}");
+                }
+                nv[i] = keep;
+            }
+            // +inf: zero confidence, not an error.
+            nv[3] = f32::INFINITY;
+            Demapper::new(m).demap(&y, &nv, &mut l).unwrap();
+            assert!(l[3 * m.qm()..4 * m.qm()].iter().all(|&x| x == 0.0));
+        }
+    }
+
+    #[test]
+    fn non_finite_points_are_erasures_on_every_level() {
+        // NaN and ±inf in either coordinate, in the vector body and in the
+        // tails of every kernel; their LLRs are 0, the others unchanged.
+        let bad = [
+            Complex32::new(f32::NAN, 0.1),
+            Complex32::new(0.2, f32::NAN),
+            Complex32::new(f32::INFINITY, 0.0),
+            Complex32::new(-0.3, f32::NEG_INFINITY),
+            Complex32::new(f32::NAN, f32::INFINITY),
+        ];
+        for m in Modulation::ALL {
+            let qm = m.qm();
+            for n in [1usize, 3, 4, 5, 8, 15, 16, 17, 203] {
+                let (mut y, nv) = noisy(m, n, 40 + n as u64, 0.4);
+                let clean = y.clone();
+                let hit: Vec<usize> = [0, n / 2, n - 1, 7 % n, 16 % n]
+                    .into_iter()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                for (j, &i) in hit.iter().enumerate() {
+                    y[i] = bad[j % bad.len()];
+                }
+                let mut want = vec![0f32; n * qm];
+                Demapper::with_level(m, SimdLevel::Scalar)
+                    .demap(&clean, &nv, &mut want)
+                    .unwrap();
+                for level in SimdLevel::supported() {
+                    let mut got = vec![f32::NAN; n * qm];
+                    let erased = Demapper::with_level(m, level)
+                        .demap(&y, &nv, &mut got)
+                        .unwrap();
+                    assert_eq!(erased, hit.len(), "{m:?} {level} n {n}");
+                    for i in 0..n {
+                        let (g, w) = (&got[i * qm..][..qm], &want[i * qm..][..qm]);
+                        if hit.contains(&i) {
+                            assert!(g.iter().all(|&x| x == 0.0), "{m:?} {level} {i}: {g:?}");
+                        } else {
+                            for (&g, &w) in g.iter().zip(w) {
+                                assert!(
+                                    (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                                    "{m:?} {level} n {n} i {i}: {g} vs {w}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

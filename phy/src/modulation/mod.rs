@@ -92,8 +92,8 @@ impl Modulation {
     ];
 }
 
-/// Why a mapping call refused its buffers.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// Why a mapping or demapping call refused its input.
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum ModulationError {
     /// Buffers whose lengths do not match.
     #[error("{what}: length {got}, expected {expected}")]
@@ -104,6 +104,15 @@ pub enum ModulationError {
         got: usize,
         /// Required length.
         expected: usize,
+    },
+    /// A noise variance given to the demapper is NaN, zero or negative:
+    /// it would turn into LLRs of full confidence.
+    #[error("noise variance {value} of symbol {index} is not a positive number")]
+    NoiseVar {
+        /// The symbol it belongs to.
+        index: usize,
+        /// The value.
+        value: f32,
     },
 }
 

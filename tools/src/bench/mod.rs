@@ -114,7 +114,17 @@ pub fn cases(level: SimdLevel) -> Vec<Case> {
     v
 }
 
-fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
+/// What `--json` holds: the cases measured, and whether Ctrl-C cut the run
+/// short (the case being measured then is left out: its statistics are
+/// incomplete).
+#[derive(serde::Serialize)]
+struct Report {
+    interrupted: bool,
+    results: Vec<Measurement>,
+}
+
+/// Measures one case; `None` when an interrupt came before it finished.
+fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Option<Measurement> {
     // Calibrate a batch so each timed sample lasts at least ~20 us.
     let t0 = Instant::now();
     (case.run)();
@@ -123,6 +133,9 @@ fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
     let mut samples = Vec::new();
     let start = Instant::now();
     while start.elapsed() < time || samples.len() < 11 {
+        if crate::interrupt::requested() {
+            return None;
+        }
         let t = Instant::now();
         for _ in 0..batch {
             (case.run)();
@@ -135,7 +148,7 @@ fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
     samples.sort_by(f64::total_cmp);
     let median = samples[samples.len() / 2];
     let p99 = samples[((samples.len() as f64 * 0.99) as usize).min(samples.len() - 1)];
-    Measurement {
+    Some(Measurement {
         block: case.block,
         case: case.case.clone(),
         implementation: level.name(),
@@ -145,7 +158,7 @@ fn measure(case: &mut Case, time: Duration, level: SimdLevel) -> Measurement {
         mres_per_s: case.res / median,
         calls: samples.len() * batch,
         realtime_factor: slot::slot_us(case.block, &case.case).map(|s| s / median),
-    }
+    })
 }
 
 pub fn run(args: Args) -> CliResult<ExitCode> {
@@ -194,16 +207,26 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         }
     }
     let mut results = Vec::new();
+    // Ctrl-C ends the run after the current timed batch: the finished cases
+    // are written (`"interrupted": true`) and the exit status is 130.
+    let mut interrupted = false;
     println!(
         "{:<14} {:<40} {:<7} {:>12} {:>12} {:>12} {:>10}",
         "block", "case", "impl", "median_us", "p99_us", "Mbit/s", "MRE/s"
     );
-    for level in levels {
+    'levels: for level in levels {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let mut all = cases(level);
         all.retain(|c| args.only.as_deref().is_none_or(|b| b == c.block));
         all.retain(|c| args.case.as_deref().is_none_or(|t| c.case.contains(t)));
         for mut c in all {
-            let m = measure(&mut c, Duration::from_secs_f64(args.time), level);
+            let Some(m) = measure(&mut c, Duration::from_secs_f64(args.time), level) else {
+                interrupted = true;
+                break 'levels;
+            };
             println!(
                 "{:<14} {:<40} {:<7} {:>12.2} {:>12.2} {:>12.1} {:>10.1}",
                 m.block,
@@ -220,7 +243,7 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             results.push(m);
         }
     }
-    if results.is_empty() {
+    if results.is_empty() && !interrupted {
         return Err(format!(
             "no benchmark case matches (--only {:?}, --case {:?})",
             args.only.unwrap_or_default(),
@@ -229,8 +252,15 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         .into());
     }
     if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&results)?)
+        let report = Report {
+            interrupted,
+            results,
+        };
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    if interrupted {
+        eprintln!("interrupted: the case being measured is left out");
+    }
+    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
 }

@@ -70,6 +70,17 @@ pub struct Args {
     radio_opts: String,
 }
 
+/// Most pipeline workers, whatever the machine: each holds a receiver's
+/// buffers for the whole carrier.
+pub const MAX_WORKERS: usize = 64;
+
+/// Most pipeline workers here: 4 per core (more only contend), at most
+/// [`MAX_WORKERS`].
+pub fn max_workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_mul(4).clamp(1, MAX_WORKERS)
+}
+
 pub fn run(args: Args) -> CliResult<ExitCode> {
     if args.print_default_config {
         print!("{DEFAULT_SCENARIO}");
@@ -96,8 +107,13 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
                 .into(),
         );
     }
-    if args.workers == 0 || args.workers > 256 {
-        return Err("--workers: must be between 1 and 256".into());
+    let max_workers = max_workers();
+    if args.workers == 0 || args.workers > max_workers {
+        return Err(format!(
+            "--workers {}: allowed 1..={max_workers} (4 per core of this machine, at most {MAX_WORKERS})",
+            args.workers
+        )
+        .into());
     }
     // Ctrl-C ends the run after the current slot; the summary and JSON are
     // still written (marked interrupted) and the exit status is 130.

@@ -6,7 +6,9 @@
 //! bandwidth table, `traffic` and `qos_class` names. Unknown keys are
 //! rejected; every error is one line naming the field and the allowed values.
 
-use crate::scenario::{check_range, CarrierFields, Duplex, QosClass, Traffic};
+use crate::scenario::{
+    check_range, CarrierFields, Duplex, QosClass, Traffic, GNB_TX_POWER_DBM, MAX_UES,
+};
 use serde::Deserialize;
 
 /// A system-level study.
@@ -178,9 +180,12 @@ fn default_groups() -> u16 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sul {
-    /// rsrp-ThresholdSSB-SUL, dBm (TS 38.321 §5.1.1).
+    /// rsrp-ThresholdSSB-SUL, dBm (TS 38.321 §5.1.1), within the SS-RSRP
+    /// reporting range −156..=−31 dBm (TS 38.133 §10.1.6.1, the RSRP-Range of
+    /// TS 38.331).
     pub threshold_dbm: f32,
-    /// Relative throughput margin to switch.
+    /// Relative throughput margin to switch (0.2: the other carrier must
+    /// promise 20 % more), 0..=10; a ratio, not dB.
     #[serde(default = "default_hyst")]
     pub hysteresis: f32,
 }
@@ -372,6 +377,7 @@ impl SystemConfig {
                     c.center_frequency_mhz
                 ));
             }
+            check_range(&f("tx_power_dbm"), c.tx_power_dbm, GNB_TX_POWER_DBM, " dBm")?;
             check_range(&f("p0_dbm"), c.p0_dbm, -130.0..=0.0, " dBm")?;
             check_range(&f("alpha"), c.alpha, 0.0..=1.0, "")?;
         }
@@ -388,6 +394,20 @@ impl SystemConfig {
         }
         if self.ues.is_empty() {
             return Err("ue: at least one [[ue]] is required".into());
+        }
+        // count UEs at each of distances_m: the product is what gets allocated.
+        let total: u64 = self
+            .ues
+            .iter()
+            .map(|u| {
+                let places = u.distances_m.as_ref().map_or(1, |d| d.len().max(1)) as u64;
+                u64::from(u.count).saturating_mul(places)
+            })
+            .fold(0u64, u64::saturating_add);
+        if total > MAX_UES {
+            return Err(format!(
+                "ue: {total} UEs in total (ue[].count x the entries of ue[].distances_m; allowed: at most {MAX_UES})"
+            ));
         }
         for (i, u) in self.ues.iter().enumerate() {
             let f = |n: &str| format!("ue[{i}].{n}");
@@ -446,8 +466,17 @@ impl SystemConfig {
                 }
             }
         }
-        if self.sul.is_some() && n_sul == 0 {
-            return Err("sul: needs a [[carrier]] with duplex = \"sul\"".into());
+        if let Some(sul) = &self.sul {
+            if n_sul == 0 {
+                return Err("sul: needs a [[carrier]] with duplex = \"sul\"".into());
+            }
+            check_range(
+                "sul.threshold_dbm",
+                sul.threshold_dbm,
+                -156.0..=-31.0,
+                " dBm",
+            )?;
+            check_range("sul.hysteresis", sul.hysteresis, 0.0..=10.0, "")?;
         }
         Ok(())
     }
@@ -488,6 +517,16 @@ distance_m = 200.0
                 "unknown field `warp`",
             ),
             ("[[ue]]", "scheduler = \"edf\"\n[[ue]]", "scheduler"),
+            (
+                "antennas = 4",
+                "antennas = 4\ntx_power_dbm = 99.0",
+                "carrier[0].tx_power_dbm: 99 dBm (allowed: -30..=60)",
+            ),
+            (
+                "distance_m = 200.0",
+                "count = 2000\ndistances_m = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0]",
+                "ue: 12000 UEs in total",
+            ),
         ] {
             let e = SystemConfig::parse(&MIN.replace(from, to), "x.toml").unwrap_err();
             assert!(e.contains(needle), "{e}");

@@ -55,6 +55,9 @@ pub struct BlerTable {
     pub receiver: String,
     /// One curve per MCS, in MCS order.
     pub curves: Vec<BlerCurve>,
+    /// `ranlab bler-table` was stopped by Ctrl-C: the curves are incomplete.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl BlerTable {
@@ -62,6 +65,11 @@ impl BlerTable {
     /// increasing SNR points.
     pub fn from_json(text: &str, origin: &str) -> Result<BlerTable, String> {
         let t: BlerTable = serde_json::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+        if t.interrupted {
+            return Err(format!(
+                "{origin}: interrupted: true: `ranlab bler-table` was stopped before it finished; re-run it"
+            ));
+        }
         let table = t.table().ok_or(format!(
             "{origin}: mcs_table: {} (allowed: 1, 2)",
             t.mcs_table

@@ -101,13 +101,15 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     let t0 = std::time::Instant::now();
     let out = sim::run(&cfg, &ov, &table, &miesm)?;
     let wall = t0.elapsed().as_secs_f64();
+    let interrupted = out.interrupted;
     let report = summarise(&cfg, &ov, &table, out, wall, args.per_ue);
-    print!("{}", report.0);
+    // The JSON first: stdout may be a closed pipe.
     if let Some(p) = &args.json {
         std::fs::write(p, serde_json::to_string_pretty(&report.1)?)
             .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    print!("{}", report.0);
+    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -125,20 +127,30 @@ fn summarise(
 ) -> (String, serde_json::Value) {
     use std::fmt::Write;
     let mut s = String::new();
-    let slots = ov.slots.unwrap_or(cfg.slots);
+    let slots = o.slots_run;
     let seed = ov.seed.unwrap_or(cfg.seed);
     let sched = ov.scheduler.clone().unwrap_or(cfg.scheduler.clone());
     let mu = cfg.mu_mimo.is_some() && !ov.no_mu_mimo;
     let _ = writeln!(
         s,
-        "ranlab system: {} ({} UEs{}, {} slots = {:.2} s of air time, seed {seed}, scheduler {sched}{}), {:.1} s wall",
+        "ranlab system: {} ({} UEs{}, {} slots = {:.2} s of air time, seed {seed}, scheduler {sched}{}), {:.1} s wall{}",
         cfg.name,
         o.ues.len(),
         if cfg.isolated_ues { ", each alone in the cell" } else { "" },
         slots,
         o.air_s,
         if mu { ", MU-MIMO" } else { "" },
-        wall
+        wall,
+        if !o.interrupted {
+            String::new()
+        } else if cfg.isolated_ues {
+            " — INTERRUPTED: the UEs finished so far".into()
+        } else {
+            format!(
+                " — INTERRUPTED after {slots} of {} slots",
+                ov.slots.unwrap_or(cfg.slots)
+            )
+        }
     );
     let _ = writeln!(s, "link: MIESM over BLER table `{}`", table.generated_by);
     let (mut ok, mut failed, mut dropped) = (0, 0, 0);
@@ -265,6 +277,7 @@ fn summarise(
     }
     let json = serde_json::json!({
         "name": cfg.name,
+        "interrupted": o.interrupted,
         "slots": slots,
         "seed": seed,
         "scheduler": sched,

@@ -109,6 +109,11 @@ pub struct Outcome {
     pub sched: SchedStats,
     pub air_s: f64,
     pub rejected_grants: usize,
+    /// Slots simulated (per UE when each is alone in the cell).
+    pub slots_run: u64,
+    /// Ctrl-C stopped the run early: the results cover `slots_run` slots
+    /// (and, with isolated UEs, only the UEs finished).
+    pub interrupted: bool,
 }
 
 /// Percentile `p` (0..=100) of `v` (sorted in place); None when empty.
@@ -365,8 +370,21 @@ pub fn run(
     let specs = place(&cfg, cfg.seed);
     if cfg.isolated_ues {
         let mut all: Option<Outcome> = None;
+        let mut merged = 0usize;
         for s in &specs {
             let o = simulate(&cfg, std::slice::from_ref(s), table, miesm)?;
+            if o.interrupted {
+                // The UE in progress is left out unless it is the only one.
+                match &mut all {
+                    Some(a) => a.interrupted = true,
+                    None => {
+                        all = Some(o);
+                        merged = 1;
+                    }
+                }
+                break;
+            }
+            merged += 1;
             match &mut all {
                 None => all = Some(o),
                 Some(a) => {
@@ -382,7 +400,7 @@ pub fn run(
         }
         let mut a = all.ok_or("no UEs")?;
         for c in &mut a.carriers {
-            c.prb_utilisation /= specs.len() as f64;
+            c.prb_utilisation /= merged.max(1) as f64;
         }
         Ok(a)
     } else {
@@ -616,8 +634,15 @@ fn simulate(
     let mut gram = Vec::new();
     let mut members: Vec<usize> = Vec::new();
     let decode_us = mac.cfg.decode_us;
-    let n_ticks = cfg.slots;
-    for tick in 0..n_ticks {
+    // Ctrl-C ends the run after the current slot; the results cover the
+    // slots simulated.
+    let mut n_ticks = cfg.slots;
+    let mut interrupted = false;
+    for tick in 0..cfg.slots {
+        if crate::interrupt::requested() {
+            (n_ticks, interrupted) = (tick, true);
+            break;
+        }
         let now = tick * tick_us;
         mac.begin_slot(now);
         // CRCs due.
@@ -730,6 +755,8 @@ fn simulate(
         mac.end_slot(tick_us);
     }
     let air_s = n_ticks as f64 * tick_us as f64 * 1e-6;
+    // Rates over the air time simulated (0 when no slot ran).
+    let per_s = |x: f64| if air_s > 0.0 { x / air_s } else { 0.0 };
     // Results.
     let mut ue_res = Vec::new();
     for (u, ue) in mac.ues.iter().enumerate() {
@@ -764,7 +791,7 @@ fn simulate(
             qos_class: ue.lcs[0].qos.name(),
             ul_carriers: used,
             offered_mbps: offered.is_finite().then_some(offered),
-            ul_goodput_mbps: cnt.delivered_bytes as f64 * 8.0 / air_s / 1e6,
+            ul_goodput_mbps: per_s(cnt.delivered_bytes as f64 * 8.0) / 1e6,
             bler: st.tb_failed as f64 / (st.tb_ok + st.tb_failed).max(1) as f64,
             tb_ok: st.tb_ok,
             tb_failed: st.tb_failed,
@@ -802,7 +829,7 @@ fn simulate(
                 n_prb: cc.n_prb,
                 ul_slots: ul_slots[c],
                 prb_utilisation: prb as f64 / (cc.n_prb as f64 * ul_slots[c].max(1) as f64),
-                ul_goodput_mbps: bits as f64 / air_s / 1e6,
+                ul_goodput_mbps: per_s(bits as f64) / 1e6,
             }
         })
         .collect();
@@ -812,5 +839,7 @@ fn simulate(
         sched: sched.stats().clone(),
         air_s,
         rejected_grants: rejected,
+        slots_run: n_ticks,
+        interrupted,
     })
 }

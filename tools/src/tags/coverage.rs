@@ -49,6 +49,8 @@ pub struct CoverageRow {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CoverageReport {
+    /// Ctrl-C stopped the run: the receivers measured so far.
+    pub interrupted: bool,
     pub reliability: f64,
     pub trials_per_point: usize,
     pub rows: Vec<CoverageRow>,
@@ -212,7 +214,9 @@ pub fn run(
     let mut rows: Vec<CoverageRow> = Vec::new();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0xc0);
     let mut g = Gaussian::new(seed, Purpose::Noise, 0xc0, 0, 0);
-    for (name, cfg, sites) in variants {
+    // Ctrl-C stops between bisection steps; the receiver in progress is left out.
+    let mut interrupted = false;
+    'variants: for (name, cfg, sites) in variants {
         let mut b = Bench {
             tx: D2rTransmitter::new(cfg, 96).map_err(|e| e.to_string())?,
             rx: D2rReceiver::new(cfg, 96).map_err(|e| e.to_string())?,
@@ -222,6 +226,10 @@ pub fn run(
         // Bisection on the per-sample SNR.
         let (mut lo, mut hi) = (-35.0f64, 30.0f64);
         for _ in 0..9 {
+            if crate::interrupt::requested() {
+                interrupted = true;
+                break 'variants;
+            }
             let m = 0.5 * (lo + hi);
             if b.success(m, trials, tc, &mut rng, &mut g) >= reliability {
                 hi = m
@@ -257,6 +265,7 @@ pub fn run(
     let power_up =
         max_range(|d| tc.readers.tx_power_dbm - pl_los(d.hypot(dh), fc) - tc.tags.sensitivity_dbm);
     Ok(CoverageReport {
+        interrupted,
         reliability,
         trials_per_point: trials,
         rows,

@@ -81,6 +81,13 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             return Err("--trials: must be 10..=100000".into());
         }
         let r = coverage::run(&cfg, args.seed, args.reliability, args.trials)?;
+        // The JSON first: stdout may be a closed pipe.
+        if let Some(p) = &args.json {
+            write_json(p, &r)?;
+        }
+        if r.interrupted {
+            println!("INTERRUPTED: the receivers measured so far");
+        }
         println!(
             "D2R coverage at {:.0} % read reliability (96-bit tag ID + CRC16, {} frames per SNR point, clock error ±{} ppm)",
             r.reliability * 100.0,
@@ -106,12 +113,20 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             "tag power-up (harvesting) range at {} dBm sensitivity: {:.1} m; white paper's claim: {:.0} dB",
             cfg.tags.sensitivity_dbm, r.power_up_range_m, r.white_paper_gain_db
         );
-        if let Some(p) = &args.json {
-            write_json(p, &r)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(crate::interrupt::exit_code(
+            r.interrupted,
+            ExitCode::SUCCESS,
+        ));
     }
     let r = sim::run(&cfg, args.seed)?;
+    if let Some(p) = &args.json {
+        write_json(p, &r)?;
+    }
+    if r.interrupted {
+        println!(
+            "INTERRUPTED: the inventory was stopped early; results cover the tags read so far"
+        );
+    }
     println!(
         "hall {} m x {} m, {} reader sites, {} tags ({} powered), seed {}",
         cfg.hall.width_m, cfg.hall.length_m, r.readers, r.tags, r.tags_powered, args.seed
@@ -161,8 +176,8 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         r.fingerprint_error_p50_m,
         r.fusion_weight_trilateration
     );
-    if let Some(p) = &args.json {
-        write_json(p, &r)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::interrupt::exit_code(
+        r.interrupted,
+        ExitCode::SUCCESS,
+    ))
 }

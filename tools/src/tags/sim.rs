@@ -297,11 +297,17 @@ impl InventoryAir for WaveAir<'_> {
             .collect();
         Some(t)
     }
+
+    fn stop(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
 }
 
 /// Everything `ranlab tags` reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TagsReport {
+    /// Ctrl-C ended the inventory early: the tags read so far.
+    pub interrupted: bool,
     pub tags: usize,
     pub readers: usize,
     pub tags_powered: usize,
@@ -512,6 +518,7 @@ pub fn run(cfg: &TagsConfig, seed: u64) -> Result<TagsReport, String> {
     }
     let n = cfg.tags.count;
     Ok(TagsReport {
+        interrupted: report.stopped,
         tags: n,
         readers: ns,
         tags_powered: powered.len(),

@@ -10,8 +10,9 @@
 //! are the odd levels in [1, c−1] and the bit-1 points those in [c+1, 2c−1].
 //! Folding keeps distances, so this is exact max-log, not an approximation of it.
 
-/// Smallest noise variance used; zero or negative (or NaN) variances are
-/// raised to it, so LLRs stay finite.
+/// Smallest noise variance used: positive variances below it are raised to
+/// it, so the LLRs of finite points stay finite. (`Demapper` refuses NaN,
+/// zero and negative variances before a kernel sees them.)
 pub const MIN_NOISE_VAR: f32 = 1e-12;
 
 /// Constants of one square QAM.
