@@ -76,21 +76,28 @@ impl Demapper {
     ) -> Result<usize, ModulationError> {
         check_len("noise variances", noise_var.len(), symbols.len())?;
         check_len("LLRs", llrs.len(), symbols.len() * self.modulation.qm())?;
-        check_noise_var(noise_var)?;
         let flat: &[f32] = bytemuck::cast_slice(symbols);
-        match self.qam {
-            None => demap_bpsk(
-                self.modulation == Modulation::Pi2Bpsk,
-                first,
-                symbols,
-                noise_var,
-                llrs,
-            ),
+        // Bad inputs (non-finite points, noise variances not positive) are
+        // flagged by the kernel in its own pass (a separate pass for BPSK
+        // and the AVX-512 kernel); the slow checks run only when flagged.
+        let bad = match self.qam {
+            None => {
+                demap_bpsk(
+                    self.modulation == Modulation::Pi2Bpsk,
+                    first,
+                    symbols,
+                    noise_var,
+                    llrs,
+                );
+                scalar::any_bad_input(flat, noise_var)
+            }
             Some(p) => match self.level {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: the level was clamped to what the CPU supports.
+                // SAFETY: the level was clamped to what the CPU supports
+                // (AVX-512 implies AVX2).
                 SimdLevel::Avx512 => unsafe {
-                    crate::simd::avx512::demap::demap_qam(p, flat, noise_var, llrs)
+                    crate::simd::avx512::demap::demap_qam(p, flat, noise_var, llrs);
+                    crate::simd::avx2::demap::any_bad_input(flat, noise_var)
                 },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
@@ -99,45 +106,32 @@ impl Demapper {
                 },
                 _ => scalar::demap_qam(p, flat, noise_var, llrs),
             },
+        };
+        if bad {
+            check_noise_var(noise_var)?;
         }
-        Ok(erase_non_finite(symbols, self.modulation.qm(), llrs))
+        Ok(if bad {
+            erase_non_finite(symbols, self.modulation.qm(), llrs)
+        } else {
+            0
+        })
     }
-}
-
-/// Whether `f` is NaN for any value of `v`: `f` maps a good value to 0 and
-/// a bad one to NaN, summed in 8 independent lanes (vectorised even at the
-/// x86-64 baseline), one branch-free pass for the common all-good case.
-#[inline(always)]
-fn any_nan(v: &[f32], f: impl Fn(f32) -> f32) -> bool {
-    let mut acc = [0f32; 8];
-    let mut it = v.chunks_exact(8);
-    for c in &mut it {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += f(x);
-        }
-    }
-    acc.iter().any(|a| a.is_nan()) || it.remainder().iter().any(|&x| f(x).is_nan())
 }
 
 /// Every noise variance must be positive (+∞ allowed; NaN is not).
 fn check_noise_var(nv: &[f32]) -> Result<(), ModulationError> {
-    if !any_nan(nv, |x| if x > 0.0 { 0.0 } else { f32::NAN }) {
-        return Ok(());
+    match nv.iter().position(|&x| !(x > 0.0)) {
+        None => Ok(()),
+        Some(index) => Err(ModulationError::NoiseVar {
+            index,
+            value: nv[index],
+        }),
     }
-    let index = nv.iter().position(|&x| !(x > 0.0)).unwrap_or(0);
-    Err(ModulationError::NoiseVar {
-        index,
-        value: nv[index],
-    })
 }
 
 /// Zeroes the LLRs of every symbol with a non-finite coordinate (an
-/// erasure); returns how many. One scan of the points when all are finite.
+/// erasure); returns how many.
 fn erase_non_finite(symbols: &[Complex32], qm: usize, llrs: &mut [f32]) -> usize {
-    // x − x is 0 for a finite x and NaN for ±∞ and NaN.
-    if !any_nan(bytemuck::cast_slice(symbols), |x| x - x) {
-        return 0;
-    }
     let mut erased = 0;
     for (s, l) in symbols.iter().zip(llrs.chunks_exact_mut(qm)) {
         if !(s.re.is_finite() && s.im.is_finite()) {
@@ -209,6 +203,44 @@ pub fn demap_exact(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_check_twins_agree_wherever_the_bad_value_lies() {
+        use crate::simd::scalar::demap::any_bad_input;
+        let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        for n in [0usize, 1, 7, 8, 9, 31, 40] {
+            let sym = vec![0.5f32; 2 * n];
+            let nv = vec![0.1f32; n];
+            let check = |s: &[f32], v: &[f32]| {
+                let want = any_bad_input(s, v);
+                #[cfg(target_arch = "x86_64")]
+                if SimdLevel::Avx2.is_supported() {
+                    // SAFETY: AVX2 is supported.
+                    let got = unsafe { crate::simd::avx2::demap::any_bad_input(s, v) };
+                    assert_eq!(got, want, "n {n}");
+                }
+                want
+            };
+            assert!(!check(&sym, &nv));
+            for i in 0..2 * n {
+                for &b in &bad {
+                    let mut s2 = sym.clone();
+                    s2[i] = b;
+                    assert!(check(&s2, &nv), "symbol value {b} at {i} of {n}");
+                }
+            }
+            for i in 0..n {
+                for b in [f32::NAN, 0.0, -1.0, -0.0] {
+                    let mut v2 = nv.clone();
+                    v2[i] = b;
+                    assert!(check(&sym, &v2), "noise variance {b} at {i} of {n}");
+                }
+                let mut v2 = nv.clone();
+                v2[i] = f32::INFINITY; // allowed: zero confidence
+                assert!(!check(&sym, &v2));
+            }
+        }
+    }
     use crate::modulation::Mapper;
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;

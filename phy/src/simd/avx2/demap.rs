@@ -212,7 +212,7 @@ fn fold_level(v: __m256, c: usize) -> __m256 {
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
+pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) -> bool {
     // A copy of the loop per order, so the level loop unrolls and stays in registers.
     match p.m {
         1 => demap_m::<1>(p, sym, nv, out),
@@ -229,7 +229,7 @@ pub unsafe fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
+fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) -> bool {
     let m = M;
     let n = nv.len().min(sym.len() / 2).min(out.len() / (2 * m));
     let blocks = n / 8;
@@ -239,6 +239,9 @@ fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32
     let dup_lo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
     let dup_hi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
     let mut d = [_mm256_setzero_ps(); 5];
+    // Bad inputs, flagged in the same pass (as `any_bad_input`).
+    let mut bad = _mm256_setzero_ps();
+    let zero = _mm256_setzero_ps();
     for b in 0..blocks {
         // SAFETY: 8·b + 8 ≤ n symbols, so 16 floats of `sym` and 8 of `nv` are in bounds.
         let (y0, y1, nv8) = unsafe {
@@ -248,6 +251,11 @@ fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32
                 _mm256_loadu_ps(nv.as_ptr().add(8 * b)),
             )
         };
+        let unordered = _mm256_cmp_ps::<_CMP_UNORD_Q>(_mm256_sub_ps(y0, y0), _mm256_sub_ps(y1, y1));
+        bad = _mm256_or_ps(
+            bad,
+            _mm256_or_ps(unordered, _mm256_cmp_ps::<_CMP_NGT_UQ>(nv8, zero)),
+        );
         let s = _mm256_div_ps(four_inv_norm, _mm256_max_ps(nv8, floor));
         for (h, y) in [(0usize, y0), (1, y1)] {
             let sh = _mm256_permutevar8x32_ps(s, if h == 0 { dup_lo } else { dup_hi });
@@ -260,10 +268,42 @@ fn demap_m<const M: usize>(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32
         }
     }
     let done = blocks * 8;
-    demap_scalar(
+    let tail_bad = demap_scalar(
         p,
         &sym[2 * done..2 * n],
         &nv[done..n],
         &mut out[2 * m * done..2 * m * n],
     );
+    _mm256_movemask_ps(bad) != 0 || tail_bad
+}
+
+/// Twin of `simd::scalar::demap::any_bad_input`: one pass, 8 symbols and 8
+/// noise variances per step, the flags OR-ed in a register.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn any_bad_input(sym: &[f32], nv: &[f32]) -> bool {
+    let zero = _mm256_setzero_ps();
+    let mut bad = _mm256_setzero_ps();
+    let (sb, nb) = (sym.len() / 16, nv.len() / 8);
+    let blocks = sb.min(nb);
+    for b in 0..blocks {
+        // SAFETY: 16·b + 16 ≤ sym.len() and 8·b + 8 ≤ nv.len().
+        let (y0, y1, v) = unsafe {
+            (
+                _mm256_loadu_ps(sym.as_ptr().add(16 * b)),
+                _mm256_loadu_ps(sym.as_ptr().add(16 * b + 8)),
+                _mm256_loadu_ps(nv.as_ptr().add(8 * b)),
+            )
+        };
+        // y − y is NaN for NaN and ±∞ (unordered with itself); σ² not > 0.
+        let d0 = _mm256_sub_ps(y0, y0);
+        let d1 = _mm256_sub_ps(y1, y1);
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps::<_CMP_UNORD_Q>(d0, d1));
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps::<_CMP_NGT_UQ>(v, zero));
+    }
+    _mm256_movemask_ps(bad) != 0
+        || crate::simd::scalar::demap::any_bad_input(&sym[16 * blocks..], &nv[8 * blocks..])
 }

@@ -66,11 +66,16 @@ pub fn pam_levels(y: f32, m: usize, d: &mut [f32; 5]) {
 /// Max-log LLRs of `nv.len()` symbols: `sym` holds re, im interleaved
 /// (2 per symbol), `nv` the per-symbol noise variance, `out` 2m LLRs per
 /// symbol in bit order b(0) .. b(2m−1). Lengths are the caller's to check.
-pub fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
+/// Returns whether it met a bad input (a non-finite coordinate or a noise
+/// variance that is not positive, as [`any_bad_input`]): the caller then
+/// erases or refuses; the LLRs of good symbols are right either way.
+pub fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) -> bool {
     let qm = 2 * p.m;
     let mut di = [0f32; 5];
     let mut dq = [0f32; 5];
+    let mut bad = false;
     for ((s, &n), o) in sym.chunks_exact(2).zip(nv).zip(out.chunks_exact_mut(qm)) {
+        bad |= !(n > 0.0) || !(s[0] - s[0] == 0.0 && s[1] - s[1] == 0.0);
         let scale = p.inv_norm / n.max(MIN_NOISE_VAR);
         pam_levels(s[0] * p.sqrt_norm, p.m, &mut di);
         pam_levels(s[1] * p.sqrt_norm, p.m, &mut dq);
@@ -79,4 +84,14 @@ pub fn demap_qam(p: QamParams, sym: &[f32], nv: &[f32], out: &mut [f32]) {
             o[2 * k + 1] = dq[k] * scale;
         }
     }
+    bad
+}
+
+/// Whether any point coordinate of `sym` is NaN or infinite, or any noise
+/// variance of `nv` is not positive (NaN, zero, negative): the one pass a
+/// demapper makes over its input before it trusts it (AVX2 twin:
+/// `simd::avx2::demap::any_bad_input`).
+pub fn any_bad_input(sym: &[f32], nv: &[f32]) -> bool {
+    // x − x is 0 for a finite x, NaN otherwise; !(σ² > 0) is true for NaN too.
+    sym.iter().any(|&x| (x - x) != 0.0 || x.is_nan()) || nv.iter().any(|&v| !(v > 0.0))
 }
