@@ -204,13 +204,25 @@ fn mmse_and_zf_agree_with_direct_inverse() {
 
 #[test]
 fn simd_kernels_agree_with_scalar_twin() {
-    let levels = SimdLevel::supported();
-    if !levels.contains(&SimdLevel::Avx512) {
-        println!("avx512 twin test skipped: this CPU has no AVX-512F/BW");
-    }
-    if !levels.contains(&SimdLevel::Avx2) {
-        println!("avx2 twin test skipped: this CPU has no AVX2+FMA");
-    }
+    // Scalar and AVX2 here; AVX-512 in its own test, ignored on CPUs without it.
+    let levels: Vec<SimdLevel> = SimdLevel::supported()
+        .into_iter()
+        .filter(|&l| l != SimdLevel::Avx512)
+        .collect();
+    simd_kernels_agree_with_scalar_twin_at(&levels);
+}
+
+#[test]
+#[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512F/BW")]
+fn simd_kernels_agree_with_scalar_twin_avx512() {
+    assert!(
+        SimdLevel::Avx512.is_supported(),
+        "built on an AVX-512 machine, run on one without: rebuild here"
+    );
+    simd_kernels_agree_with_scalar_twin_at(&[SimdLevel::Scalar, SimdLevel::Avx512]);
+}
+
+fn simd_kernels_agree_with_scalar_twin_at(levels: &[SimdLevel]) {
     for (si, &(n, l)) in SIZES.iter().chain(&[(2, 2), (1, 1)]).enumerate() {
         // Include a zero and a rank-one channel RE among random ones.
         let mut case = make_case(200 + si as u64, n, l, 53, 0.01);
@@ -384,13 +396,25 @@ fn grouped_detection_agrees_with_per_re_detection_and_direct_inverse() {
 
 #[test]
 fn grouped_simd_kernels_agree_with_scalar_twin() {
-    let levels = SimdLevel::supported();
-    if !levels.contains(&SimdLevel::Avx512) {
-        println!("avx512 grouped twin test skipped: this CPU has no AVX-512F/BW");
-    }
-    if !levels.contains(&SimdLevel::Avx2) {
-        println!("avx2 grouped twin test skipped: this CPU has no AVX2+FMA");
-    }
+    // Scalar and AVX2 here; AVX-512 in its own test, ignored on CPUs without it.
+    let levels: Vec<SimdLevel> = SimdLevel::supported()
+        .into_iter()
+        .filter(|&l| l != SimdLevel::Avx512)
+        .collect();
+    grouped_simd_kernels_agree_with_scalar_twin_at(&levels);
+}
+
+#[test]
+#[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512F/BW")]
+fn grouped_simd_kernels_agree_with_scalar_twin_avx512() {
+    assert!(
+        SimdLevel::Avx512.is_supported(),
+        "built on an AVX-512 machine, run on one without: rebuild here"
+    );
+    grouped_simd_kernels_agree_with_scalar_twin_at(&[SimdLevel::Scalar, SimdLevel::Avx512]);
+}
+
+fn grouped_simd_kernels_agree_with_scalar_twin_at(levels: &[SimdLevel]) {
     for (si, &(n, l)) in SIZES.iter().enumerate() {
         for &(r, n_re) in GROUPINGS {
             let (case, mut hg) = make_grouped_case(800 + si as u64, n, l, n_re, r, 0.01);
