@@ -1532,6 +1532,18 @@ impl<L: SharedChannel> ShReceiver<L> {
 
     /// A receiver for the carrier `num`.
     pub fn new(num: Numerology, cfg: PuschRxConfig) -> Result<Self, PuschError> {
+        // Sizes are checked before the buffers sized from them are allocated:
+        // a codeword has at most 4 layers (8 with two, TS 38.211 §7.3.1.3),
+        // and every HARQ buffer holds the carrier's largest TB.
+        if !(1..=8).contains(&cfg.max_layers)
+            || !(1..=64).contains(&cfg.n_rx)
+            || !(1..=64).contains(&cfg.harq_buffers)
+        {
+            return Err(PuschError::Size(format!(
+                "receiver of {} layers (1..=8), {} antennas (1..=64), {} HARQ buffers (1..=64)",
+                cfg.max_layers, cfg.n_rx, cfg.harq_buffers
+            )));
+        }
         let n_sc = num.n_sc();
         let max_prb = num.n_prb() as usize;
         let max_g = 14 * n_sc * cfg.max_layers * 10;

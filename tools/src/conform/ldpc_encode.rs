@@ -48,10 +48,18 @@ pub fn check(v: &Vector) -> CaseResult {
     )
     .map_err(|e| e.to_string())?;
     compare_int("k0", rm.k0 as u64, uint(p, "k0")?)?;
+    // E from the vector is checked against the expected output before
+    // anything of that size is allocated.
+    let want = bits(&v.expected, "output")?;
+    compare_int(
+        "e (the expected output's length)",
+        rm.e as u64,
+        want.len() as u64,
+    )?;
     let mut scratch = vec![0u8; rm.e];
     let mut out = vec![0u8; rm.e];
     rm.rate_match(&cw, &mut scratch, &mut out)
         .map_err(|e| e.to_string())?;
-    compare_bits("output", &out, &bits(&v.expected, "output")?)?;
+    compare_bits("output", &out, &want)?;
     Ok(())
 }

@@ -14,7 +14,10 @@ use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
 fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
     let d = field(p, "dmrs")?;
     let n_prb = int::<u16>(p, "n_prb")?;
-    let start_bwp = p.get("n_start_bwp").and_then(|x| x.as_u64()).unwrap_or(0) as u16;
+    let start_bwp = match p.get("n_start_bwp") {
+        Some(_) => int::<u16>(p, "n_start_bwp")?,
+        None => 0,
+    };
     let scs = Scs::from_khz(int::<u32>(p, "subcarrier_spacing_khz")?).map_err(|e| e.to_string())?;
     let cp = match p
         .get("cyclic_prefix")
@@ -39,11 +42,18 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
         .filter(|a| a.len() == 2)
         .ok_or("`symbol_allocation` is not [start, length]")?;
     let num_layers = int::<u8>(p, "num_layers")?;
+    if !(1..=4).contains(&num_layers) {
+        return Err(format!("num_layers {num_layers}: one codeword has 1..=4 layers").into());
+    }
     let ports: Vec<u8> = field(d, "ports")?
         .as_array()
         .ok_or("`dmrs.ports` is not a list")?
         .iter()
-        .map(|x| x.as_u64().map(|v| v as u8).ok_or("bad port"))
+        .map(|x| {
+            x.as_u64()
+                .and_then(|v| u8::try_from(v).ok())
+                .ok_or("`dmrs.ports` has an entry that is not a port number")
+        })
         .collect::<Result<_, _>>()?;
     let pdu = PuschPdu {
         rnti: int::<u16>(p, "n_rnti")?,
@@ -51,8 +61,14 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
         slot: int::<u16>(p, "slot_number")?,
         prb_start: start_bwp,
         n_prb,
-        start_symbol: alloc[0].as_u64().unwrap_or(0) as u8,
-        n_symbols: alloc[1].as_u64().unwrap_or(0) as u8,
+        start_symbol: alloc[0]
+            .as_u64()
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or("`symbol_allocation[0]` is not a symbol index")?,
+        n_symbols: alloc[1]
+            .as_u64()
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or("`symbol_allocation[1]` is not a symbol count")?,
         mcs_table: int::<u8>(p, "mcs_table")?,
         mcs_index: int::<u8>(p, "mcs_index")?,
         num_layers,
@@ -70,12 +86,18 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
             scrambling_id: int::<u16>(d, "n_id")?,
             n_scid: int::<u8>(d, "n_scid")?,
         },
-        rv: p.get("rv").and_then(|x| x.as_u64()).unwrap_or(0) as u8,
+        rv: match p.get("rv") {
+            Some(_) => int::<u8>(p, "rv")?,
+            None => 0,
+        },
         harq_id: 0,
         new_data: true,
         ndi: false,
     };
-    let num = Numerology::new(scs, cp, start_bwp + n_prb, None).map_err(|e| e.to_string())?;
+    let top = start_bwp
+        .checked_add(n_prb)
+        .ok_or("n_start_bwp + n_prb is out of range")?;
+    let num = Numerology::new(scs, cp, top, None).map_err(|e| e.to_string())?;
     Ok((pdu, num))
 }
 

@@ -40,6 +40,10 @@ pub struct Args {
     /// List the targets and exit.
     #[arg(long)]
     list: bool,
+    /// Print the input text of `--first` (text targets) instead of running it:
+    /// to save a finding, an abort among them, to the regression corpus.
+    #[arg(long)]
+    print_input: bool,
 }
 
 /// Where the last caught panic happened (set by the run's panic hook).
@@ -137,6 +141,15 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         })?],
         None => TARGETS.iter().collect(),
     };
+    if a.print_input {
+        let t = chosen.first().ok_or("--print-input needs --target")?;
+        let cx = targets::Ctx::new(scratch_dir(t.name));
+        let text = t
+            .input_text(&mut generator(a.seed, a.first), &cx)
+            .ok_or_else(|| format!("--print-input: {} draws values, not text", t.name))?;
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
     // Panics are the findings: their default report would flood the
     // output; the hook keeps where each one happened for the report.
     let hook = std::panic::take_hook();

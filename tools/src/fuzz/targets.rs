@@ -87,6 +87,14 @@ impl Target {
         }
     }
 
+    /// The text input `g` draws (text targets only).
+    pub fn input_text(&self, g: &mut Gen, cx: &Ctx) -> Option<String> {
+        match self.input {
+            Input::Text(seed, _) => Some(seed(g, cx)),
+            Input::Values(_) => None,
+        }
+    }
+
     /// Runs one given text input (text targets only; `false` otherwise).
     pub fn run_text(&self, t: &str, cx: &mut Ctx) -> bool {
         match self.input {
