@@ -72,7 +72,10 @@ pub fn re_per_prb(n_symbols: u8, dmrs_re_per_prb: u16, overhead: u16) -> u32 {
 pub fn tbs(table: McsTable, mcs: u8, n_prb: u32, re_per_prb: u32, layers: u32) -> u32 {
     let e = table.entry(mcs);
     // N_info = N_RE·R·Q_m·v with R = r_x2048 / 2^11.
-    let num = (re_per_prb.min(156) * n_prb) as u64 * e.r_x2048 as u64 * e.qm as u64 * layers as u64;
+    // In u64 from the first product (156·n_PRB overflows u32 beyond 27 million PRBs).
+    let num = (re_per_prb.min(156) as u64 * n_prb as u64)
+        .saturating_mul(e.r_x2048 as u64 * e.qm as u64)
+        .saturating_mul(layers as u64);
     if num == 0 {
         return 0;
     }

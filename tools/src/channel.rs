@@ -83,6 +83,15 @@ fn json_path(out: &Path) -> PathBuf {
 }
 
 pub fn run(a: Args) -> CliResult<ExitCode> {
+    // The description goes beside the data as NAME.json: a data path that
+    // is that same file would be overwritten by its own description.
+    if json_path(&a.out) == a.out {
+        return Err(format!(
+            "--out {}: the data and its JSON description would be the same file; name it .npy",
+            a.out.display()
+        )
+        .into());
+    }
     let model: ModelKind = a.model.parse()?;
     let correlation = match a.correlation.to_ascii_lowercase().as_str() {
         "low" => Correlation::Low,

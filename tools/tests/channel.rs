@@ -189,6 +189,16 @@ fn bad_arguments_are_one_line_errors() {
             vec![
                 "channel",
                 "--model",
+                "tdl-a",
+                "--out",
+                "/tmp/ranlab-same.json",
+            ],
+            "same file",
+        ),
+        (
+            vec![
+                "channel",
+                "--model",
                 "cdl-a",
                 "--samples",
                 "100000000",
