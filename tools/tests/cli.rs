@@ -32,28 +32,27 @@ fn assert_clean_error(o: &Output, needle: &str) {
     );
 }
 
-/// The in-repository vectors plus, when present, the shared set beside the
-/// checkout (a file name in both read once).
+#[path = "../../phy/tests/common/vectors.rs"]
+mod vectors;
+
+/// The vector files as command-line arguments.
 fn vector_files() -> Vec<String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut v: Vec<PathBuf> = Vec::new();
-    for dir in [
-        root.join("../phy/tests/vectors"),
-        root.join("../../shared/vectors"),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            .filter(|p| !v.iter().any(|f| f.file_name() == p.file_name()))
-            .collect();
-        found.sort();
-        v.extend(found);
-    }
-    assert!(!v.is_empty(), "no *.jsonl in phy/tests/vectors");
-    v.iter().map(|p| p.display().to_string()).collect()
+    vectors::vector_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// A bit string with bit `i` flipped.
+fn flip_bit(bits: &str, i: usize) -> String {
+    bits.chars()
+        .enumerate()
+        .map(|(k, c)| match (k == i, c) {
+            (true, '0') => '1',
+            (true, _) => '0',
+            (false, c) => c,
+        })
+        .collect()
 }
 
 /// Blocks whose implementation has landed: every vector of these must pass.
@@ -126,21 +125,7 @@ fn conform_detects_a_corrupted_vector() {
         .find(|v| v["block"] == "crc")
         .expect("a crc vector");
     let p = v["expected"]["parity"].as_str().unwrap().to_string();
-    let flipped: String = p
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == 3 {
-                if c == '0' {
-                    '1'
-                } else {
-                    '0'
-                }
-            } else {
-                c
-            }
-        })
-        .collect();
+    let flipped = flip_bit(&p, 3);
     v["expected"]["parity"] = serde_json::Value::String(flipped);
     let f = std::env::temp_dir().join(format!("ranlab-corrupt-{}.jsonl", std::process::id()));
     std::fs::write(&f, v.to_string()).unwrap();
@@ -186,21 +171,7 @@ fn conform_receive_side_checkers_catch_wrong_answers() {
     assert!(conform_one(&v, "dec-ok").1);
     let mut bad = v.clone();
     let b = bad["expected"]["info_bits"].as_str().unwrap().to_string();
-    let flipped: String = b
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == 5 {
-                if c == '0' {
-                    '1'
-                } else {
-                    '0'
-                }
-            } else {
-                c
-            }
-        })
-        .collect();
+    let flipped = flip_bit(&b, 5);
     bad["expected"]["info_bits"] = flipped.into();
     let (out, ok) = conform_one(&bad, "dec-bit");
     assert!(!ok && out.contains("info_bits"), "{out}");

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 /// Every `*.jsonl` vector file, in-repository ones first, sorted by name.
 pub fn vector_files() -> Vec<PathBuf> {
+    // From any crate of the workspace (phy's tests and tools' tests use it).
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in [
-        root.join("tests/vectors"),
+        root.join("../phy/tests/vectors"),
         root.join("../../shared/vectors"),
     ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -25,7 +26,7 @@ pub fn vector_files() -> Vec<PathBuf> {
     }
     assert!(
         !files.is_empty(),
-        "no *.jsonl vector files in {}/tests/vectors",
+        "no *.jsonl vector files in {}/../phy/tests/vectors",
         root.display()
     );
     files

@@ -7,7 +7,7 @@
 
 use super::util::{bits, compare_bits, compare_int, int, string, uint};
 use super::{CaseResult, Vector};
-use ranlab_phy::coding::ldpc::{quantize_llrs, BaseGraph, LdpcDecoder};
+use ranlab_phy::coding::ldpc::{quantize_llrs, LdpcDecoder};
 use ranlab_phy::coding::rate_match::CbRateMatcher;
 use ranlab_phy::coding::segmentation::CodeBlockShape;
 use ranlab_phy::pusch::{PuschRxConfig, LLR_SCALE};
@@ -15,11 +15,7 @@ use ranlab_phy::simd::SimdLevel;
 
 pub fn check(v: &Vector) -> CaseResult {
     let p = &v.params;
-    let bg = match string(p, "bg")? {
-        "bg1" => BaseGraph::Bg1,
-        "bg2" => BaseGraph::Bg2,
-        other => return Err(format!("unknown base graph `{other}`").into()),
-    };
+    let bg = super::util::base_graph(p)?;
     let k_prime = int::<usize>(p, "k_prime")?;
     let shape = CodeBlockShape::new(bg, k_prime, k_prime).map_err(|e| e.to_string())?;
     compare_int("z", shape.z as u64, uint(p, "z")?)?;

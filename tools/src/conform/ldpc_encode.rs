@@ -1,19 +1,15 @@
 //! `ldpc_encode` vectors: lifting (TS 38.212 §5.2.2), LDPC encoding (§5.3.2),
 //! bit selection and interleaving (§5.4.2.1-2).
 
-use super::util::{bits, bits_of, compare_bits, compare_int, int, string, uint};
+use super::util::{bits, bits_of, compare_bits, compare_int, int, uint};
 use super::{CaseResult, Vector};
-use ranlab_phy::coding::ldpc::{BaseGraph, LdpcEncoder};
+use ranlab_phy::coding::ldpc::LdpcEncoder;
 use ranlab_phy::coding::rate_match::CbRateMatcher;
 use ranlab_phy::coding::segmentation::CodeBlockShape;
 
 pub fn check(v: &Vector) -> CaseResult {
     let p = &v.params;
-    let bg = match string(p, "bg")? {
-        "bg1" => BaseGraph::Bg1,
-        "bg2" => BaseGraph::Bg2,
-        other => return Err(format!("unknown base graph `{other}`").into()),
-    };
+    let bg = super::util::base_graph(p)?;
     let input = bits_of(&v.input, "input")?;
     let k_prime = int::<usize>(p, "k_prime")?;
     compare_int("len(input)", input.len() as u64, k_prime as u64)?;

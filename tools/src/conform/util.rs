@@ -28,6 +28,16 @@ pub fn int<T: TryFrom<u64>>(v: &Value, key: &str) -> Result<T, String> {
     })
 }
 
+/// The `bg` field: `bg1` or `bg2`.
+pub fn base_graph(v: &Value) -> Result<ranlab_phy::coding::ldpc::BaseGraph, String> {
+    use ranlab_phy::coding::ldpc::BaseGraph;
+    match string(v, "bg")? {
+        "bg1" => Ok(BaseGraph::Bg1),
+        "bg2" => Ok(BaseGraph::Bg2),
+        other => Err(format!("unknown base graph `{other}`")),
+    }
+}
+
 /// A float field.
 pub fn float(v: &Value, key: &str) -> Result<f64, String> {
     field(v, key)?
