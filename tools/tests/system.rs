@@ -197,16 +197,7 @@ fn bad_system_configs_give_one_line_errors() {
     .iter()
     .enumerate()
     {
-        assert!(text.contains(from), "example lacks `{from}`");
-        let f = std::env::temp_dir().join(format!("ranlab-sys-{}-{i}.toml", std::process::id()));
-        std::fs::write(&f, text.replace(from, to)).unwrap();
-        let o = ranlab(&["system", "--config", f.to_str().unwrap()]);
-        std::fs::remove_file(&f).ok();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success());
-        assert!(err.contains(needle), "{err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(!err.contains("panicked"));
+        assert_one_line_config_error(&text, from, to, needle, &format!("sys-{i}"));
     }
     let o = ranlab(&[
         "system",
@@ -251,15 +242,7 @@ fn bad_sul_settings_give_one_line_errors() {
     .iter()
     .enumerate()
     {
-        assert!(text.contains(from), "example lacks `{from}`");
-        let f = std::env::temp_dir().join(format!("ranlab-sul-{}-{i}.toml", std::process::id()));
-        std::fs::write(&f, text.replace(from, to)).unwrap();
-        let o = ranlab(&["system", "--config", f.to_str().unwrap()]);
-        std::fs::remove_file(&f).ok();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success());
-        assert!(err.contains(needle), "{err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert_one_line_config_error(&text, from, to, needle, &format!("sul-{i}"));
     }
 }
 
@@ -331,4 +314,19 @@ fn bler_table_measures_with_the_transport_chain() {
             .unwrap()
     };
     assert!(first_ok(&curves[1]) > first_ok(&curves[0]) + 5.0);
+}
+
+/// `system` on `text` with `from` replaced by `to` fails with one stderr
+/// line naming `needle`, and no panic.
+fn assert_one_line_config_error(text: &str, from: &str, to: &str, needle: &str, tag: &str) {
+    assert!(text.contains(from), "example lacks `{from}`");
+    let f = std::env::temp_dir().join(format!("ranlab-{tag}-{}.toml", std::process::id()));
+    std::fs::write(&f, text.replace(from, to)).unwrap();
+    let o = ranlab(&["system", "--config", f.to_str().unwrap()]);
+    std::fs::remove_file(&f).ok();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains(needle), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

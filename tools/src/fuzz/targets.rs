@@ -284,15 +284,7 @@ fn tb_decoder(g: &mut Gen, cx: &mut Ctx) {
 }
 
 fn demapper(g: &mut Gen, _: &mut Ctx) {
-    let m = [
-        Modulation::Bpsk,
-        Modulation::Pi2Bpsk,
-        Modulation::Qpsk,
-        Modulation::Qam16,
-        Modulation::Qam64,
-        Modulation::Qam256,
-        Modulation::Qam1024,
-    ][g.gen_range(0..7)];
+    let m = Modulation::ALL[g.gen_range(0..Modulation::ALL.len())];
     let levels = SimdLevel::supported();
     let level = levels[g.gen_range(0..levels.len())];
     let n = g.gen_range(0..300);
