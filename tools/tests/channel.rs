@@ -47,6 +47,32 @@ fn parse_npy(b: &[u8]) -> (String, bool, Vec<usize>, usize) {
     (descr, fortran, shape, off)
 }
 
+/// `ranlab channel` of `model` (2x2, 300 samples, 60 km/h, seed 7) to `out`.
+fn write_channel(model: &str, out: &std::path::Path) {
+    let o = ranlab(&[
+        "channel",
+        "--model",
+        model,
+        "--rx",
+        "2",
+        "--tx",
+        "2",
+        "--samples",
+        "300",
+        "--speed-kmh",
+        "60",
+        "--seed",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "{model}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 #[test]
 fn writes_npy_and_json_for_every_model() {
     for model in [
@@ -54,28 +80,7 @@ fn writes_npy_and_json_for_every_model() {
         "cdl-d", "cdl-e",
     ] {
         let out = tmp(&format!("{model}.npy"));
-        let o = ranlab(&[
-            "channel",
-            "--model",
-            model,
-            "--rx",
-            "2",
-            "--tx",
-            "2",
-            "--samples",
-            "300",
-            "--speed-kmh",
-            "60",
-            "--seed",
-            "7",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(
-            o.status.success(),
-            "{model}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        write_channel(model, &out);
         let b = std::fs::read(&out).unwrap();
         let (descr, fortran, shape, off) = parse_npy(&b);
         assert_eq!(descr, "<c8");
@@ -137,20 +142,7 @@ fn writes_npy_and_json_for_every_model() {
 fn numpy_loads_the_channel_files() {
     for model in ["tdl-c", "cdl-c"] {
         let out = tmp(&format!("np-{model}.npy"));
-        let o = ranlab(&[
-            "channel",
-            "--model",
-            model,
-            "--rx",
-            "2",
-            "--tx",
-            "2",
-            "--samples",
-            "300",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        write_channel(model, &out);
         let (_, _, shape, _) = parse_npy(&std::fs::read(&out).unwrap());
         let script = format!(
             "import numpy as np, sys; a = np.load(sys.argv[1]); \

@@ -402,15 +402,12 @@ fn record_the_simulated_channel_then_replay_decodes_what_the_loopback_delivers()
     }
 }
 
-/// The official SigMF package validates a `record --radio sim` recording
-/// with its `ranlab` extension and reads its samples.
-#[test]
-#[ignore = "needs python3 with the sigmf package (pip install sigmf); .ci/run installs it and runs it with --ignored"]
-fn official_sigmf_package_accepts_a_simulated_recording_with_its_extension() {
-    let cfg = tmp("py.toml");
+/// Records 12 slots of the high-SNR cell with `record --radio sim` to
+/// `tmp(base)`; returns the scenario file and the recording's base path.
+fn record_high_snr(base: &str) -> (PathBuf, PathBuf) {
+    let cfg = tmp(&format!("{base}.toml"));
     std::fs::write(&cfg, HIGH_SNR).unwrap();
-    let base = tmp("pyrec");
-    let b = base.to_str().unwrap();
+    let out = tmp(base);
     ok(&ranlab(&[
         "record",
         "--radio",
@@ -420,8 +417,18 @@ fn official_sigmf_package_accepts_a_simulated_recording_with_its_extension() {
         "--slots",
         "12",
         "--out",
-        b,
+        out.to_str().unwrap(),
     ]));
+    (cfg, out)
+}
+
+/// The official SigMF package validates a `record --radio sim` recording
+/// with its `ranlab` extension and reads its samples.
+#[test]
+#[ignore = "needs python3 with the sigmf package (pip install sigmf); .ci/run installs it and runs it with --ignored"]
+fn official_sigmf_package_accepts_a_simulated_recording_with_its_extension() {
+    let (cfg, base) = record_high_snr("pyrec");
+    let b = base.to_str().unwrap();
     let o = Command::new("python3")
         .args([
             "-c",
@@ -453,21 +460,8 @@ fn official_sigmf_package_accepts_a_simulated_recording_with_its_extension() {
 /// annotation longer than a second of samples.
 #[test]
 fn replay_reports_damaged_recordings() {
-    let cfg = tmp("dmg.toml");
-    std::fs::write(&cfg, HIGH_SNR).unwrap();
-    let base = tmp("dmgrec");
+    let (cfg, base) = record_high_snr("dmgrec");
     let b = base.to_str().unwrap();
-    ok(&ranlab(&[
-        "record",
-        "--radio",
-        "sim",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--slots",
-        "12",
-        "--out",
-        b,
-    ]));
     let meta_path = base.with_extension("sigmf-meta");
     let data_path = base.with_extension("sigmf-data");
     let meta = json_file(&meta_path);
