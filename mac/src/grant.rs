@@ -5,7 +5,8 @@
 //! transport block ([`crate::Mac::apply_grants`]), the PHY receives it as a
 //! [`PuschPdu`] ([`UlGrant::pusch_pdu`]) and answers with a [`UlCrc`].
 
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType, PuschPdu};
+use ranlab_phy::pipeline::uplink_phy::CrcIndication;
 
 /// One uplink grant: UE, carrier, resources, MCS and HARQ process.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,20 +55,6 @@ impl UlGrant {
     /// position, single symbol up to 4 ports, double symbol up to 8, type 2
     /// double symbol up to 12.
     pub fn pusch_pdu(&self, rnti: u16, n_id: u16, slot: u16) -> PuschPdu {
-        let ports = (self.dmrs_port..self.dmrs_port + self.layers).collect();
-        self.pdu_with_ports(rnti, n_id, slot, ports)
-    }
-
-    /// [`Self::pusch_pdu`] written into `pdu`, reusing its DM-RS port list:
-    /// no allocation once the list has room for the layers (per-slot use).
-    pub fn write_pusch_pdu(&self, rnti: u16, n_id: u16, slot: u16, pdu: &mut PuschPdu) {
-        let mut ports = std::mem::take(&mut pdu.dmrs.ports);
-        ports.clear();
-        ports.extend(self.dmrs_port..self.dmrs_port + self.layers);
-        *pdu = self.pdu_with_ports(rnti, n_id, slot, ports);
-    }
-
-    fn pdu_with_ports(&self, rnti: u16, n_id: u16, slot: u16, ports: Vec<u8>) -> PuschPdu {
         let top = self.dmrs_port as u32 + self.layers as u32;
         let (config_type, length) = match top {
             0..=4 => (DmrsType::Type1, 1),
@@ -90,7 +77,8 @@ impl UlGrant {
                 type_a_position: 2,
                 additional_position: 1,
                 length,
-                ports,
+                // A grant beyond 8 ports or layers gets no ports, which validation rejects.
+                ports: DmrsPorts::consecutive(self.dmrs_port, self.layers).unwrap_or_default(),
                 cdm_groups_without_data: if config_type == DmrsType::Type1 { 2 } else { 3 },
                 scrambling_id: n_id,
                 n_scid: 0,
@@ -99,6 +87,7 @@ impl UlGrant {
             harq_id: self.harq_id,
             new_data: self.new_data,
             ndi: self.ndi,
+            ..PuschPdu::default()
         }
     }
 }
@@ -116,6 +105,21 @@ pub struct UlCrc {
     pub ok: bool,
     /// SINR measured on DM-RS, dB, if the receiver estimated it.
     pub sinr_db: Option<f32>,
+}
+
+impl UlCrc {
+    /// The MAC's view of the PHY's CRC indication of UE `ue` on carrier
+    /// `carrier`, with `ok` the verdict (the indication's CRC, or a caller
+    /// that knows the sent bits overruling a false pass).
+    pub fn from_indication(ue: u32, carrier: u8, ind: &CrcIndication<'_>, ok: bool) -> Self {
+        UlCrc {
+            ue,
+            carrier,
+            harq_id: ind.harq_id,
+            ok,
+            sinr_db: ind.sinr_db,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,13 +151,10 @@ mod tests {
             };
             let pdu = g.pusch_pdu(0x4601, 1, 9);
             assert_eq!(pdu.validate(273, 64), Ok(()), "port {port}");
-            // Rewriting a recycled PDU gives the same PDU without a new port list.
-            let mut recycled = g.pusch_pdu(0x4602, 2, 3);
-            recycled.dmrs.ports.reserve(16);
-            let before = recycled.dmrs.ports.as_ptr();
-            g.write_pusch_pdu(0x4601, 1, 9, &mut recycled);
-            assert_eq!(recycled, pdu);
-            assert_eq!(recycled.dmrs.ports.as_ptr(), before);
+            assert_eq!(
+                pdu.dmrs.ports.as_slice(),
+                &(port..port + layers).collect::<Vec<_>>()[..]
+            );
         }
     }
 }

@@ -103,6 +103,21 @@ impl Mac {
         &self.ues
     }
 
+    /// The UE (index into [`Mac::ues`]) of C-RNTI `rnti`, if any.
+    pub fn ue_of(&self, rnti: u16) -> Option<u32> {
+        // RNTIs are given in UE order from 0x4601 (UeContext::new); a UE
+        // built otherwise is found by a search.
+        let guess = rnti.wrapping_sub(0x4601) as usize;
+        match self.ues.get(guess) {
+            Some(u) if u.rnti == rnti => Some(guess as u32),
+            _ => self
+                .ues
+                .iter()
+                .position(|u| u.rnti == rnti)
+                .map(|i| i as u32),
+        }
+    }
+
     /// Carriers.
     pub fn carriers(&self) -> &[CarrierConfig] {
         &self.carriers

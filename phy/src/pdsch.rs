@@ -16,79 +16,19 @@
 
 use crate::coding::scrambling::c_init_pdsch;
 use crate::coding::tbs::McsTable;
-use crate::pdu::{DmrsConfig, PduError, ShFields};
+pub use crate::pdu::PdschPdu;
+use crate::pdu::PduError;
 use crate::pusch::{PuschError, ShPlan, ShReceiver, ShRequest, ShTransmitter, SharedChannel};
-use crate::refsig::dmrs::{DmrsLink, MappingType};
+use crate::refsig::dmrs::DmrsLink;
 
 pub use crate::pusch::PuschResult as PdschResult;
-
-/// One PDSCH transmission in a slot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PdschPdu {
-    /// RNTI.
-    pub rnti: u16,
-    /// Data scrambling identity n_ID (the cell id when not configured), 0..=1023.
-    pub n_id: u16,
-    /// Slot number within the frame.
-    pub slot: u16,
-    /// First PRB, from CRB 0.
-    pub prb_start: u16,
-    /// Number of PRBs.
-    pub n_prb: u16,
-    /// First OFDM symbol.
-    pub start_symbol: u8,
-    /// Number of OFDM symbols.
-    pub n_symbols: u8,
-    /// Mapping type A (slot) or B (mini-slot).
-    pub mapping_type: MappingType,
-    /// MCS table 1..=3 (TS 38.214 Tables 5.1.3.1-1..3).
-    pub mcs_table: u8,
-    /// MCS index.
-    pub mcs_index: u8,
-    /// Layers, 1..=4 (one codeword).
-    pub num_layers: u8,
-    /// DM-RS configuration.
-    pub dmrs: DmrsConfig,
-    /// Redundancy version.
-    pub rv: u8,
-    /// HARQ process id.
-    pub harq_id: u8,
-    /// New data indicator toggled.
-    pub new_data: bool,
-    /// The NDI bit (TS 38.212 §7.3.1.2): with (RNTI, HARQ id) the identity
-    /// of the TB (see [`crate::pdu::PuschPdu::ndi`]).
-    pub ndi: bool,
-}
 
 impl PdschPdu {
     /// Checks the PDU against a carrier of `carrier_prbs` PRBs received on
     /// `rx_antennas` antennas.
     pub fn validate(&self, carrier_prbs: u16, rx_antennas: u16) -> Result<(), PduError> {
         // The fields shared with the PUSCH have the same rules.
-        ShFields {
-            prb_start: self.prb_start,
-            n_prb: self.n_prb,
-            start_symbol: if self.mapping_type == MappingType::B {
-                0
-            } else {
-                self.start_symbol
-            },
-            n_symbols: self.n_symbols,
-            mcs_table: self.mcs_table,
-            mcs_index: self.mcs_index,
-            num_layers: self.num_layers,
-            rv: self.rv,
-            harq_id: self.harq_id,
-            n_id: self.n_id,
-            dmrs: &self.dmrs,
-        }
-        .validate(carrier_prbs, rx_antennas)?;
-        if self.start_symbol as u32 + self.n_symbols as u32 > 14 {
-            return Err(PduError::SymbolsOutOfRange {
-                start: self.start_symbol as u32,
-                end: self.start_symbol as u32 + self.n_symbols as u32,
-            });
-        }
+        self.validate_shared(carrier_prbs, rx_antennas)?;
         if self.num_layers > 4 {
             return Err(PduError::TooManyLayers {
                 layers: self.num_layers as u32,

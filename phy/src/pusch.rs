@@ -84,6 +84,12 @@ pub enum PuschError {
     /// The precoder does not fit the PDSCH or the transmitter.
     #[error("precoding: {0}")]
     Precoding(#[from] PrecodingError),
+    /// Detection or decoding failed on a part of a PUSCH split over tasks.
+    #[error("detection or LDPC failed on a part of the PUSCH")]
+    PartFailed,
+    /// The slot holding the PDU has not been processed (yet).
+    #[error("not processed")]
+    NotProcessed,
 }
 
 /// Everything derived from one PDU: layout, modulation, sizes, scrambling.

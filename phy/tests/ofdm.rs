@@ -7,7 +7,7 @@ use ranlab_phy::chest::{ChannelEstimator, ChestOptions};
 use ranlab_phy::grid::ResourceGrid;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::{correct_cfo, OfdmDemodulator, OfdmModulator, OfdmOptions};
-use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType};
 use ranlab_phy::refsig::dmrs::{DmrsLink, DmrsParams, MappingType};
 
 #[test]
@@ -18,7 +18,7 @@ fn delay_and_cfo_survive_the_time_domain() {
         type_a_position: 2,
         additional_position: 2,
         length: 1,
-        ports: vec![0],
+        ports: DmrsPorts::from([0]),
         cdm_groups_without_data: 2,
         scrambling_id: 33,
         n_scid: 0,

@@ -77,7 +77,7 @@ fn random_precoder(
 fn precoded_slots() -> Vec<(Vec<PdschPdu>, Vec<Option<PrgPrecoder>>)> {
     let mu = |rnti, port: u8| {
         let mut p = common::pdsch(rnti, 4, 30, 22, 12, 1, 1);
-        p.dmrs.ports = vec![port];
+        p.dmrs.ports = [port].into();
         p
     };
     vec![
@@ -494,7 +494,7 @@ fn mu_mimo_zf_two_single_antenna_ues_decode() {
         .iter()
         .map(|&(rnti, port)| {
             let mut p = common::pdsch(rnti, 5, 0, 24, 15, 1, 0);
-            p.dmrs.ports = vec![port];
+            p.dmrs.ports = [port].into();
             p
         })
         .collect();

@@ -11,7 +11,7 @@
 use num_complex::Complex32;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType, PuschPdu};
 use ranlab_phy::pipeline::uplink::{UplinkJob, CBS_PER_TASK};
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig, SlotJob};
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
@@ -54,7 +54,7 @@ fn split_uplink_stages_equal_the_whole_receiver() {
             type_a_position: 2,
             additional_position: 2,
             length: 1,
-            ports: vec![0, 1],
+            ports: DmrsPorts::from([0, 1]),
             cdm_groups_without_data: 1,
             scrambling_id: 7,
             n_scid: 0,

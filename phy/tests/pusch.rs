@@ -7,7 +7,7 @@ use ranlab_phy::chest::ChestOptions;
 use ranlab_phy::grid::ResourceGrid;
 use ranlab_phy::mimo::Equalizer;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
-use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType};
 use ranlab_phy::refsig::dmrs::{DmrsLink, DmrsParams, MappingType};
 use ranlab_phy::sch::{RxFrontEnd, SchLayout};
 use ranlab_phy::simd::SimdLevel;
@@ -79,12 +79,15 @@ fn cases() -> Vec<Case> {
                 type_a_position: d["type_a_position"].as_u64().unwrap() as u8,
                 additional_position: d["additional_position"].as_u64().unwrap() as u8,
                 length: d["length"].as_u64().unwrap() as u8,
-                ports: d["ports"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_u64().unwrap() as u8)
-                    .collect(),
+                ports: DmrsPorts::new(
+                    &d["ports"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_u64().unwrap() as u8)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap(),
                 cdm_groups_without_data: d["num_cdm_groups_without_data"].as_u64().unwrap() as u8,
                 scrambling_id: d["n_id"].as_u64().unwrap() as u16,
                 n_scid: d["n_scid"].as_u64().unwrap() as u8,
@@ -218,7 +221,7 @@ fn pdu(n_prb: u16, table: u8, mcs: u8, layers: u8, add: u8) -> ranlab_phy::pdu::
             type_a_position: 2,
             additional_position: add,
             length: 1,
-            ports: (0..layers).collect(),
+            ports: DmrsPorts::consecutive(0, layers).expect("at most 8 layers"),
             cdm_groups_without_data: 2,
             scrambling_id: 17,
             n_scid: 0,
@@ -227,6 +230,7 @@ fn pdu(n_prb: u16, table: u8, mcs: u8, layers: u8, add: u8) -> ranlab_phy::pdu::
         harq_id: 0,
         new_data: true,
         ndi: false,
+        ..Default::default()
     }
 }
 

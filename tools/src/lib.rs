@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bler;
 pub mod blertable;
+pub mod cell;
 pub mod channel;
 pub mod conform;
 pub mod fuzz;

@@ -184,9 +184,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
 
 /// `--radio sim`: the loopback main job with a tap on the gNB's received slots.
 fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
-    use crate::loopback::engine::{numerology, run_with, RunOptions, RxSlot};
-    use crate::loopback::radio::RadioChoice;
-    use crate::loopback::Pace;
+    use crate::cell::{numerology, Cell, CellOptions, RxSlot};
     use crate::record_ext as ext;
     use ranlab_sdr::sigmf::Annotation;
 
@@ -243,15 +241,10 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
         ext::CARRIER,
         ext::carrier_json(&num, scenario.cell.id, n_rx),
     )?;
-    let opts = RunOptions {
-        pace: Pace::Free,
-        workers: 1,
-        progress: false,
-        // Ctrl-C ends the run after the current slot; the metadata of what
-        // was recorded is written.
-        stop: crate::interrupt::stop_flag(),
-        radio: RadioChoice::default(),
-    };
+    // Ctrl-C ends the run after the current slot; the metadata of what
+    // was recorded is written.
+    let stop = crate::interrupt::stop_flag();
+    let mut cell = Cell::new(scenario, &CellOptions::default())?;
     let mut pdus = 0usize;
     let report = {
         let mut tap = |slot: RxSlot<'_>| -> CliResult {
@@ -266,7 +259,15 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
             })?;
             Ok(())
         };
-        run_with(scenario, &opts, Some(&mut tap))?
+        loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                cell.interrupt();
+            }
+            if cell.run_slot(Some(&mut tap))?.is_none() {
+                break;
+            }
+        }
+        cell.finish()?
     };
     let written = w.samples();
     let meta = w.finish()?;

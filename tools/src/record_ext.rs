@@ -14,7 +14,7 @@
 //!   TS 38.211 §6.4.1.1).
 
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType, PuschPdu};
 use serde_json::{json, Map, Value};
 
 /// Namespace name.
@@ -116,7 +116,7 @@ pub fn pdu_json(p: &PuschPdu) -> Value {
             "type_a_position": p.dmrs.type_a_position,
             "additional_position": p.dmrs.additional_position,
             "length": p.dmrs.length,
-            "ports": p.dmrs.ports,
+            "ports": p.dmrs.ports.as_slice(),
             "cdm_groups_without_data": p.dmrs.cdm_groups_without_data,
             "scrambling_id": p.dmrs.scrambling_id,
             "n_scid": p.dmrs.n_scid,
@@ -175,11 +175,12 @@ pub fn pdu_from_json(v: &Value, slot: u16, what: &str) -> Result<PuschPdu, Strin
             type_a_position: du8("type_a_position", 3)?,
             additional_position: du8("additional_position", 3)?,
             length: du8("length", 2)?,
-            ports,
+            ports: DmrsPorts::new(&ports).map_err(|e| format!("{dw}: {e}"))?,
             cdm_groups_without_data: du8("cdm_groups_without_data", 3)?,
             scrambling_id: uint(d, "scrambling_id", &dw, 65535)? as u16,
             n_scid: du8("n_scid", 1)?,
         },
+        ..Default::default()
     })
 }
 
@@ -220,11 +221,12 @@ mod tests {
                 type_a_position: 3,
                 additional_position: 1,
                 length: 1,
-                ports: vec![0, 1],
+                ports: DmrsPorts::from([0, 1]),
                 cdm_groups_without_data: 2,
                 scrambling_id: 7,
                 n_scid: 1,
             },
+            ..Default::default()
         };
         let v = pdu_json(&pdu);
         assert_eq!(pdu_from_json(&v, 9, "p").unwrap(), pdu);

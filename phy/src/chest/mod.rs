@@ -945,7 +945,7 @@ mod tests {
             type_a_position: 2,
             additional_position: add,
             length: len,
-            ports,
+            ports: crate::pdu::DmrsPorts::new(&ports).expect("at most 8 ports"),
             cdm_groups_without_data: 2,
             scrambling_id: 77,
             n_scid: 0,

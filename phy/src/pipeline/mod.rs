@@ -18,6 +18,7 @@
 pub mod downlink;
 mod histogram;
 pub mod uplink;
+pub mod uplink_phy;
 
 pub use histogram::LatencyHistogram;
 
@@ -84,6 +85,34 @@ impl std::fmt::Display for DropReason {
             DropReason::PipelineBehind => "pipeline behind (no free slot buffer)",
         })
     }
+}
+
+/// Why a slot was not taken.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SubmitError {
+    /// Every pooled slot is still in flight.
+    #[error("slot dropped: {0}")]
+    Dropped(DropReason),
+    /// More PUSCHs than a pooled slot holds.
+    #[error("{pdus} PUSCHs in one slot (at most {max})")]
+    TooManyPdus {
+        /// PUSCHs given.
+        pdus: usize,
+        /// Most per slot.
+        max: usize,
+    },
+    /// Sample buffers that do not match the antennas or the slot.
+    #[error("{antennas} sample buffers of {len} samples for {n_rx} antennas and a {slot_len}-sample slot")]
+    Samples {
+        /// Buffers given.
+        antennas: usize,
+        /// Samples in the first.
+        len: usize,
+        /// Receive antennas.
+        n_rx: usize,
+        /// Samples in the slot.
+        slot_len: usize,
+    },
 }
 
 /// Pipeline settings.

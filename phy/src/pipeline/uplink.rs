@@ -49,11 +49,11 @@
 //! [`UplinkJob::new`]), nothing is evicted while it waits for a
 //! retransmission, and results do not depend on the number of workers.
 
-use super::{borrow, SlotJob};
+use super::{borrow, SlotJob, SubmitError};
 use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
-use crate::pdu::{DmrsConfig, PuschPdu};
+use crate::pdu::PuschPdu;
 use crate::pusch::{
     CbDecoder, FrontScratch, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShFrontEnd,
     ShPlan,
@@ -104,28 +104,13 @@ impl PortGrid {
     }
 }
 
-/// `*dst = Some(src.clone())`, reusing `dst`'s port list (no allocation once warm).
-fn copy_pdu(dst: &mut Option<PuschPdu>, src: &PuschPdu) {
-    let Some(d) = dst else {
-        *dst = Some(src.clone());
-        return;
-    };
-    let mut ports = std::mem::take(&mut d.dmrs.ports);
-    ports.clear();
-    ports.extend_from_slice(&src.dmrs.ports);
-    *d = PuschPdu {
-        dmrs: DmrsConfig { ports, ..src.dmrs },
-        ..*src
-    };
-}
-
 /// The outcome of one PUSCH of the slot.
 #[derive(Debug, Clone)]
 pub struct PuschIndication {
     /// The PDU it answers.
     pub pdu: Option<PuschPdu>,
     /// Receiver measurements and CRC, or why it could not be processed.
-    pub result: Result<PuschResult, String>,
+    pub result: Result<PuschResult, PuschError>,
     /// Decoded transport block (A bits; meaningful when the CRC passed).
     pub tb: Vec<u8>,
 }
@@ -197,8 +182,6 @@ pub struct UplinkSlot {
     /// Scheduled PUSCHs of the slot (at most `max_pdus`); tasks read them at once.
     pub pdus: RwLock<Vec<PuschPdu>>,
     n_pdus: AtomicUsize,
-    /// PDUs of earlier slots, kept for their allocations.
-    spare: Mutex<Vec<PuschPdu>>,
     /// One indication per PDU, in PDU order.
     pub indications: Vec<Mutex<PuschIndication>>,
     /// Per receiver: its PUSCH whose code blocks the `ldpc` stage decodes.
@@ -334,12 +317,11 @@ impl UplinkJob {
             )),
             pdus: RwLock::new(Vec::with_capacity(max_pdus)),
             n_pdus: AtomicUsize::new(0),
-            spare: Mutex::new(Vec::with_capacity(max_pdus)),
             indications: (0..max_pdus)
                 .map(|_| {
                     Mutex::new(PuschIndication {
                         pdu: None,
-                        result: Err(String::new()),
+                        result: Err(PuschError::NotProcessed),
                         tb: Vec::with_capacity(max_tbs),
                     })
                 })
@@ -417,26 +399,31 @@ impl UplinkSlot {
     /// Sets the slot's PDUs before it starts, and gives each new RNTI its
     /// receiver of `job` ([`UplinkJob::receiver_of`]); more than the pool
     /// holds is an error.
-    pub fn set_pdus(&self, job: &UplinkJob, slot: u32, pdus: &[PuschPdu]) -> Result<(), String> {
+    pub fn set_pdus(
+        &self,
+        job: &UplinkJob,
+        slot: u32,
+        pdus: &[PuschPdu],
+    ) -> Result<(), SubmitError> {
         if pdus.len() > self.indications.len() {
-            return Err(format!(
-                "{} PUSCHs in one slot (at most {})",
-                pdus.len(),
-                self.indications.len()
-            ));
+            return Err(SubmitError::TooManyPdus {
+                pdus: pdus.len(),
+                max: self.indications.len(),
+            });
         }
         for pdu in pdus {
             job.receiver_of(pdu.rnti);
         }
         self.slot.store(slot, Ordering::Relaxed);
         let mut p = self.pdus.write().unwrap_or_else(|e| e.into_inner());
-        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        // The last slot's PDUs become spares whose port lists are reused.
-        spare.append(&mut p);
-        for pdu in pdus {
-            let mut slot = spare.pop();
-            copy_pdu(&mut slot, pdu);
-            p.extend(slot);
+        p.clear();
+        p.extend_from_slice(pdus);
+        // Every indication answers its PDU, "not processed" until a stage says more.
+        for (ind, pdu) in self.indications.iter().zip(pdus) {
+            let mut ind = ind.lock().unwrap_or_else(|e| e.into_inner());
+            ind.pdu = Some(*pdu);
+            ind.result = Err(PuschError::NotProcessed);
+            ind.tb.clear();
         }
         self.n_pdus.store(pdus.len(), Ordering::Release);
         Ok(())
@@ -510,9 +497,9 @@ impl UplinkJob {
                     }
                     ind.result = Ok(res);
                 }
-                Err(e) => ind.result = Err(e.to_string()),
+                Err(e) => ind.result = Err(e),
             }
-            copy_pdu(&mut ind.pdu, pdu);
+            ind.pdu = Some(*pdu);
         }
         let Some((k, plan)) = split.active() else {
             return;
@@ -530,8 +517,8 @@ impl UplinkJob {
     fn fail(s: &UplinkSlot, k: usize, pdu: &PuschPdu, e: PuschError) {
         let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
         ind.tb.clear();
-        ind.result = Err(e.to_string());
-        copy_pdu(&mut ind.pdu, pdu);
+        ind.result = Err(e);
+        ind.pdu = Some(*pdu);
     }
 
     /// The receiver and its plan for task `task` of a stage with
@@ -637,15 +624,15 @@ impl UplinkJob {
         ind.tb.clear();
         match rx.finish_result_with(&front, &plan) {
             Ok(_) if split.failed.load(Ordering::Relaxed) => {
-                ind.result = Err("detection or LDPC failed on a part of the PUSCH".to_string());
+                ind.result = Err(PuschError::PartFailed);
             }
             Ok(res) => {
                 ind.tb.extend_from_slice(rx.transport_block(&plan));
                 ind.result = Ok(res);
             }
-            Err(e) => ind.result = Err(e.to_string()),
+            Err(e) => ind.result = Err(e),
         }
-        copy_pdu(&mut ind.pdu, &pdus[k]);
+        ind.pdu = Some(pdus[k]);
     }
 }
 

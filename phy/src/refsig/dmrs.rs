@@ -16,6 +16,7 @@
 //!   i.e. 0, 3 and 4.77 dB for 1, 2, 3 groups.
 
 use super::gold::GoldSequence;
+pub use crate::pdu::MappingType;
 use crate::pdu::{DmrsConfig, DmrsType};
 use num_complex::Complex32;
 
@@ -26,15 +27,6 @@ pub enum DmrsLink {
     Pusch,
     /// PDSCH, TS 38.211 §7.4.1.1.
     Pdsch,
-}
-
-/// PUSCH/PDSCH mapping type (TS 38.214 §6.1.2.1 / §5.1.2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MappingType {
-    /// Type A: slot-based, first DM-RS at dmrs-TypeA-Position.
-    A,
-    /// Type B: mini-slot, first DM-RS on the first allocated symbol.
-    B,
 }
 
 /// Why a DM-RS configuration does not fit the allocation.
@@ -594,7 +586,7 @@ mod tests {
             type_a_position: 2,
             additional_position: add,
             length: len,
-            ports: vec![0],
+            ports: crate::pdu::DmrsPorts::from([0]),
             cdm_groups_without_data: 2,
             scrambling_id: 1,
             n_scid: 0,

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use ranlab_phy::pdsch::PdschPdu;
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType, PuschPdu};
 use ranlab_phy::refsig::dmrs::MappingType;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,7 +69,7 @@ pub fn one_layer_pusch(
             type_a_position: 2,
             additional_position: 1,
             length: 1,
-            ports: vec![0],
+            ports: DmrsPorts::from([0]),
             cdm_groups_without_data: 2,
             scrambling_id: n_id,
             n_scid: 0,
@@ -78,6 +78,7 @@ pub fn one_layer_pusch(
         harq_id,
         new_data: true,
         ndi: false,
+        ..Default::default()
     }
 }
 
@@ -110,7 +111,7 @@ pub fn pdsch(
             type_a_position: 2,
             additional_position: 1,
             length: 1,
-            ports: (0..layers).collect(),
+            ports: DmrsPorts::consecutive(0, layers).expect("at most 8 layers"),
             cdm_groups_without_data: 2,
             scrambling_id: 11,
             n_scid: 0,
@@ -119,5 +120,6 @@ pub fn pdsch(
         harq_id,
         new_data: true,
         ndi: false,
+        ..Default::default()
     }
 }

@@ -6,7 +6,7 @@ use ranlab_phy::chest::{ChannelEstimator, ChestOptions};
 use ranlab_phy::grid::ResourceGrid;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::{OfdmDemodulator, OfdmModulator, OfdmOptions};
-use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType};
 use ranlab_phy::refsig::dmrs::{DmrsLink, DmrsParams, MappingType};
 use ranlab_phy::simd::SimdLevel;
 
@@ -71,7 +71,7 @@ pub fn cases(_level: SimdLevel) -> Vec<Case> {
             type_a_position: 2,
             additional_position: add,
             length: 1,
-            ports: (0..layers as u8).collect(),
+            ports: DmrsPorts::consecutive(0, layers as u8).expect("at most 8 layers"),
             cdm_groups_without_data: 2,
             scrambling_id: 1,
             n_scid: 0,
@@ -145,7 +145,7 @@ pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
                 type_a_position: 2,
                 additional_position: 1,
                 length: 1,
-                ports: (0..layers as u8).collect(),
+                ports: DmrsPorts::consecutive(0, layers as u8).expect("at most 8 layers"),
                 cdm_groups_without_data: 2,
                 scrambling_id: 1,
                 n_scid: 0,
@@ -154,6 +154,7 @@ pub fn pusch_cases(level: SimdLevel) -> Vec<Case> {
             harq_id: 0,
             new_data: true,
             ndi: false,
+            ..Default::default()
         };
         let mut tx = PuschTransmitter::new(num, layers, OfdmOptions::default()).unwrap();
         let plan = tx.plan(&pdu).unwrap();

@@ -2,7 +2,7 @@
 //! demodulation of every gNB antenna, then every PUSCH of the slot (channel
 //! estimation, detection, demapping, LDPC decoding, CRCs), on 1 and 2 workers.
 //!
-//! The input is a slot the loopback itself produced (`loopback::engine`,
+//! The input is a slot the loopback itself produced (`cell::Cell`,
 //! seed 1): after 400 slots of the built-in scenario, the next uplink slot
 //! with the most new transport blocks, as the scheduler granted them; and a
 //! 100 MHz slot with one 2-layer 256QAM PUSCH over all 273 PRBs from a
@@ -11,20 +11,15 @@
 //! pay for it; it prints how many of the slot's PUSCHs pass their CRC.
 
 use super::Case;
-use crate::loopback::engine::{
-    numerology, run_with_fixed_ul, rx_config, uplink_pipeline, FixedUl, RunOptions, RxSlot,
-};
-use crate::loopback::radio::RadioChoice;
-use crate::loopback::Pace;
+use crate::cell::{numerology, rx_config, ul_receivers, CellOptions, FixedUl, RxSlot};
 use crate::scenario::{ChannelModel, Scenario};
 use num_complex::Complex32;
 use ranlab_phy::numerology::Numerology;
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pipeline::uplink::UplinkJob;
-use ranlab_phy::pipeline::Pipeline;
+use ranlab_phy::pipeline::{Pipeline, PipelineConfig};
 use ranlab_phy::simd::SimdLevel;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -69,12 +64,9 @@ struct Capture {
 fn capture(s: &Scenario, fixed: Option<FixedUl>) -> Capture {
     let mut s = s.clone();
     s.slots = WARMUP + 20;
-    let o = RunOptions {
-        pace: Pace::Free,
-        workers: 1,
-        progress: false,
-        stop: Arc::new(AtomicBool::new(false)),
-        radio: RadioChoice::default(),
+    let o = CellOptions {
+        fixed_ul: fixed,
+        ..CellOptions::default()
     };
     // (new transport blocks, slot in frame, samples, PDUs) of the best slot so far.
     type Best = (usize, u32, Vec<Vec<Complex32>>, Vec<PuschPdu>);
@@ -91,7 +83,7 @@ fn capture(s: &Scenario, fixed: Option<FixedUl>) -> Capture {
         }
         Ok(())
     };
-    run_with_fixed_ul(&s, &o, Some(&mut tap), fixed).expect("the loopback runs");
+    crate::cell::run(&s, &o, Some(&mut tap)).expect("the loopback runs");
     let (_, slot, rx, pdus) = best.expect("an uplink slot with PUSCHs after the warm-up");
     Capture {
         num: numerology(&s).expect("a valid carrier"),
@@ -140,17 +132,29 @@ impl SlotBench {
     fn new(c: &Capture, workers: usize, stem: &str) -> SlotBench {
         let budget_us = 2.0 * SLOT_US;
         // The workers get every core, not the one `ranlab bench` pins its driving thread to.
-        let pipe = uplink_pipeline(
-            c.num,
-            rx_config(c.n_rx, c.max_layers, c.ues, workers),
-            OfdmOptions::default(),
-            c.ues,
-            workers,
-            super::unpinned_cores(),
-            1,
-            budget_us,
-        )
-        .expect("the pipeline starts");
+        // The pipeline itself (not the cell's `UplinkPhy` edge): the timed
+        // call re-runs one loaded slot, without copying its samples again.
+        let job = Arc::new(
+            UplinkJob::with_receivers(
+                c.num,
+                rx_config(c.n_rx, c.max_layers, c.ues, workers),
+                OfdmOptions::default(),
+                workers,
+                ul_receivers(c.ues, workers),
+            )
+            .expect("the receivers build"),
+        );
+        let slots = vec![job.new_slot(c.pdus.len().max(1))];
+        let pipe = Pipeline::new(
+            job,
+            slots,
+            PipelineConfig {
+                workers,
+                pin: true,
+                cores: super::unpinned_cores(),
+                deadline: Duration::from_micros(budget_us as u64),
+            },
+        );
         let index = pipe.acquire().expect("a fresh pool has a free slot");
         {
             let slot = pipe.slot(index);

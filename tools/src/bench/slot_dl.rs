@@ -18,8 +18,8 @@
 
 use super::slot::{case_name, SLOT_US, WORKERS};
 use super::Case;
-use crate::loopback::downlink::pdsch_template;
-use crate::loopback::engine::numerology;
+use crate::cell::downlink::pdsch_template;
+use crate::cell::numerology;
 use crate::scenario::Scenario;
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
@@ -54,7 +54,7 @@ fn carrier(bandwidth_mhz: u32) -> Numerology {
     numerology(&s).expect("a valid carrier")
 }
 
-/// The loopback's PDSCH (`loopback::downlink`) over every PRB of `num`, at
+/// The loopback's PDSCH (`cell::downlink`) over every PRB of `num`, at
 /// MCS 27.
 fn pdsch(num: &Numerology, layers: u8) -> PdschPdu {
     PdschPdu {

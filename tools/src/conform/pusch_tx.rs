@@ -8,7 +8,7 @@ use num_complex::{Complex32, Complex64};
 use ranlab_phy::grid::ResourceGrid;
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType, PuschPdu};
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig, PuschTransmitter};
 
 fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
@@ -81,7 +81,7 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
             type_a_position: int::<u8>(d, "type_a_position")?,
             additional_position: int::<u8>(d, "additional_position")?,
             length: int::<u8>(d, "length")?,
-            ports,
+            ports: DmrsPorts::new(&ports).map_err(|e| e.to_string())?,
             cdm_groups_without_data: int::<u8>(d, "num_cdm_groups_without_data")?,
             scrambling_id: int::<u16>(d, "n_id")?,
             n_scid: int::<u8>(d, "n_scid")?,
@@ -93,6 +93,7 @@ fn pdu_of(p: &serde_json::Value) -> Result<(PuschPdu, Numerology), String> {
         harq_id: 0,
         new_data: true,
         ndi: false,
+        ..Default::default()
     };
     let top = start_bwp
         .checked_add(n_prb)

@@ -12,7 +12,7 @@ use ranlab_phy::coding::segmentation::CodeBlockShape;
 use ranlab_phy::coding::tb::{TbConfig, TbDecoder, TbPlan};
 use ranlab_phy::modulation::{Demapper, Modulation};
 use ranlab_phy::numerology::{CyclicPrefix, Numerology, Scs};
-use ranlab_phy::pdu::{DmrsConfig, DmrsType, PuschPdu};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType, PuschPdu};
 use ranlab_phy::pusch::{PuschReceiver, PuschRxConfig};
 use ranlab_phy::simd::SimdLevel;
 use ranlab_sdr::sigmf::{Metadata, SigmfRadio};
@@ -366,7 +366,8 @@ fn pusch_rx(g: &mut Gen, cx: &mut Ctx) {
             } else {
                 int(g, 1, 2) as u8
             },
-            ports,
+            // A PDU holds at most 8 ports; more layers than ports is for validation to catch.
+            ports: DmrsPorts::new(&ports[..ports.len().min(8)]).unwrap_or_default(),
             cdm_groups_without_data: if g.gen_bool(0.8) {
                 2
             } else {
@@ -379,6 +380,7 @@ fn pusch_rx(g: &mut Gen, cx: &mut Ctx) {
         harq_id: int(g, 0, 15) as u8,
         new_data: g.gen(),
         ndi: g.gen(),
+        ..Default::default()
     };
     let special = g.gen_bool(0.1);
     for x in rx.grid_mut().as_mut_slice() {

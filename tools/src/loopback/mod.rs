@@ -4,30 +4,15 @@
 //! to the UEs in the downlink slots (`downlink`), and the run is summarised
 //! per UE and per cell.
 
-pub(crate) mod downlink;
-pub mod engine;
-pub mod radio;
-mod report;
-mod stats;
-
+use crate::cell::radio::{self, RadioChoice};
+use crate::cell::{Cell, CellOptions};
 use crate::scenario::{Scenario, DEFAULT_SCENARIO};
 use crate::CliResult;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Pacing of the run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Pace {
-    /// As fast as the CPU allows, each slot's results back before the next is
-    /// scheduled; deterministic (CI). Over SoapySDR the device clock still
-    /// runs on its own (`mode=realtime` or hardware), only the waiting stays.
-    Free,
-    /// The simulated clock paced to the wall clock, one slot per slot
-    /// duration; results are taken as they come (over SoapySDR: never wait
-    /// for the decoder, as a live gNB must not).
-    Realtime,
-}
+pub use crate::cell::Pace;
 
 /// Arguments of `ranlab loopback`.
 #[derive(clap::Args)]
@@ -118,19 +103,44 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     // Ctrl-C ends the run after the current slot; the summary and JSON are
     // still written (marked interrupted) and the exit status is 130.
     let stop = crate::interrupt::stop_flag();
-    let opts = engine::RunOptions {
+    let opts = CellOptions {
         pace: args.pace,
         workers: args.workers,
-        progress: std::io::stderr().is_terminal() && scenario.slots >= 200,
-        stop,
-        radio: radio::RadioChoice {
+        radio: RadioChoice {
             kind: args.radio,
             args: args.args.clone(),
             ue_args: args.ue_args.clone(),
             radio_opts: args.radio_opts.clone(),
         },
+        fixed_ul: None,
     };
-    let report = engine::run(&scenario, &opts)?;
+    let mut cell = Cell::new(&scenario, &opts)?;
+    let progress = std::io::stderr().is_terminal() && scenario.slots >= 200;
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new(scenario.slots);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} slots {elapsed} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            cell.interrupt();
+        }
+        let Some(step) = cell.run_slot(None)? else {
+            break;
+        };
+        if let (Some(b), Some(_)) = (&bar, step.received) {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = cell.finish()?;
     // The JSON first: stdout may be a closed pipe.
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)

@@ -46,7 +46,7 @@ use ranlab_mac::timing::{SlotKind, SlotPattern};
 use ranlab_phy::numerology::Numerology;
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdsch::{PdschPdu, PdschReceiver};
-use ranlab_phy::pdu::{DmrsConfig, DmrsType};
+use ranlab_phy::pdu::{DmrsConfig, DmrsPorts, DmrsType};
 use ranlab_phy::pipeline::downlink::DownlinkJob;
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig, PipelineMetrics, SlotJob};
 use ranlab_phy::pusch::PuschRxConfig;
@@ -463,7 +463,7 @@ pub fn pdsch_template(num: &Numerology, n_id: u16, layers: u8) -> PdschPdu {
             type_a_position: 2,
             additional_position: 1,
             length: 1,
-            ports: (0..layers).collect(),
+            ports: DmrsPorts::consecutive(0, layers).expect("at most 8 layers"),
             cdm_groups_without_data: 2,
             scrambling_id: n_id,
             n_scid: 0,
@@ -472,6 +472,7 @@ pub fn pdsch_template(num: &Numerology, n_id: u16, layers: u8) -> PdschPdu {
         harq_id: 0,
         new_data: true,
         ndi: false,
+        ..Default::default()
     }
 }
 
