@@ -8,6 +8,7 @@
 
 pub mod bsr;
 pub mod buffer;
+pub mod dl;
 pub mod grant;
 pub mod harq;
 pub mod la;

@@ -15,6 +15,7 @@
 //! pairing ([`pairing`]).
 #![warn(missing_docs)]
 
+pub mod dl;
 pub mod fixture;
 pub mod pairing;
 pub mod power;

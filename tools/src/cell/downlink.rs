@@ -2,21 +2,18 @@
 //! the pattern, each UE receives it through its own fading channel and
 //! reports HARQ-ACK in the next uplink slot.
 //!
-//! - Scheduling: one UE per downlink slot on every PRB (TDM), chosen by
-//!   proportional fairness (expected spectral efficiency over the average
-//!   scheduled rate, window 100 slots) among UEs with a free HARQ process;
-//!   a retransmission that is due goes first (oldest first transmission).
-//!   Every UE has full-buffer downlink traffic. The MAC and scheduler crates
-//!   handle the uplink only, so this small scheduler lives here.
+//! - Scheduling: [`DlScheduler`] (in `sched`), one UE per downlink slot on
+//!   every PRB (TDM), proportional fairness with a window of 100 slots, due
+//!   retransmissions first. Every UE has full-buffer downlink traffic.
 //! - PDSCH: mapping type A, symbols 2..13 (symbols 0-1 left to a PDCCH that is
 //!   not modelled), one layer on antenna port 1000 sent from gNB antenna 0 (no
 //!   precoding), DM-RS type 1 at symbol 2 with one additional position, the
 //!   256QAM MCS table (TS 38.214 Table 5.1.3.1-2), MCS from the last SINR the
 //!   UE measured (its CSI) plus an outer loop towards 10 % BLER.
-//! - HARQ: 16 processes per UE, rv 0-2-3-1, at most 4 transmissions; the UE's
-//!   ACK/NACK for slot n goes in uplink slot n + K1 (the first uplink slot at
-//!   least one slot later, TS 38.213 §9.2.3) and the gNB can act on it from
-//!   the slot after that. Retransmissions are decoded on their own (the PDSCH
+//! - HARQ and link adaptation: [`DlMac`] (in `mac`), 16 processes per UE,
+//!   rv 0-2-3-1, at most 4 transmissions; the UE's ACK/NACK for slot n goes
+//!   in uplink slot n + K1 (TS 38.213 §9.2.3) and the gNB can act on it
+//!   from the slot after that. Retransmissions are decoded on their own (the PDSCH
 //!   receiver has no soft combining yet), like the uplink's.
 //! - Channel: per UE, the scenario's model as a separate realisation (its own
 //!   stream, not reciprocal with the uplink) from gNB antenna 0 to the UE's
@@ -38,9 +35,9 @@ use crate::CliResult;
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use ranlab_mac::buffer::Segment;
-use ranlab_mac::harq::{HarqEntity, HarqOutcome, TbInfo};
-use ranlab_mac::la::{McsSelector, Olla};
+use ranlab_mac::dl::DlMac;
+use ranlab_mac::harq::{HarqOutcome, TbInfo};
+use ranlab_mac::la::McsSelector;
 use ranlab_mac::mcs::McsTable;
 use ranlab_mac::timing::{SlotKind, SlotPattern};
 use ranlab_phy::numerology::Numerology;
@@ -51,8 +48,8 @@ use ranlab_phy::pipeline::downlink::DownlinkJob;
 use ranlab_phy::pipeline::{Pipeline, PipelineConfig, PipelineMetrics, SlotJob};
 use ranlab_phy::pusch::PuschRxConfig;
 use ranlab_phy::refsig::dmrs::MappingType;
+use ranlab_sched::dl::DlScheduler;
 use ranlab_sim_channel::{LinkConfig, MultiLinkChannel};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,20 +60,10 @@ const MAX_HARQ_TX: u8 = 4;
 /// PF averaging window, slots.
 const PF_WINDOW_SLOTS: f64 = 100.0;
 
-/// A UE's downlink state.
+/// A UE's downlink transport blocks, radio and receiver.
 struct DlUe {
-    rnti: u16,
-    harq: HarqEntity,
-    olla: Olla,
-    /// The SINR the gNB believes (last CSI), dB.
-    sinr_db: f32,
-    /// PF average scheduled bits per slot (first transmissions and
-    /// retransmissions: a UE whose blocks fail is not served forever).
-    avg_bits: f64,
     /// Transport block bits per HARQ process.
     tb: Vec<Vec<u8>>,
-    /// Whether each process's current transmission is new data (for first-tx BLER).
-    first: [bool; 16],
     rng: Xoshiro256PlusPlus,
     rx: PdschReceiver,
     air: MultiLinkChannel,
@@ -86,27 +73,14 @@ struct DlUe {
     rx_errors: u64,
 }
 
-/// A HARQ-ACK on its way to the gNB.
-#[derive(Debug, Clone, Copy)]
-struct Feedback {
-    /// The gNB acts on it from this slot on.
-    usable_from: u64,
-    ue: usize,
-    pid: u8,
-    ok: bool,
-    /// The SINR the UE measured (reported with it, as CSI).
-    sinr_db: Option<f32>,
-}
-
 /// The downlink side of the loopback.
 pub struct Downlink {
     pattern: SlotPattern,
     tx: Pipeline<DownlinkJob>,
     ues: Vec<DlUe>,
-    sel: McsSelector,
-    feedback: VecDeque<Feedback>,
+    mac: DlMac,
+    sched: DlScheduler,
     pdu: PdschPdu,
-    segments: Vec<Segment>,
     slot_us: u64,
 }
 
@@ -149,13 +123,7 @@ impl Downlink {
             let air = MultiLinkChannel::new(n_ant, &[link], 1.0, seed ^ 0xD0D0_0000 ^ i as u64)
                 .map_err(|e| format!("downlink channel of UE {i}: {e}"))?;
             ues.push(DlUe {
-                rnti: rntis[i],
-                harq: HarqEntity::new(MAX_HARQ_TX),
-                olla: Olla::default(),
-                sinr_db: dl_snr_db[i] as f32,
-                avg_bits: 0.0,
                 tb: vec![Vec::new(); 16],
-                first: [false; 16],
                 rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ (0xD1_0000 + i as u64)),
                 rx: PdschReceiver::new(num, PuschRxConfig::new(n_ant, 1))
                     .map_err(|e| format!("UE {i} PDSCH receiver: {e}"))?,
@@ -181,14 +149,20 @@ impl Downlink {
                 deadline: Duration::from_micros(2 * slot_us),
             },
         );
+        let sinr: Vec<f32> = dl_snr_db.iter().map(|&s| s as f32).collect();
         Ok(Downlink {
+            mac: DlMac::new(
+                rntis,
+                &sinr,
+                pattern.clone(),
+                McsSelector::shannon_gap(McsTable::Qam256, 3.0),
+                MAX_HARQ_TX,
+            ),
+            sched: DlScheduler::new(ues.len(), PF_WINDOW_SLOTS),
             pattern,
             tx,
             ues,
-            sel: McsSelector::shannon_gap(McsTable::Qam256, 3.0),
-            feedback: VecDeque::with_capacity(16 * 16),
             pdu,
-            segments: Vec::new(),
             slot_us,
         })
     }
@@ -198,52 +172,29 @@ impl Downlink {
     /// downlink slot one UE is served.
     pub fn run_slot(&mut self, n: u64, slot_in_frame: u32, len: usize, time: i64) -> CliResult {
         let now = n * self.slot_us;
-        while self.feedback.front().is_some_and(|f| f.usable_from <= n) {
-            if let Some(f) = self.feedback.pop_front() {
-                self.apply_feedback(f, now);
+        let ues = &mut self.ues;
+        self.mac.apply_feedback(n, now, |a| {
+            let stats = &mut ues[a.ue].stats;
+            if a.first_tx && !a.ok {
+                stats.first_tx_fail += 1;
             }
-        }
+            match a.outcome {
+                HarqOutcome::Ack => {
+                    stats.ok += 1;
+                    stats.bits_ok += a.tbs_bits as u64;
+                }
+                HarqOutcome::Failed => stats.failed += 1,
+                HarqOutcome::Retx | HarqOutcome::Unexpected => {}
+            }
+        });
         let dl = matches!(self.pattern.kind(n), SlotKind::Dl | SlotKind::Both);
         if dl {
-            if let Some((u, pid, new_data)) = self.pick(now) {
-                self.serve(n, u, pid, new_data, slot_in_frame, len, time)?;
+            if let Some(p) = self.sched.pick(now, &self.mac) {
+                self.serve(n, p.ue, p.pid, p.new_data, slot_in_frame, len, time)?;
             }
         }
-        // PF averages move every slot, served or not.
-        for u in &mut self.ues {
-            u.avg_bits *= 1.0 - 1.0 / PF_WINDOW_SLOTS;
-        }
+        self.sched.end_slot();
         Ok(())
-    }
-
-    /// The UE to serve: a due retransmission first, else the best PF metric
-    /// among UEs with a free process. (UE, process, new data).
-    fn pick(&self, now: u64) -> Option<(usize, u8, bool)> {
-        let retx = self
-            .ues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, u)| {
-                u.harq
-                    .retx_ready(now)
-                    .map(|p| (u.harq.process(p).first_tx_us, i, p))
-            })
-            .min();
-        if let Some((_, i, p)) = retx {
-            return Some((i, p, false));
-        }
-        let table = self.sel.table();
-        self.ues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, u)| {
-                let pid = u.harq.free_process()?;
-                let mcs = self.sel.select(u.sinr_db + u.olla.offset_db(), 27);
-                let se = table.spectral_efficiency(mcs) as f64;
-                Some((se / u.avg_bits.max(1.0), i, pid))
-            })
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
-            .map(|(_, i, pid)| (i, pid, true))
     }
 
     /// Encodes, sends and receives one PDSCH for UE `u` on process `pid`.
@@ -260,16 +211,10 @@ impl Downlink {
     ) -> CliResult {
         let now = n * self.slot_us;
         let ue = &mut self.ues[u];
-        let (mcs, rv, ndi) = if new_data {
-            let mcs = self.sel.select(ue.sinr_db + ue.olla.offset_db(), 27);
-            // start_new (below, once the TBS is known) toggles the NDI.
-            (mcs, 0, !ue.harq.process(pid).ndi)
-        } else {
-            let (ndi, rv) = ue.harq.start_retx(pid);
-            (ue.harq.process(pid).tb.mcs, rv, ndi)
-        };
+        let tx = self.mac.begin_tx(u, pid, new_data);
+        let (mcs, rv, ndi) = (tx.mcs, tx.rv, tx.ndi);
         let pdu = &mut self.pdu;
-        pdu.rnti = ue.rnti;
+        pdu.rnti = self.mac.ues()[u].rnti;
         pdu.slot = slot_in_frame as u16;
         pdu.mcs_index = mcs;
         pdu.rv = rv;
@@ -283,7 +228,8 @@ impl Downlink {
             tb.clear();
             let rng = &mut ue.rng;
             tb.extend((0..plan.tbs).map(|_| rng.gen::<u8>() & 1));
-            ue.harq.start_new(
+            self.mac.start_new(
+                u,
                 pid,
                 now,
                 TbInfo {
@@ -292,12 +238,10 @@ impl Downlink {
                     n_prb: pdu.n_prb,
                     layers: 1,
                 },
-                &mut self.segments,
             );
             ue.stats.first_tx += 1;
         }
-        ue.first[pid as usize] = new_data;
-        ue.avg_bits += plan.tbs as f64 / PF_WINDOW_SLOTS;
+        self.sched.served(u, plan.tbs);
         ue.stats.transmissions += 1;
         ue.stats.mcs_sum += mcs as f64;
         // The gNB: the slot through the downlink pipeline (its one buffer is
@@ -356,51 +300,11 @@ impl Downlink {
             ue.stats.sinr_sum += s as f64;
             ue.stats.sinr_n += 1;
         }
-        match self.pattern.k1(n, 1) {
-            Some(k1) => self.feedback.push_back(Feedback {
-                usable_from: n + k1 as u64 + 1,
-                ue: u,
-                pid,
-                ok,
-                sinr_db: sinr,
-            }),
+        if !self.mac.report(n, now, u, pid, ok, sinr) {
             // No uplink slot can carry the HARQ-ACK: the block is lost to the gNB.
-            None => {
-                let mut out = std::mem::take(&mut self.segments);
-                ue.harq.on_crc(pid, false, now, &mut out);
-                out.clear();
-                self.segments = out;
-                ue.stats.dropped += 1;
-            }
+            ue.stats.dropped += 1;
         }
         Ok(())
-    }
-
-    /// The gNB learns a HARQ-ACK (and the CSI sent with it).
-    fn apply_feedback(&mut self, f: Feedback, now: u64) {
-        let ue = &mut self.ues[f.ue];
-        if let Some(s) = f.sinr_db {
-            ue.sinr_db = s;
-        }
-        let first = ue.first[f.pid as usize];
-        if first {
-            ue.olla.on_crc(f.ok);
-            if !f.ok {
-                ue.stats.first_tx_fail += 1;
-            }
-        }
-        let tbs = ue.harq.process(f.pid).tb.tbs_bits as u64;
-        let mut out = std::mem::take(&mut self.segments);
-        match ue.harq.on_crc(f.pid, f.ok, now, &mut out) {
-            HarqOutcome::Ack => {
-                ue.stats.ok += 1;
-                ue.stats.bits_ok += tbs;
-            }
-            HarqOutcome::Failed => ue.stats.failed += 1,
-            HarqOutcome::Retx | HarqOutcome::Unexpected => {}
-        }
-        out.clear();
-        self.segments = out;
     }
 
     /// The gNB transmitter pipeline's metrics and stage names.
@@ -411,7 +315,7 @@ impl Downlink {
     /// Writes the downlink figures into the report's UE rows and cell totals.
     pub fn report(&self, ues: &mut [UeReport], cell: &mut CellReport, air_s: f64) {
         let mut total = LinkStats::default();
-        for (u, r) in self.ues.iter().zip(ues.iter_mut()) {
+        for ((u, m), r) in self.ues.iter().zip(self.mac.ues()).zip(ues.iter_mut()) {
             let s = &u.stats;
             r.dl_goodput_mbps = s.goodput_mbps(air_s);
             r.dl_bler = s.bler();
@@ -420,10 +324,10 @@ impl Downlink {
             r.dl_tb_failed = s.failed;
             r.dl_tb_dropped = s.dropped;
             r.dl_tb_undetected = s.undetected;
-            r.dl_tb_in_flight = u.harq.busy() as u64;
+            r.dl_tb_in_flight = m.harq.busy() as u64;
             r.dl_transmissions = s.transmissions;
             r.dl_mcs_mean = s.mcs_mean();
-            r.dl_sinr_db = s.sinr_db().unwrap_or(u.sinr_db as f64);
+            r.dl_sinr_db = s.sinr_db().unwrap_or(m.sinr_db as f64);
             if s.dropped > 0 {
                 r.dl_drop_reasons
                     .push(("no uplink slot carries the HARQ-ACK".into(), s.dropped));
