@@ -1,12 +1,14 @@
 //! Scalar LDPC kernels: the encoder's XOR gather and the decoder's layer update,
-//! written lane by lane. The AVX2 and AVX-512 twins must give identical results.
+//! written lane by lane: the reference of the vector kernels (one skeleton,
+//! `coding::ldpc::layer::layer_update`, over the AVX2 and AVX-512 lane types),
+//! which must give identical results.
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, MAX_LANES, QMAX};
+use crate::coding::ldpc::layer::{LayerArgs, MAX_LANES, QMAX};
 
 /// `dst[i] = XOR over e of base[offs[e] + i]` for every i < dst.len().
 ///
 /// Panics only if an offset runs past `base` (callers check once at construction).
-pub fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
+pub(crate) fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
     let n = dst.len();
     dst.fill(0);
     for &o in offs {
@@ -20,7 +22,7 @@ pub fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
 ///
 /// See [`LayerArgs`] for the buffers and the exact fixed-point rules. Edge-major
 /// loops over per-lane state so the compiler can vectorise even this twin.
-pub fn layer_update(a: LayerArgs<'_>) {
+pub(crate) fn layer_update(a: LayerArgs<'_>) {
     let LayerArgs {
         app,
         offs,
@@ -82,7 +84,7 @@ pub fn layer_update(a: LayerArgs<'_>) {
 
 /// True when, for every lane l < `lanes`, the hard decisions (sign bits) of
 /// `app[offs[e] + l]` have even parity over e: the check rows are satisfied.
-pub fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
+pub(crate) fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
     (0..lanes).all(|l| {
         offs.iter()
             .fold(0u8, |acc, &o| acc ^ (app[o + l] < 0) as u8)
