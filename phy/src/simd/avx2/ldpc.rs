@@ -274,3 +274,20 @@ pub(crate) unsafe fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> boo
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::simd::SimdLevel;
+
+    /// The layer update over the AVX2 lanes against the scalar twin.
+    #[test]
+    #[cfg_attr(not(host_avx2), ignore = "this CPU has no AVX2/FMA")]
+    fn layer_update_matches_the_scalar_twin() {
+        assert!(
+            SimdLevel::Avx2.is_supported(),
+            "built on an AVX2 machine, run on one without: rebuild here"
+        );
+        // SAFETY: AVX2 is present (asserted above).
+        unsafe { crate::simd::scalar::ldpc::assert_layer_twin(super::layer_update) };
+    }
+}

@@ -181,3 +181,20 @@ pub(crate) unsafe fn layer_update(a: LayerArgs<'_>) {
     // SAFETY: the caller's contract, passed on; AVX-512 F and BW are enabled here.
     unsafe { layer::layer_update::<V64>(a) }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::simd::SimdLevel;
+
+    /// The layer update over the AVX-512 lanes against the scalar twin.
+    #[test]
+    #[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512F/BW")]
+    fn layer_update_matches_the_scalar_twin() {
+        assert!(
+            SimdLevel::Avx512.is_supported(),
+            "built on an AVX-512 machine, run on one without: rebuild here"
+        );
+        // SAFETY: AVX-512 F and BW are present (asserted above).
+        unsafe { crate::simd::scalar::ldpc::assert_layer_twin(super::layer_update) };
+    }
+}
