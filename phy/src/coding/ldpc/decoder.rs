@@ -238,7 +238,7 @@ impl LdpcDecoder {
             crc: None,
             last_cols: 0,
             kernels,
-            write_back: kernels.fused && z % 64 == 0,
+            write_back: kernels.fused && z.is_multiple_of(64),
         })
     }
 
