@@ -240,7 +240,7 @@ mod probe {
     }
 
     /// Noise variance of a layer: `deg ? BIG : min(sa / d, BIG)` with the
-    /// degenerate test `a 10 floor > d` (as `lanes::zf2_nvar`).
+    /// degenerate test `a 10 floor > d` (as `lanes::kernels::zf2_nvar`).
     #[inline(always)]
     unsafe fn nvar(sa: __m256, a: __m256, f10: __m256, d: __m256, rd: __m256) -> __m256 {
         unsafe {
@@ -250,7 +250,7 @@ mod probe {
         }
     }
 
-    /// The library's 2x2 ZF kernel (`lanes::detect_block_zf22`, same
+    /// The library's 2x2 ZF kernel (`lanes::kernels::detect_block_zf22`, same
     /// operations and order) with the channel read in format `H`.
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn zf22<H: Fmt>(io: &Io, noise: f32) {
@@ -301,7 +301,7 @@ mod probe {
     }
 
     /// The library's 2-layer ZF kernel for 4 antennas
-    /// (`lanes::detect_block_zf2`) with the channel read in format `H`.
+    /// (`lanes::kernels::detect_block_zf2`) with the channel read in format `H`.
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn zf24<H: Fmt>(io: &Io, noise: f32) {
         let s = io.n;

@@ -22,7 +22,7 @@
 //! variance of zero (or below the floor) is raised to the floor. Inputs must
 //! be finite.
 
-use super::lanes::{self, DetectParams};
+use super::lanes::{self, detector::DetectParams};
 use crate::simd::SimdLevel;
 use num_complex::Complex32;
 
@@ -136,7 +136,7 @@ impl Detector {
     /// FMA counts two), for reporting the fraction of peak FLOP rate.
     /// MMSE-IRC's whitening pass is not included.
     pub fn flops_per_re(&self) -> f64 {
-        lanes::detect_flops(self.n_rx, self.n_layers, self.equalizer == Equalizer::Zf)
+        lanes::flops::detect_flops(self.n_rx, self.n_layers, self.equalizer == Equalizer::Zf)
     }
 
     /// Detects `n_re = y.len() / n_rx` REs, each with its own channel (ZF or
@@ -184,8 +184,12 @@ impl Detector {
     /// shared among them), for reporting the fraction of peak FLOP rate.
     pub fn flops_per_re_grouped(&self, re_per_group: usize) -> f64 {
         let r = re_per_group.max(1);
-        lanes::detect_group_flops(self.n_rx, self.n_layers, self.equalizer == Equalizer::Zf, r)
-            / r as f64
+        lanes::flops::detect_group_flops(
+            self.n_rx,
+            self.n_layers,
+            self.equalizer == Equalizer::Zf,
+            r,
+        ) / r as f64
     }
 
     /// Detects REs whose channel is shared by groups of `re_per_group`
@@ -235,7 +239,7 @@ impl Detector {
         check_len("h", h.len(), self.n_rx * self.n_layers * n_groups)?;
         check_len("x", x.len(), self.n_layers * n_re)?;
         check_len("nvar", nvar.len(), self.n_layers * n_re)?;
-        let p = lanes::GroupParams {
+        let p = lanes::grouped::GroupParams {
             n_rx: self.n_rx,
             n_layers: self.n_layers,
             n_re,
@@ -413,7 +417,7 @@ unsafe fn run_detect(
     }
     let _ = level;
     // SAFETY: REs done..n_re are inside every plane.
-    unsafe { lanes::detect_range::<f32>(p, yp, hp, xp, np, done, n_re) };
+    unsafe { lanes::kernels::detect_range::<f32>(p, yp, hp, xp, np, done, n_re) };
 }
 
 /// Runs the grouped kernel of `level` over the whole groups in whole
@@ -426,7 +430,7 @@ unsafe fn run_detect(
 /// Buffers must have the shapes `p` implies.
 unsafe fn run_detect_grouped(
     level: SimdLevel,
-    p: &lanes::GroupParams,
+    p: &lanes::grouped::GroupParams,
     y: &[Complex32],
     h: &[Complex32],
     x: &mut [Complex32],
@@ -466,11 +470,20 @@ unsafe fn run_detect_grouped(
     }
     let _ = level;
     // SAFETY: groups done..full are whole and inside every plane.
-    unsafe { lanes::detect_group_range::<f32>(p, yp, hp, xp, np, done, full, r) };
+    unsafe { lanes::grouped::detect_group_range::<f32>(p, yp, hp, xp, np, done, full, r) };
     if full * r < p.n_re {
         // SAFETY: the last group holds n_re - full r REs.
         unsafe {
-            lanes::detect_group_range::<f32>(p, yp, hp, xp, np, full, full + 1, p.n_re - full * r)
+            lanes::grouped::detect_group_range::<f32>(
+                p,
+                yp,
+                hp,
+                xp,
+                np,
+                full,
+                full + 1,
+                p.n_re - full * r,
+            )
         };
     }
 }

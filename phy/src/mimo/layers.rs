@@ -143,7 +143,9 @@ pub fn precode_layers(
             SimdLevel::Scalar => {}
         }
         // SAFETY: as above.
-        unsafe { lanes::apply_precoder::<f32>(n_ports, n_layers, n, wp, ng, g, xp, op, mid, r1) };
+        unsafe {
+            lanes::precode::apply_precoder::<f32>(n_ports, n_layers, n, wp, ng, g, xp, op, mid, r1)
+        };
     }
     Ok(())
 }
@@ -233,7 +235,9 @@ pub fn precode_add(
         }
         // SAFETY: as above.
         unsafe {
-            lanes::apply_precoder_add::<f32>(n_ports, n_layers, wp, n_groups, g, xp, op, mid, r1)
+            lanes::precode::apply_precoder_add::<f32>(
+                n_ports, n_layers, wp, n_groups, g, xp, op, mid, r1,
+            )
         };
     }
     Ok(())

@@ -20,7 +20,7 @@
 //! the same for `w`.
 
 use super::detect::{check_len, check_size, MimoError};
-use super::lanes::{self, PrecodeParams};
+use super::lanes::{self, precode::PrecodeParams};
 use crate::simd::SimdLevel;
 use num_complex::Complex32;
 
@@ -99,7 +99,7 @@ impl Precoder {
 
     /// Real floating-point operations per PRB group (an FMA counts two).
     pub fn flops_per_group(&self) -> f64 {
-        lanes::precode_flops(self.n_tx, self.n_users, self.kind == PrecoderKind::Mrt)
+        lanes::flops::precode_flops(self.n_tx, self.n_users, self.kind == PrecoderKind::Mrt)
     }
 
     /// Computes `W` for every PRB group: `n_groups = h.len() / (n_tx n_users)`.
@@ -159,7 +159,7 @@ impl Precoder {
             _ => {}
         }
         // SAFETY: groups done..ng are inside every plane.
-        unsafe { lanes::precode_range::<f32>(&p, hp, wp, done, ng) };
+        unsafe { lanes::precode::precode_range::<f32>(&p, hp, wp, done, ng) };
         Ok(())
     }
 }

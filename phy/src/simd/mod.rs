@@ -12,6 +12,7 @@ pub mod scalar;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 /// The widest vector instruction set a kernel may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,8 +26,14 @@ pub enum SimdLevel {
 }
 
 impl SimdLevel {
-    /// The best level this CPU supports, detected at run time.
+    /// The best level this CPU supports, detected at run time once per process.
     pub fn detect() -> Self {
+        static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+        *LEVEL.get_or_init(Self::probe)
+    }
+
+    /// Asks the CPU (`detect` caches the answer).
+    fn probe() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f")

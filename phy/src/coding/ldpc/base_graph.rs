@@ -6,8 +6,8 @@
 //! Z x Z identity circularly shifted right by P_ij: row r of the block has its 1 in
 //! column (r + P_ij) mod Z.
 
+use super::error::LdpcError;
 use super::tables;
-use super::LdpcError;
 
 /// One of the two LDPC base graphs of TS 38.212 §5.3.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -9,7 +9,7 @@
 
 use super::base_graph::{BaseGraph, LiftedGraph};
 use super::decoder::{active_rows, DecodeOutcome};
-use super::LdpcError;
+use super::error::LdpcError;
 
 /// LLR used for bits known to be 0 (fillers); tanh of half of it is 1 in f64.
 const CERTAIN: f64 = 1e3;

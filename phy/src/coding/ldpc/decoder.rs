@@ -13,8 +13,9 @@
 //! the 4 core rows first, then the extension rows from the last one back. A
 //! base row is Z independent check nodes, handled a whole vector at a time: every
 //! variable-node column is stored twice in a row, so the block shift P_ij of H is an
-//! unaligned load at offset P_ij. The per-row kernel (`kernel::layer_update`, with
-//! scalar, AVX2 and AVX-512 implementations in `simd::*::ldpc`) computes
+//! unaligned load at offset P_ij. The per-row kernel (contract and vector skeleton
+//! in `layer`, with the scalar twin and the AVX2 and AVX-512 lane types in
+//! `simd::*::ldpc`, picked once at construction) computes
 //!
 //! * Q = APP - R_old (variable-to-check), min1, min2 (and min3 for λ-min), the index
 //!   of min1 and the sign product over the row;
@@ -36,86 +37,12 @@
 //! input (-128..127) is clamped to [-127, 127]; length mismatches are errors.
 
 use super::base_graph::{BaseGraph, LiftedGraph};
-use super::LdpcError;
+use super::error::LdpcError;
+use super::layer::{LayerArgs, FRONT};
 use crate::coding::crc::{Crc, CrcPoly};
 use crate::simd::SimdLevel;
 
-/// The check-node correction of min-sum, in fixed point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MinSum {
-    /// Normalized min-sum: |R| = floor(min * alpha_16 / 16), alpha_16 in 1..=16.
-    Normalized {
-        /// The scaling factor in sixteenths (12 = 0.75).
-        alpha_16: u8,
-    },
-    /// Offset min-sum: |R| = max(min - beta, 0), beta in LLR units (0..=32).
-    Offset {
-        /// The offset.
-        beta: u8,
-    },
-    /// λ-min with λ = 3: the three smallest |Q| of the row (min1 <= min2 <= min3)
-    /// are combined with the exact box-plus,
-    /// `a ⊞ b = min(a, b) + ln(1 + e^-(a+b)) - ln(1 + e^-|a-b|)`, the logarithms read from a 16-entry table in units of
-    /// 1/8 (LLRs quantised at scale 8, see [`kernel::BOXPLUS_TABLE`]). The edge
-    /// holding min1 gets min2 ⊞ min3, every other edge min1 ⊞ min2 ⊞ min3; then
-    /// beta (0..=32) is subtracted as in offset min-sum. Plain min-sum keeps the
-    /// smallest magnitude only and so overstates |R|; offsets and factors correct
-    /// that on average but not when two or three inputs are close, which is the
-    /// common case at low SNR. Measured (10 layered iterations, AWGN, BG2 R = 1/5)
-    /// it reaches BLER 1e-2 about 0.2 dB earlier than offset min-sum; it costs two
-    /// vector operations per edge (tracking min3) and a few per row.
-    Lambda3 {
-        /// The offset after the box-plus.
-        beta: u8,
-    },
-}
-
-/// λ-min (λ = 3) without offset, tuned (BLER on AWGN, BG1 and BG2) for LLRs
-/// quantised with [`quantize_llrs`] at scale 8 (one unit = 1/8 of a natural LLR).
-impl Default for MinSum {
-    fn default() -> Self {
-        MinSum::Lambda3 { beta: 0 }
-    }
-}
-
-impl MinSum {
-    /// The corrected magnitude for a minimum `m` (0..=127); never above 127.
-    /// For [`MinSum::Lambda3`] this is the offset alone (see [`MinSum::magnitudes`]).
-    #[inline(always)]
-    pub fn apply(self, m: u8) -> u8 {
-        let v = match self {
-            MinSum::Normalized { alpha_16 } => ((m as u16 * alpha_16 as u16) >> 4) as u8,
-            MinSum::Offset { beta } | MinSum::Lambda3 { beta } => m.saturating_sub(beta),
-        };
-        v.min(kernel::QMAX as u8)
-    }
-
-    /// The check-to-variable magnitudes of a row from its three smallest |Q|
-    /// (`m1 <= m2 <= m3`, each 0..=127): (for the edges other than the smallest,
-    /// for the edge holding the smallest). Never above 127.
-    #[inline(always)]
-    pub fn magnitudes(self, m1: u8, m2: u8, m3: u8) -> (u8, u8) {
-        match self {
-            MinSum::Lambda3 { .. } => {
-                let bx = kernel::boxplus;
-                (self.apply(bx(bx(m1, m2), m3)), self.apply(bx(m2, m3)))
-            }
-            _ => (self.apply(m1), self.apply(m2)),
-        }
-    }
-
-    fn validate(self) -> Result<(), LdpcError> {
-        match self {
-            MinSum::Normalized { alpha_16 } if !(1..=16).contains(&alpha_16) => {
-                Err(LdpcError::Algorithm("alpha_16 must be in 1..=16"))
-            }
-            MinSum::Offset { beta } | MinSum::Lambda3 { beta } if beta > 32 => {
-                Err(LdpcError::Algorithm("beta must be in 0..=32"))
-            }
-            _ => Ok(()),
-        }
-    }
-}
+pub use super::layer::MinSum;
 
 /// Decoder settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,74 +102,60 @@ pub fn active_rows(bg: BaseGraph, z: usize, n_filled: usize) -> usize {
     cols - bg.sys_cols()
 }
 
-/// The kernel contract shared by the scalar, AVX2 and AVX-512 layer updates.
-pub mod kernel {
-    pub use super::MinSum;
-
-    /// Largest 8-bit magnitude of Q and R in the min-sum.
-    pub const QMAX: i8 = 127;
-    /// APP of a filler bit (certain 0): far beyond any channel value plus messages
-    /// (at most 127 + 30 * 127), so it never changes sign or overflows i16.
-    pub const FILLER: i16 = 20000;
-    /// Largest Z.
-    pub const MAX_LANES: usize = 384;
-    /// Slack before each doubled column in `app`, for the fused write-back.
-    pub const FRONT: usize = 64;
-
-    /// ln(1 + e^-x) in units of 1/8 for x = (2i + 0.5)/8, i.e. indexed by half the
-    /// 8-bit argument (saturated at 15): the correction terms of the box-plus of
-    /// [`MinSum::Lambda3`] for LLRs quantised at scale 8.
-    pub const BOXPLUS_TABLE: [u8; 16] = [5, 4, 4, 3, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0];
-
-    /// Magnitude box-plus of `a` and `b` (0..=127) in fixed point:
-    /// min(a, b) + T[(a + b) / 2] - T[|a - b| / 2], T = [`BOXPLUS_TABLE`],
-    /// saturating at 0. Never above 127 (T is 0 when a + b >= 22).
-    #[inline(always)]
-    pub fn boxplus(a: u8, b: u8) -> u8 {
-        let t = |x: u8| BOXPLUS_TABLE[((x >> 1) as usize).min(15)];
-        a.min(b)
-            .saturating_add(t(a.saturating_add(b)))
-            .saturating_sub(t(a.abs_diff(b)))
+/// Checks the parameters of a min-sum rule (the ranges documented on [`MinSum`]).
+fn validate_rule(rule: MinSum) -> Result<(), LdpcError> {
+    match rule {
+        MinSum::Normalized { alpha_16 } if !(1..=16).contains(&alpha_16) => {
+            Err(LdpcError::Algorithm("alpha_16 must be in 1..=16"))
+        }
+        MinSum::Offset { beta } | MinSum::Lambda3 { beta } if beta > 32 => {
+            Err(LdpcError::Algorithm("beta must be in 0..=32"))
+        }
+        _ => Ok(()),
     }
+}
 
-    /// Buffers of one layer (base row) update.
-    ///
-    /// For each edge e of the row, lane l (l < `lanes`):
-    /// * `Q = app[offs[e] + l] - R_old` in i16 (the column is stored twice, so
-    ///   `offs[e]` is the shifted view);
-    /// * over e, on |clamp(Q, +-127)|: min1 (first occurrence), min2, min3 (all start
-    ///   at 127), the index of min1 and the sign parity of Q (Q < 0 is negative);
-    /// * `(s1, s2) = rule.magnitudes(min1, min2, min3)` (kernels may skip min3 for
-    ///   rules that ignore it) and `R = ±(e == argmin ? s2 : s1)`, negative when the
-    ///   sign parity of the other edges is odd;
-    /// * `work[e*stride + l] = Q + R` (i16, cannot overflow).
-    ///
-    /// Vector kernels may keep `r` in their own lane order within each block of their
-    /// width (only they read it back) and may process lanes up to `lanes` rounded up to
-    /// their width (at most `stride`); the caller ignores those lanes.
-    pub struct LayerArgs<'a> {
-        /// All columns' APP values, each column stored twice after `FRONT` slack.
-        /// Read only unless `write_back`.
-        pub app: &'a mut [i16],
-        /// Per edge, the offset of its shifted view in `app`.
-        pub offs: &'a [usize],
-        /// Per edge, `stride` check-to-variable messages (updated).
-        pub r: &'a mut [i8],
-        /// Per edge, `stride` values of output: the new APP values in shifted order.
-        pub work: &'a mut [i16],
-        /// Lanes per edge in `r` and `work` (a multiple of 64, >= lanes).
-        pub stride: usize,
-        /// Valid lanes (Z).
-        pub lanes: usize,
-        /// Min-sum correction.
-        pub rule: MinSum,
-        /// Per edge, the start of its column's first copy in `app` (`offs[e]` minus
-        /// the shift).
-        pub bases: &'a [usize],
-        /// Vector kernels may write the new APP values straight into both copies of
-        /// each column instead of `work` (only offered when `lanes` is a multiple of
-        /// 64, so no padding lane lands on a real one); the scalar kernel never does.
-        pub write_back: bool,
+/// APP of a filler bit (certain 0): far beyond any channel value plus messages
+/// (at most 127 + 30 * 127), so it never changes sign or overflows i16.
+const FILLER: i16 = 20000;
+
+/// The layer and parity-check kernels of one instruction set: the decoder's
+/// only dispatch, made once in [`LdpcDecoder::new`] from the configured level.
+#[derive(Clone, Copy)]
+struct Kernels {
+    /// One layer update, with the bounds documented on the vector kernels
+    /// (`layer::layer_update`).
+    layer: unsafe fn(LayerArgs<'_>),
+    /// Whether the hard decisions of one row satisfy its checks; reads
+    /// `offs[e] + lanes` rounded up to 16 values of `app`.
+    parity: unsafe fn(&[i16], &[usize], usize) -> bool,
+    /// Whether `layer` can write the new APPs straight back (vector kernels).
+    fused: bool,
+}
+
+impl Kernels {
+    /// The kernels of `level`, which this CPU must support.
+    fn for_level(level: SimdLevel) -> Self {
+        match level {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => Kernels {
+                layer: crate::simd::avx512::ldpc::layer_update,
+                // AVX-512 implies AVX2; the parity check is load bound.
+                parity: crate::simd::avx2::ldpc::parity_ok,
+                fused: true,
+            },
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => Kernels {
+                layer: crate::simd::avx2::ldpc::layer_update,
+                parity: crate::simd::avx2::ldpc::parity_ok,
+                fused: true,
+            },
+            _ => Kernels {
+                layer: crate::simd::scalar::ldpc::layer_update,
+                parity: crate::simd::scalar::ldpc::parity_ok,
+                fused: false,
+            },
+        }
     }
 }
 
@@ -268,6 +181,10 @@ pub struct LdpcDecoder {
     bases: Vec<usize>,
     crc: Option<Crc>,
     last_cols: usize,
+    kernels: Kernels,
+    /// Whether layer updates write the APPs back themselves (a vector kernel
+    /// and Z a multiple of 64, so no padding lane lands on a real one).
+    write_back: bool,
 }
 
 impl std::fmt::Debug for LdpcDecoder {
@@ -289,11 +206,12 @@ impl LdpcDecoder {
         if !(1..=100).contains(&cfg.max_iterations) {
             return Err(LdpcError::Iterations(cfg.max_iterations));
         }
-        cfg.algorithm.validate()?;
+        validate_rule(cfg.algorithm)?;
         let graph = LiftedGraph::new(bg, z)?;
+        let kernels = Kernels::for_level(cfg.level);
         let z = z as usize;
         let zp = z.div_ceil(64) * 64;
-        let stride = 2 * z + 2 * kernel::FRONT;
+        let stride = 2 * z + 2 * FRONT;
         let mut offs = Vec::with_capacity(bg.num_entries());
         let mut bases = Vec::with_capacity(bg.num_entries());
         let mut max_deg = 0;
@@ -302,9 +220,9 @@ impl LdpcDecoder {
             max_deg = max_deg.max(row.len());
             offs.extend(
                 row.iter()
-                    .map(|e| e.col as usize * stride + kernel::FRONT + e.shift as usize),
+                    .map(|e| e.col as usize * stride + FRONT + e.shift as usize),
             );
-            bases.extend(row.iter().map(|e| e.col as usize * stride + kernel::FRONT));
+            bases.extend(row.iter().map(|e| e.col as usize * stride + FRONT));
         }
         Ok(LdpcDecoder {
             app: vec![0; bg.cols() * stride],
@@ -319,6 +237,8 @@ impl LdpcDecoder {
             stride,
             crc: None,
             last_cols: 0,
+            kernels,
+            write_back: kernels.fused && z.is_multiple_of(64),
         })
     }
 
@@ -402,7 +322,7 @@ impl LdpcDecoder {
 
         // APP initialisation: punctured columns erased, fillers certain 0.
         for c in 0..cols {
-            let b = c * stride + kernel::FRONT;
+            let b = c * stride + FRONT;
             let col = &mut self.app[b..b + 2 * z];
             let (first, second) = col.split_at_mut(z);
             // By runs (a vectorisable widening copy, no per-position branch):
@@ -420,7 +340,7 @@ impl LdpcDecoder {
             }
             first[hi - c0..].fill(0);
             let (fs, fe) = (k_prime.clamp(c0, c0 + z), k.clamp(c0, c0 + z));
-            first[fs - c0..fe - c0].fill(kernel::FILLER);
+            first[fs - c0..fe - c0].fill(FILLER);
             second.copy_from_slice(first);
         }
         let edges = self.graph.row_offset(rows);
@@ -476,7 +396,7 @@ impl LdpcDecoder {
     fn hard_decide(&self, k_prime: usize, out: &mut [u8]) {
         let z = self.z;
         for (c, chunk) in out.chunks_exact_mut(z).enumerate() {
-            let b = c * self.stride + kernel::FRONT;
+            let b = c * self.stride + FRONT;
             let col = &self.app[b..b + z];
             for (o, &v) in chunk.iter_mut().zip(col) {
                 *o = (v < 0) as u8;
@@ -494,7 +414,7 @@ impl LdpcDecoder {
         let n = out.len().min(self.base_graph().codeword_len(z));
         for (c, chunk) in out[..n].chunks_mut(z).enumerate() {
             if c < self.last_cols {
-                let b = c * self.stride + kernel::FRONT;
+                let b = c * self.stride + FRONT;
                 let col = &self.app[b..b + chunk.len()];
                 for (o, &v) in chunk.iter_mut().zip(col) {
                     *o = v.clamp(-127, 127) as i8;
@@ -511,8 +431,8 @@ impl LdpcDecoder {
         let e0 = self.graph.row_offset(i);
         let e1 = self.graph.row_offset(i + 1);
         let d = e1 - e0;
-        let write_back = self.cfg.level != SimdLevel::Scalar && z % 64 == 0;
-        let args = kernel::LayerArgs {
+        let write_back = self.write_back;
+        let args = LayerArgs {
             app: &mut self.app,
             bases: &self.bases[e0..e1],
             write_back,
@@ -523,23 +443,13 @@ impl LdpcDecoder {
             lanes: z,
             rule: self.cfg.algorithm,
         };
-        match self.cfg.level {
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => unsafe {
-                // SAFETY: AVX-512 support was checked in `new`; every offset is
-                // col * stride + FRONT + shift with shift < Z and stride = 2Z + 2 FRONT,
-                // so offset + zp <= (col + 1) * stride <= app.len(), writes at
-                // base + shift + c - Z >= base - FRONT and ... + Z + 64 <= (col + 1) * stride;
-                // r/work hold d * zp lanes.
-                crate::simd::avx512::ldpc::layer_update(args)
-            },
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => unsafe {
-                // SAFETY: as above, for AVX2.
-                crate::simd::avx2::ldpc::layer_update(args)
-            },
-            _ => crate::simd::scalar::ldpc::layer_update(args),
-        }
+        // SAFETY: the kernels are those of a level this CPU supports (checked
+        // in `new`); every offset is col * stride + FRONT + shift with shift < Z
+        // and stride = 2Z + 2 FRONT, so offset + zp <= (col + 1) * stride <=
+        // app.len(); write-back writes at base + shift + c - Z >= base - FRONT
+        // and ... + Z + 64 <= (col + 1) * stride, only when Z is a multiple of
+        // 64; r and work hold d * zp lanes, zp = Z rounded up to 64.
+        unsafe { (self.kernels.layer)(args) };
         if write_back {
             return;
         }
@@ -561,56 +471,8 @@ impl LdpcDecoder {
     fn parity_ok(&self, rows: usize) -> bool {
         (0..rows).all(|i| {
             let offs = &self.offs[self.graph.row_offset(i)..self.graph.row_offset(i + 1)];
-            match self.cfg.level {
-                #[cfg(target_arch = "x86_64")]
-                SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe {
-                    // SAFETY: AVX2 is implied by both levels (checked in `new`);
-                    // offsets as in `layer`.
-                    crate::simd::avx2::ldpc::parity_ok(&self.app, offs, self.z)
-                },
-                _ => crate::simd::scalar::ldpc::parity_ok(&self.app, offs, self.z),
-            }
+            // SAFETY: level checked in `new`; offsets as in `layer`.
+            unsafe { (self.kernels.parity)(&self.app, offs, self.z) }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kernel::boxplus;
-    use super::MinSum;
-
-    /// The table box-plus stays within 1.5 units (0.19 of a natural LLR) of the
-    /// exact a ⊞ b over every pair of 8-bit magnitudes, and is symmetric.
-    #[test]
-    fn table_boxplus_tracks_the_exact_box_plus() {
-        for a in 0..=127u8 {
-            for b in 0..=127u8 {
-                let (x, y) = (a as f64 / 8.0, b as f64 / 8.0);
-                let exact = x.min(y) + (-(x + y)).exp().ln_1p() - (-(x - y).abs()).exp().ln_1p();
-                let got = boxplus(a, b);
-                assert_eq!(got, boxplus(b, a));
-                assert!(
-                    (got as f64 - 8.0 * exact).abs() <= 1.5,
-                    "{a} ⊞ {b}: {got} vs {}",
-                    8.0 * exact
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn lambda3_magnitudes_combine_the_three_minima() {
-        let r = MinSum::Lambda3 { beta: 0 };
-        // Far apart: the box-plus is the minimum.
-        assert_eq!(r.magnitudes(10, 60, 90), (10, 60));
-        // Three equal values: each combination is smaller than the minimum.
-        let (s1, s2) = r.magnitudes(8, 8, 8);
-        assert!(s1 < s2 && s2 < 8, "{s1} {s2}");
-        // The offset applies after the box-plus, saturating at 0.
-        let (t1, t2) = MinSum::Lambda3 { beta: 3 }.magnitudes(8, 8, 8);
-        assert_eq!((t1, t2), (s1.saturating_sub(3), s2.saturating_sub(3)));
-        // Other rules ignore min3.
-        let o = MinSum::Offset { beta: 4 };
-        assert_eq!(o.magnitudes(10, 20, 30), (6, 16));
     }
 }

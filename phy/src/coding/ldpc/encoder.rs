@@ -19,7 +19,7 @@
 //! construction).
 
 use super::base_graph::{BaseGraph, LiftedGraph};
-use super::LdpcError;
+use super::error::LdpcError;
 use crate::simd::SimdLevel;
 
 /// Largest Z.

@@ -1,5 +1,8 @@
-//! AVX2 LDPC kernels: 32 lanes per instruction. Twins of `simd::scalar::ldpc`.
+//! AVX2 LDPC kernels, 32 lanes per instruction: the encoder's XOR gather, the
+//! parity check, and the lane type the shared layer update
+//! (`coding::ldpc::layer`) runs on. Twins of `simd::scalar::ldpc`.
 
+use crate::coding::ldpc::layer::{self, I8Lanes, LayerArgs};
 use std::arch::x86_64::*;
 
 /// `dst[i] = XOR over e of base[offs[e] + i]` (see the scalar twin).
@@ -7,7 +10,7 @@ use std::arch::x86_64::*;
 /// # Safety
 /// The CPU must support AVX2, and `offs[e] + dst.len() <= base.len()` for every e.
 #[target_feature(enable = "avx2")]
-pub unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
+pub(crate) unsafe fn xor_gather(dst: &mut [u8], base: &[u8], offs: &[usize]) {
     // Whole rows of up to 12 vectors (Z <= 384, Z a multiple of 32) stay in
     // registers over all edges: one pass over `offs` instead of one per 64 bytes.
     // SAFETY (all arms): the caller's contract; N * 32 == dst.len().
@@ -94,181 +97,152 @@ unsafe fn xor_gather_n<const N: usize>(dst: &mut [u8], base: &[u8], offs: &[usiz
     }
 }
 
-use crate::coding::ldpc::decoder::kernel::{LayerArgs, MinSum, BOXPLUS_TABLE, QMAX};
+/// 32 i8 lanes; the i16 halves are 16 lanes each.
+#[derive(Clone, Copy)]
+pub(crate) struct V32(__m256i);
 
-/// |R| = rule(m) on 32 magnitudes (0..=127), as `MinSum::apply`.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn correct(m: __m256i, rule: MinSum) -> __m256i {
-    let v = match rule {
-        MinSum::Normalized { alpha_16 } => {
+impl I8Lanes for V32 {
+    const W: usize = 32;
+    type Wide = __m256i;
+    /// A byte mask: a lane is set when its top bit is (what `blendv` reads).
+    type Mask = __m256i;
+
+    #[inline(always)]
+    unsafe fn splat(x: i8) -> Self {
+        unsafe { V32(_mm256_set1_epi8(x)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const i8) -> Self {
+        unsafe { V32(_mm256_loadu_si256(p as *const __m256i)) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut i8, v: Self) {
+        unsafe { _mm256_storeu_si256(p as *mut __m256i, v.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_wide(p: *const i16) -> __m256i {
+        unsafe { _mm256_loadu_si256(p as *const __m256i) }
+    }
+    #[inline(always)]
+    unsafe fn store_wide(p: *mut i16, v: __m256i) {
+        unsafe { _mm256_storeu_si256(p as *mut __m256i, v) }
+    }
+    #[inline(always)]
+    unsafe fn add_wide(a: __m256i, b: __m256i) -> __m256i {
+        unsafe { _mm256_add_epi16(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub_wide(a: __m256i, b: __m256i) -> __m256i {
+        unsafe { _mm256_sub_epi16(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn pack(lo: __m256i, hi: __m256i) -> Self {
+        unsafe { V32(_mm256_packs_epi16(lo, hi)) }
+    }
+    #[inline(always)]
+    unsafe fn widen(self) -> (__m256i, __m256i) {
+        // Each byte doubled into a word, then shifted down with its sign: the
+        // in-lane unpacks undo the in-lane pack.
+        unsafe {
+            (
+                _mm256_srai_epi16::<8>(_mm256_unpacklo_epi8(self.0, self.0)),
+                _mm256_srai_epi16::<8>(_mm256_unpackhi_epi8(self.0, self.0)),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn min_i8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_min_epi8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn max_i8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_max_epi8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn abs_i8(self) -> Self {
+        unsafe { V32(_mm256_abs_epi8(self.0)) }
+    }
+    #[inline(always)]
+    unsafe fn sub_i8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_sub_epi8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn xor(self, o: Self) -> Self {
+        unsafe { V32(_mm256_xor_si256(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn gt(self, o: Self) -> __m256i {
+        unsafe { _mm256_cmpgt_epi8(self.0, o.0) }
+    }
+    #[inline(always)]
+    unsafe fn eq(self, o: Self) -> __m256i {
+        unsafe { _mm256_cmpeq_epi8(self.0, o.0) }
+    }
+    #[inline(always)]
+    unsafe fn negative(self) -> __m256i {
+        // The sign bit is the mask bit.
+        self.0
+    }
+    #[inline(always)]
+    unsafe fn blend(m: __m256i, a: Self, b: Self) -> Self {
+        unsafe { V32(_mm256_blendv_epi8(a.0, b.0, m)) }
+    }
+    #[inline(always)]
+    unsafe fn min_u8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_min_epu8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn max_u8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_max_epu8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn adds_u8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_adds_epu8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn subs_u8(self, o: Self) -> Self {
+        unsafe { V32(_mm256_subs_epu8(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn half_u8(self) -> Self {
+        // No byte shift: shift words, clear the bit that crossed from the next byte.
+        unsafe {
+            V32(_mm256_and_si256(
+                _mm256_srli_epi16::<1>(self.0),
+                _mm256_set1_epi8(0x7f),
+            ))
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_q4_u8(self, alpha_16: u8) -> Self {
+        unsafe {
             let z = _mm256_setzero_si256();
             let a = _mm256_set1_epi16(alpha_16 as i16);
-            let lo = _mm256_srli_epi16::<4>(_mm256_mullo_epi16(_mm256_unpacklo_epi8(m, z), a));
-            let hi = _mm256_srli_epi16::<4>(_mm256_mullo_epi16(_mm256_unpackhi_epi8(m, z), a));
-            _mm256_packus_epi16(lo, hi)
+            let lo = _mm256_srli_epi16::<4>(_mm256_mullo_epi16(_mm256_unpacklo_epi8(self.0, z), a));
+            let hi = _mm256_srli_epi16::<4>(_mm256_mullo_epi16(_mm256_unpackhi_epi8(self.0, z), a));
+            V32(_mm256_packus_epi16(lo, hi))
         }
-        MinSum::Offset { beta } | MinSum::Lambda3 { beta } => {
-            _mm256_subs_epu8(m, _mm256_set1_epi8(beta as i8))
+    }
+    #[inline(always)]
+    unsafe fn lookup16(table: &[u8; 16], idx: Self) -> Self {
+        // `pshufb` within each 128-bit half, the table in both.
+        unsafe {
+            let t = _mm256_broadcastsi128_si256(_mm_loadu_si128(table.as_ptr() as *const __m128i));
+            V32(_mm256_shuffle_epi8(t, idx.0))
         }
-    };
-    _mm256_min_epu8(v, _mm256_set1_epi8(QMAX))
-}
-
-/// `kernel::boxplus` on 32 magnitude pairs: two table look-ups with `pshufb`.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn boxplus(a: __m256i, b: __m256i) -> __m256i {
-    // SAFETY: BOXPLUS_TABLE holds 16 bytes.
-    let t = _mm256_broadcastsi128_si256(unsafe {
-        _mm_loadu_si128(BOXPLUS_TABLE.as_ptr() as *const __m128i)
-    });
-    let half = |x: __m256i| {
-        _mm256_min_epu8(
-            _mm256_and_si256(_mm256_srli_epi16::<1>(x), _mm256_set1_epi8(0x7f)),
-            _mm256_set1_epi8(15),
-        )
-    };
-    let lo = _mm256_min_epu8(a, b);
-    let diff = _mm256_sub_epi8(_mm256_max_epu8(a, b), lo);
-    let sum = _mm256_adds_epu8(a, b);
-    _mm256_subs_epu8(
-        _mm256_adds_epu8(lo, _mm256_shuffle_epi8(t, half(sum))),
-        _mm256_shuffle_epi8(t, half(diff)),
-    )
-}
-
-/// `rule.magnitudes(min1, min2, min3)` on 32 lanes: (s1, s2).
-#[inline]
-#[target_feature(enable = "avx2")]
-fn magnitudes(m1: __m256i, m2: __m256i, m3: __m256i, rule: MinSum) -> (__m256i, __m256i) {
-    match rule {
-        MinSum::Lambda3 { .. } => (
-            correct(boxplus(boxplus(m1, m2), m3), rule),
-            correct(boxplus(m2, m3), rule),
-        ),
-        _ => (correct(m1, rule), correct(m2, rule)),
     }
 }
 
-/// Sign-extends the bytes of `x` in `packs_epi16(a, b)` order back to (a, b) order.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn widen(x: __m256i) -> (__m256i, __m256i) {
-    (
-        _mm256_srai_epi16::<8>(_mm256_unpacklo_epi8(x, x)),
-        _mm256_srai_epi16::<8>(_mm256_unpackhi_epi8(x, x)),
-    )
-}
-
-/// One layer of layered min-sum, 32 lanes at a time (see `LayerArgs`). The 8-bit
-/// state and the messages in `r` are kept in `packs_epi16` lane order, which only
-/// this kernel reads back.
+/// One layer of layered min-sum, 32 lanes at a time: the shared kernel
+/// ([`layer::layer_update`]) over [`V32`].
 ///
 /// # Safety
-/// The CPU must support AVX2; for every edge e, `offs[e] + lanes` rounded up to 32
-/// must be within `app`, `r` and `work` must hold `offs.len() * stride` values, and
-/// `stride` must be at least `lanes` rounded up to 32; at most 256 edges.
+/// The CPU must support AVX2; the bounds of [`layer::layer_update`] with a
+/// width of 32.
 #[target_feature(enable = "avx2")]
-pub unsafe fn layer_update(a: LayerArgs<'_>) {
-    // SAFETY: the caller's contract, passed on.
-    unsafe {
-        if matches!(a.rule, MinSum::Lambda3 { .. }) {
-            layer_update_inner::<true>(a)
-        } else {
-            layer_update_inner::<false>(a)
-        }
-    }
-}
-
-/// `layer_update`, tracking min3 when `MIN3`.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn layer_update_inner<const MIN3: bool>(a: LayerArgs<'_>) {
-    let LayerArgs {
-        app,
-        offs,
-        r,
-        work,
-        stride,
-        lanes,
-        rule,
-        bases,
-        write_back,
-    } = a;
-    let ap = app.as_mut_ptr();
-    let rp = r.as_mut_ptr();
-    let wp = work.as_mut_ptr();
-    let qmax = _mm256_set1_epi8(QMAX);
-    let qmin = _mm256_set1_epi8(-QMAX);
-    let mut c = 0;
-    // SAFETY (all loads/stores): c + 32 <= round_up(lanes, 32) <= stride, and the
-    // caller's bounds on offs, r and work.
-    unsafe {
-        while c < lanes {
-            let mut min1 = qmax;
-            let mut min2 = qmax;
-            let mut min3 = qmax;
-            let mut idx = _mm256_setzero_si256();
-            let mut sgn = _mm256_setzero_si256();
-            for (e, &o) in offs.iter().enumerate() {
-                let a0 = _mm256_loadu_si256(ap.add(o + c) as *const __m256i);
-                let a1 = _mm256_loadu_si256(ap.add(o + c + 16) as *const __m256i);
-                let rr = _mm256_loadu_si256(rp.add(e * stride + c) as *const __m256i);
-                let (r0, r1) = widen(rr);
-                let q0 = _mm256_sub_epi16(a0, r0);
-                let q1 = _mm256_sub_epi16(a1, r1);
-                _mm256_storeu_si256(wp.add(e * stride + c) as *mut __m256i, q0);
-                _mm256_storeu_si256(wp.add(e * stride + c + 16) as *mut __m256i, q1);
-                let q8 = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(q0, q1), qmin), qmax);
-                let m = _mm256_abs_epi8(q8);
-                sgn = _mm256_xor_si256(sgn, q8);
-                let lt = _mm256_cmpgt_epi8(min1, m);
-                if MIN3 {
-                    min3 = _mm256_min_epi8(min3, _mm256_max_epi8(min2, m));
-                }
-                min2 = _mm256_min_epi8(min2, _mm256_max_epi8(min1, m));
-                idx = _mm256_blendv_epi8(idx, _mm256_set1_epi8(e as i8), lt);
-                min1 = _mm256_min_epi8(min1, m);
-            }
-            let (s1, s2) = magnitudes(min1, min2, min3, rule);
-            for e in 0..offs.len() {
-                let q0 = _mm256_loadu_si256(wp.add(e * stride + c) as *const __m256i);
-                let q1 = _mm256_loadu_si256(wp.add(e * stride + c + 16) as *const __m256i);
-                let q8 = _mm256_packs_epi16(q0, q1);
-                let use2 = _mm256_cmpeq_epi8(idx, _mm256_set1_epi8(e as i8));
-                let m = _mm256_blendv_epi8(s1, s2, use2);
-                let neg = _mm256_xor_si256(sgn, q8);
-                let rn = _mm256_blendv_epi8(m, _mm256_sub_epi8(_mm256_setzero_si256(), m), neg);
-                _mm256_storeu_si256(rp.add(e * stride + c) as *mut __m256i, rn);
-                let (r0, r1) = widen(rn);
-                let n0 = _mm256_add_epi16(q0, r0);
-                let n1 = _mm256_add_epi16(q1, r1);
-                let put = |at: *mut i16| {
-                    _mm256_storeu_si256(at as *mut __m256i, n0);
-                    _mm256_storeu_si256(at.add(16) as *mut __m256i, n1);
-                };
-                if write_back {
-                    // Lanes c.. of the shifted view sit at pos.. of the first copy
-                    // or its mirror; write both copies (see `LayerArgs`).
-                    let b = ap.add(bases[e]);
-                    let pos = offs[e] - bases[e] + c;
-                    put(b.add(pos));
-                    if pos + 32 <= lanes {
-                        put(b.add(pos + lanes));
-                    } else if pos >= lanes {
-                        put(b.add(pos - lanes));
-                    } else {
-                        put(b.add(pos + lanes));
-                        put(b.sub(lanes - pos));
-                    }
-                } else {
-                    put(wp.add(e * stride + c));
-                }
-            }
-            c += 32;
-        }
-    }
+pub(crate) unsafe fn layer_update(a: LayerArgs<'_>) {
+    // SAFETY: the caller's contract, passed on; AVX2 is enabled here.
+    unsafe { layer::layer_update::<V32>(a) }
 }
 
 /// True when every check of the row (lanes < `lanes`) sees an even number of
@@ -277,7 +251,7 @@ unsafe fn layer_update_inner<const MIN3: bool>(a: LayerArgs<'_>) {
 /// # Safety
 /// The CPU must support AVX2 and `offs[e] + lanes` rounded up to 16 must be within `app`.
 #[target_feature(enable = "avx2")]
-pub unsafe fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
+pub(crate) unsafe fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
     let ap = app.as_ptr();
     let mut c = 0;
     // SAFETY: bounds as documented.
@@ -299,4 +273,21 @@ pub unsafe fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::simd::SimdLevel;
+
+    /// The layer update over the AVX2 lanes against the scalar twin.
+    #[test]
+    #[cfg_attr(not(host_avx2), ignore = "this CPU has no AVX2/FMA")]
+    fn layer_update_matches_the_scalar_twin() {
+        assert!(
+            SimdLevel::Avx2.is_supported(),
+            "built on an AVX2 machine, run on one without: rebuild here"
+        );
+        // SAFETY: AVX2 is present (asserted above).
+        unsafe { crate::simd::scalar::ldpc::assert_layer_twin(super::layer_update) };
+    }
 }

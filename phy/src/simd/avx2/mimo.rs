@@ -140,10 +140,10 @@ impl Lanes for V8 {
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA; the pointers as
-/// [`lanes::detect_block`] requires.
+/// [`lanes::detector::detect_block`] requires.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn detect(
-    p: &lanes::DetectParams,
+    p: &lanes::detector::DetectParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -158,19 +158,19 @@ pub(crate) unsafe fn detect(
         (1, 4, false) => unsafe { detect_mmse1::<4>(p, y, h, x, nv, start, end) },
         (4, 4, false) => unsafe { detect_mmse4::<4>(p, y, h, x, nv, start, end) },
         (4, 8, false) => unsafe { detect_mmse4::<8>(p, y, h, x, nv, start, end) },
-        _ => unsafe { lanes::detect_range::<V8>(p, y, h, x, nv, start, end) },
+        _ => unsafe { lanes::kernels::detect_range::<V8>(p, y, h, x, nv, start, end) },
     }
 }
 
 /// The 2-layer ZF loops compiled apart from the other shapes (see
-/// [`lanes::detect_range_zf2`]).
+/// [`lanes::kernels::detect_range_zf2`]).
 ///
 /// # Safety
 /// As [`detect`]; `p` has 2 layers, ZF, and `N` antennas.
 #[target_feature(enable = "avx2,fma")]
 #[inline(never)]
 unsafe fn detect_zf2<const N: usize>(
-    p: &lanes::DetectParams,
+    p: &lanes::detector::DetectParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -178,18 +178,18 @@ unsafe fn detect_zf2<const N: usize>(
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::detect_range_zf2::<V8, N>(p, y, h, x, nv, start, end) }
+    unsafe { lanes::kernels::detect_range_zf2::<V8, N>(p, y, h, x, nv, start, end) }
 }
 
 /// Detects the groups `start..end` (a multiple of 8) of `r_len` REs each
 /// with AVX2.
 ///
 /// # Safety
-/// AVX2 and FMA present; pointers as [`lanes::detect_group_block`] requires.
+/// AVX2 and FMA present; pointers as [`lanes::grouped::detect_group_block`] requires.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn detect_group(
-    p: &lanes::GroupParams,
+    p: &lanes::grouped::GroupParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -198,28 +198,28 @@ pub(crate) unsafe fn detect_group(
     end: usize,
     r_len: usize,
 ) {
-    unsafe { lanes::detect_group_range::<V8>(p, y, h, x, nv, start, end, r_len) }
+    unsafe { lanes::grouped::detect_group_range::<V8>(p, y, h, x, nv, start, end, r_len) }
 }
 
 /// Precoders for PRB groups `start..end` (a multiple of 8) with AVX2.
 ///
 /// # Safety
-/// AVX2 and FMA present; pointers as [`lanes::precode_block`] requires.
+/// AVX2 and FMA present; pointers as [`lanes::precode::precode_block`] requires.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn precode(
-    p: &lanes::PrecodeParams,
+    p: &lanes::precode::PrecodeParams,
     h: *const Complex32,
     w: *mut Complex32,
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::precode_range::<V8>(p, h, w, start, end) }
+    unsafe { lanes::precode::precode_range::<V8>(p, h, w, start, end) }
 }
 
 /// Applies one group's precoder to REs `r0..r1` (a multiple of 8) with AVX2.
 ///
 /// # Safety
-/// AVX2 and FMA present; pointers as [`lanes::apply_precoder`] requires.
+/// AVX2 and FMA present; pointers as [`lanes::precode::apply_precoder`] requires.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn apply_precoder(
@@ -234,7 +234,11 @@ pub(crate) unsafe fn apply_precoder(
     r0: usize,
     r1: usize,
 ) {
-    unsafe { lanes::apply_precoder::<V8>(n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1) }
+    unsafe {
+        lanes::precode::apply_precoder::<V8>(
+            n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1,
+        )
+    }
 }
 
 /// Adds one group's precoded layers to antenna planes over REs `r0..r1` (a
@@ -242,10 +246,10 @@ pub(crate) unsafe fn apply_precoder(
 /// `out += w.re · x + [-w.im, w.im] · swap(x)`, one in-lane swap per
 /// 4 REs instead of the planar kernels' de-/re-interleaving of `x` and `out`.
 /// The same products and sums per RE as the scalar twin
-/// ([`lanes::apply_precoder_add`]), fused.
+/// ([`lanes::precode::apply_precoder_add`]), fused.
 ///
 /// # Safety
-/// AVX2 and FMA present; pointers as [`lanes::apply_precoder_add`] requires.
+/// AVX2 and FMA present; pointers as [`lanes::precode::apply_precoder_add`] requires.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn apply_precoder_add(
@@ -281,14 +285,14 @@ pub(crate) unsafe fn apply_precoder_add(
 }
 
 /// 1-layer MMSE on `N` antennas compiled apart from the other shapes (see
-/// [`lanes::detect_range_mmse1`]).
+/// [`lanes::kernels::detect_range_mmse1`]).
 ///
 /// # Safety
 /// As [`detect`]; `p` has 1 layer, MMSE, and `N` antennas.
 #[target_feature(enable = "avx2,fma")]
 #[inline(never)]
 unsafe fn detect_mmse1<const N: usize>(
-    p: &lanes::DetectParams,
+    p: &lanes::detector::DetectParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -296,18 +300,18 @@ unsafe fn detect_mmse1<const N: usize>(
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::detect_range_mmse1::<V8, N>(p, y, h, x, nv, start, end) }
+    unsafe { lanes::kernels::detect_range_mmse1::<V8, N>(p, y, h, x, nv, start, end) }
 }
 
 /// 4-layer MMSE on `N` antennas compiled apart from the other shapes (see
-/// [`lanes::detect_range_mmse4`]).
+/// [`lanes::kernels::detect_range_mmse4`]).
 ///
 /// # Safety
 /// As [`detect`]; `p` has 4 layers, MMSE, and `N` antennas.
 #[target_feature(enable = "avx2,fma")]
 #[inline(never)]
 unsafe fn detect_mmse4<const N: usize>(
-    p: &lanes::DetectParams,
+    p: &lanes::detector::DetectParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -315,5 +319,5 @@ unsafe fn detect_mmse4<const N: usize>(
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::detect_range_mmse4::<V8, N>(p, y, h, x, nv, start, end) }
+    unsafe { lanes::kernels::detect_range_mmse4::<V8, N>(p, y, h, x, nv, start, end) }
 }

@@ -1,6 +1,6 @@
 //! AVX2 kernels (`#[target_feature(enable = "avx2")]`), runtime-gated by the callers.
 
 pub mod demap;
-pub mod ldpc;
+pub(crate) mod ldpc;
 pub mod llr;
 pub(crate) mod mimo;

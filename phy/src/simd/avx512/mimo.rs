@@ -117,10 +117,10 @@ impl Lanes for V16 {
 ///
 /// # Safety
 /// The CPU must support AVX-512F; the pointers as
-/// [`lanes::detect_block`] requires.
+/// [`lanes::detector::detect_block`] requires.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn detect(
-    p: &lanes::DetectParams,
+    p: &lanes::detector::DetectParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -128,18 +128,18 @@ pub(crate) unsafe fn detect(
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::detect_range::<V16>(p, y, h, x, nv, start, end) }
+    unsafe { lanes::kernels::detect_range::<V16>(p, y, h, x, nv, start, end) }
 }
 
 /// Detects the groups `start..end` (a multiple of 16) of `r_len` REs each
 /// with AVX-512.
 ///
 /// # Safety
-/// AVX-512F present; pointers as [`lanes::detect_group_block`] requires.
+/// AVX-512F present; pointers as [`lanes::grouped::detect_group_block`] requires.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn detect_group(
-    p: &lanes::GroupParams,
+    p: &lanes::grouped::GroupParams,
     y: *const Complex32,
     h: *const Complex32,
     x: *mut Complex32,
@@ -148,28 +148,28 @@ pub(crate) unsafe fn detect_group(
     end: usize,
     r_len: usize,
 ) {
-    unsafe { lanes::detect_group_range::<V16>(p, y, h, x, nv, start, end, r_len) }
+    unsafe { lanes::grouped::detect_group_range::<V16>(p, y, h, x, nv, start, end, r_len) }
 }
 
 /// Precoders for PRB groups `start..end` (a multiple of 16) with AVX-512.
 ///
 /// # Safety
-/// AVX-512F present; pointers as [`lanes::precode_block`] requires.
+/// AVX-512F present; pointers as [`lanes::precode::precode_block`] requires.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn precode(
-    p: &lanes::PrecodeParams,
+    p: &lanes::precode::PrecodeParams,
     h: *const Complex32,
     w: *mut Complex32,
     start: usize,
     end: usize,
 ) {
-    unsafe { lanes::precode_range::<V16>(p, h, w, start, end) }
+    unsafe { lanes::precode::precode_range::<V16>(p, h, w, start, end) }
 }
 
 /// Applies one group's precoder to REs `r0..r1` (a multiple of 16) with AVX-512.
 ///
 /// # Safety
-/// AVX-512F present; pointers as [`lanes::apply_precoder`] requires.
+/// AVX-512F present; pointers as [`lanes::precode::apply_precoder`] requires.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn apply_precoder(
@@ -185,7 +185,9 @@ pub(crate) unsafe fn apply_precoder(
     r1: usize,
 ) {
     unsafe {
-        lanes::apply_precoder::<V16>(n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1)
+        lanes::precode::apply_precoder::<V16>(
+            n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1,
+        )
     }
 }
 
@@ -194,7 +196,7 @@ pub(crate) unsafe fn apply_precoder(
 /// ([`crate::simd::avx2::mimo::apply_precoder_add`]).
 ///
 /// # Safety
-/// AVX-512F present; pointers as [`lanes::apply_precoder_add`] requires.
+/// AVX-512F present; pointers as [`lanes::precode::apply_precoder_add`] requires.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn apply_precoder_add(

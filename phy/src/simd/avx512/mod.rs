@@ -1,5 +1,5 @@
 //! AVX-512 (F + BW) kernels, runtime-gated by the callers.
 
 pub mod demap;
-pub mod ldpc;
+pub(crate) mod ldpc;
 pub(crate) mod mimo;

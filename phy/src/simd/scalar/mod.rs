@@ -1,5 +1,5 @@
 //! Portable scalar kernels, the reference twins of the SIMD ones.
 
 pub mod demap;
-pub mod ldpc;
+pub(crate) mod ldpc;
 pub mod llr;
