@@ -9,56 +9,9 @@ use ranlab_phy::coding::tbs as phy_tbs;
 /// One row of an MCS table: modulation order Q_m and target code rate.
 pub use ranlab_phy::coding::tbs::Mcs as McsEntry;
 
-/// Which MCS table (the PDU's `mcs_table` field, 1 or 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum McsTable {
-    /// Table 5.1.3.1-1, up to 64QAM.
-    Qam64,
-    /// Table 5.1.3.1-2, up to 256QAM.
-    Qam256,
-}
-
-impl McsTable {
-    /// The PHY's table.
-    pub fn phy(self) -> phy_tbs::McsTable {
-        match self {
-            McsTable::Qam64 => phy_tbs::McsTable::Qam64,
-            McsTable::Qam256 => phy_tbs::McsTable::Qam256,
-        }
-    }
-    /// Number of I_MCS rows carrying data (29 or 28).
-    pub fn len(self) -> usize {
-        self.max_mcs() as usize + 1
-    }
-    /// Never empty; here for the `len` convention.
-    pub fn is_empty(self) -> bool {
-        false
-    }
-    /// Q_m and target rate of `mcs`, clamped to the highest data row.
-    pub fn entry(self, mcs: u8) -> McsEntry {
-        phy_tbs::mcs(self.phy(), mcs.min(self.max_mcs()), false)
-            .expect("rows up to max_mcs carry a code rate")
-    }
-    /// The highest I_MCS carrying data (§5.1.3.1: 28 in table 1, 27 in table 2).
-    pub fn max_mcs(self) -> u8 {
-        match self {
-            McsTable::Qam64 => 28,
-            McsTable::Qam256 => 27,
-        }
-    }
-    /// The value of the PDU's `mcs_table` field.
-    pub fn pdu_index(self) -> u8 {
-        match self {
-            McsTable::Qam64 => 1,
-            McsTable::Qam256 => 2,
-        }
-    }
-    /// Spectral efficiency Q_m x R of `mcs`, bits per RE per layer.
-    pub fn spectral_efficiency(self, mcs: u8) -> f32 {
-        let r = self.entry(mcs);
-        (r.qm as f64 * r.r_x1024() / 1024.0) as f32
-    }
-}
+/// Which MCS table: the PHY's (one vocabulary), with the scheduler's
+/// helpers (`max_mcs`, `entry`, `spectral_efficiency`, `pdu_index`).
+pub use ranlab_phy::coding::tbs::McsTable;
 
 /// Resource elements for data per PRB (TS 38.214 §5.1.3.2 step 1):
 /// `12 x n_symbols - dmrs_re_per_prb - overhead`, capped at 156.

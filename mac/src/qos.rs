@@ -5,8 +5,10 @@
 //! timer after which a packet that has not started transmission is dropped
 //! (PDCP discardTimer, TS 38.323 §5.3).
 
-/// The QoS class of a logical channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The QoS class of a logical channel (its [`QosClass::name`] in
+/// configuration files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum QosClass {
     /// Premium service: 40 ms delay target.
     Premium,

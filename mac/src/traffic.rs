@@ -17,6 +17,46 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 /// Packet size packets are cut at, bytes.
 pub const MTU: u32 = 1500;
 
+/// A traffic model by name, as configuration files give it
+/// (`full-buffer`, `periodic-iot`, `ai-uplink`, `video`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Traffic {
+    /// Always has data.
+    FullBuffer,
+    /// Small periodic reports.
+    PeriodicIot,
+    /// Bursty AI uplink (camera frames).
+    AiUplink,
+    /// Video streaming.
+    Video,
+}
+
+impl TrafficModel {
+    /// The model of `t` with the cell's standard parameters: 2 MB kept
+    /// waiting, 200 bytes every 100 ms, AI frames at 25 Mbit/s and 30 fps
+    /// (the white paper's > 20 Mbit/s AI uplink), video at 8 Mbit/s and 30 fps.
+    pub fn standard(t: Traffic) -> Self {
+        match t {
+            Traffic::FullBuffer => TrafficModel::FullBuffer {
+                backlog_bytes: 2_000_000,
+            },
+            Traffic::PeriodicIot => TrafficModel::PeriodicIot {
+                period_ms: 100.0,
+                bytes: 200,
+            },
+            Traffic::AiUplink => TrafficModel::AiUplink {
+                rate_mbps: 25.0,
+                fps: 30.0,
+            },
+            Traffic::Video => TrafficModel::Video {
+                rate_mbps: 8.0,
+                fps: 30.0,
+            },
+        }
+    }
+}
+
 /// A traffic model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TrafficModel {

@@ -95,35 +95,9 @@ fn default_nf() -> f64 {
     5.0
 }
 
-/// Traffic model of a UE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Traffic {
-    /// Always has data.
-    FullBuffer,
-    /// Small periodic reports.
-    PeriodicIot,
-    /// Bursty AI uplink (camera frames).
-    AiUplink,
-    /// Video streaming.
-    Video,
-}
-
-/// QoS class of a UE's traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QosClass {
-    /// 40 ms delay target.
-    Premium,
-    /// 200 ms delay target.
-    Streaming,
-    /// No delay target.
-    BestEffort,
-    /// AI uplink: > 20 Mbit/s, < 20 ms.
-    AiUplink,
-    /// Internet of things.
-    Iot,
-}
+/// Traffic model and QoS class of a UE: the MAC's own types.
+pub use ranlab_mac::qos::QosClass;
+pub use ranlab_mac::traffic::Traffic;
 
 /// A group of identical UEs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,44 +139,9 @@ fn default_qos() -> QosClass {
     QosClass::BestEffort
 }
 
-/// Channel model names (`ranlab channel --model` uses the same).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum ChannelModel {
-    Awgn,
-    Rayleigh,
-    TdlA,
-    TdlB,
-    TdlC,
-    TdlD,
-    TdlE,
-    CdlA,
-    CdlB,
-    CdlC,
-    CdlD,
-    CdlE,
-}
-
-impl ChannelModel {
-    /// The name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            ChannelModel::Awgn => "awgn",
-            ChannelModel::Rayleigh => "rayleigh",
-            ChannelModel::TdlA => "tdl-a",
-            ChannelModel::TdlB => "tdl-b",
-            ChannelModel::TdlC => "tdl-c",
-            ChannelModel::TdlD => "tdl-d",
-            ChannelModel::TdlE => "tdl-e",
-            ChannelModel::CdlA => "cdl-a",
-            ChannelModel::CdlB => "cdl-b",
-            ChannelModel::CdlC => "cdl-c",
-            ChannelModel::CdlD => "cdl-d",
-            ChannelModel::CdlE => "cdl-e",
-        }
-    }
-}
+/// Channel model names (`ranlab channel --model` uses the same): the
+/// channel simulator's own type.
+pub use ranlab_sim_channel::ModelKind as ChannelModel;
 
 /// The propagation channel.
 #[derive(Debug, Clone, Serialize, Deserialize)]

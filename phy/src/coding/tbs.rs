@@ -44,6 +44,42 @@ impl McsTable {
         Self::pusch(table, false)
     }
 
+    /// The value of a PDU's `mcs_table` field (1..=3) that selects this table.
+    pub fn pdu_index(self) -> u8 {
+        match self {
+            McsTable::Qam64 | McsTable::TransformPrecodingQam64 => 1,
+            McsTable::Qam256 => 2,
+            McsTable::Qam64LowSe | McsTable::TransformPrecodingQam64LowSe => 3,
+        }
+    }
+
+    /// The highest I_MCS carrying data (§5.1.3.1, §6.1.4.1: 28 in Tables
+    /// 5.1.3.1-1 and -3, 27 in the others).
+    pub fn max_mcs(self) -> u8 {
+        (self.rows().len() - 1) as u8
+    }
+
+    /// Number of I_MCS rows carrying data.
+    pub fn len(self) -> usize {
+        self.rows().len()
+    }
+
+    /// Never empty; here for the `len` convention.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+
+    /// Q_m and target rate of `index`, clamped to the highest data row.
+    pub fn entry(self, index: u8) -> Mcs {
+        mcs(self, index.min(self.max_mcs()), false).unwrap_or(Mcs { qm: 2, r_x2048: 0 })
+    }
+
+    /// Spectral efficiency Q_m x R of `index`, bits per RE per layer.
+    pub fn spectral_efficiency(self, index: u8) -> f32 {
+        let r = self.entry(index);
+        (r.qm as f64 * r.r_x1024() / 1024.0) as f32
+    }
+
     /// (Q_m, R·2048) for each usable index. Q_m = 0 marks a π/2-BPSK row of
     /// the transform-precoding tables (Q_m = q, R = value/q, see [`mcs`]).
     fn rows(self) -> &'static [(u8, u32)] {

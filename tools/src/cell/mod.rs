@@ -28,7 +28,10 @@ pub(crate) mod stats;
 mod ue;
 
 use self::downlink::Downlink;
-use self::radio::{open_soapy, Link, RadioChoice, RadioKind, Request};
+use self::radio::{
+    mix, open_soapy, receive_slot, sim_link, stack_ref, Link, RadioChoice, RadioKind, Request,
+    MAX_STREAMS,
+};
 use self::report::{CellReport, RadioReport, Report, Timing, UeReport};
 use self::stats::LinkStats;
 use self::ue::{UeState, MAX_HARQ_TX};
@@ -46,10 +49,8 @@ use ranlab_phy::pipeline::uplink_phy::{UplinkPhy, UplinkPhyConfig};
 use ranlab_phy::pipeline::{PipelineConfig, SubmitError};
 use ranlab_phy::pusch::PuschRxConfig;
 use ranlab_sched::{Policy, SchedConfig, Scheduler, UlScheduler};
-use ranlab_sdr::radio::{Radio, RadioConfig, TxTime};
+use ranlab_sdr::radio::TxTime;
 use ranlab_sdr::reader::TimedReader;
-use ranlab_sdr::sim::{Pace as SimPace, SimRadio};
-use ranlab_sim_channel::MultiLinkChannel;
 use std::time::{Duration, Instant};
 
 /// Pacing of the run.
@@ -724,51 +725,6 @@ pub fn run(s: &Scenario, o: &CellOptions, mut tap: Option<Tap<'_>>) -> CliResult
     cell.finish()
 }
 
-/// The simulated radio: the scenario's multi-link channel behind a
-/// [`SimRadio`] paced like the run.
-#[allow(clippy::too_many_arguments)]
-fn sim_link(
-    num: &Numerology,
-    c: &crate::scenario::Carrier,
-    setup: &ue::UeSetup,
-    n_rx: usize,
-    tx_streams: usize,
-    max_slot_len: usize,
-    pace: Pace,
-    seed: u64,
-) -> CliResult<Link> {
-    let air = MultiLinkChannel::new(n_rx, &setup.links, 1.0, seed)
-        .map_err(|e| format!("channel: {e}"))?;
-    let mut radio: Box<dyn Radio> = Box::new(SimRadio::new(
-        Box::new(air),
-        tx_streams,
-        n_rx,
-        4 * max_slot_len,
-        max_slot_len,
-        if pace == Pace::Realtime {
-            SimPace::Realtime
-        } else {
-            SimPace::Free
-        },
-    ));
-    radio.configure(&RadioConfig {
-        sample_rate_hz: num.sample_rate_hz(),
-        center_frequency_hz: c.center_frequency_mhz * 1e6,
-        rx_gain_db: vec![0.0; n_rx],
-        tx_gain_db: vec![0.0; tx_streams],
-        rx_antennas: vec![],
-        tx_antennas: vec![],
-    })?;
-    Ok(Link {
-        radio,
-        n_rx,
-        tx_channels: tx_streams,
-        tx_scale: 1.0,
-        lookahead: 0,
-        note: None,
-    })
-}
-
 impl FixedUl {
     /// Makes `g` this allocation over every PRB and symbol of carrier `cc`.
     fn apply(&self, g: &mut UlGrant, cc: &CarrierConfig) {
@@ -828,56 +784,6 @@ pub fn rx_config(n_rx: usize, max_layers: usize, ues: usize, workers: usize) -> 
     cfg
 }
 
-/// Antenna streams one radio or PHY call handles (gNB antennas, radio TX
-/// channels, one UE's antennas): their slice lists live on the stack.
-const MAX_STREAMS: usize = 64;
-
-/// `&mut b[..len]` of every buffer (at most [`MAX_STREAMS`]), in a stack array.
-pub(crate) fn stack_mut(
-    bufs: &mut [Vec<Complex32>],
-    len: usize,
-) -> [&mut [Complex32]; MAX_STREAMS] {
-    let mut refs: [&mut [Complex32]; MAX_STREAMS] = std::array::from_fn(|_| Default::default());
-    for (r, b) in refs.iter_mut().zip(bufs.iter_mut()) {
-        *r = &mut b[..len];
-    }
-    refs
-}
-
-/// `&b[..len]` of every buffer (at most [`MAX_STREAMS`]), in a stack array.
-fn stack_ref(bufs: &[Vec<Complex32>], len: usize) -> [&[Complex32]; MAX_STREAMS] {
-    let mut refs: [&[Complex32]; MAX_STREAMS] = [&[]; MAX_STREAMS];
-    for (r, b) in refs.iter_mut().zip(bufs.iter()) {
-        *r = &b[..len];
-    }
-    refs
-}
-
-/// Reads the slot of `p` (its `len` samples at device time `p.time`) into
-/// `bufs` and hands it to the tap, without allocating.
-fn receive_slot(
-    reader: &mut TimedReader,
-    radio: &mut dyn Radio,
-    bufs: &mut [Vec<Complex32>],
-    p: &Pending,
-    tap: &mut Option<Tap<'_>>,
-) -> CliResult {
-    let n = bufs.len();
-    let mut refs = stack_mut(bufs, p.len);
-    reader.read_at(radio, p.time, &mut refs[..n], RX_TIMEOUT)?;
-    if let Some(tap) = tap.as_mut() {
-        let mut view: [&[Complex32]; MAX_STREAMS] = [&[]; MAX_STREAMS];
-        for (v, r) in view.iter_mut().zip(refs[..n].iter()) {
-            *v = r;
-        }
-        tap(p.rx_slot(&view[..n]))?;
-    }
-    Ok(())
-}
-
-/// How long the gNB waits for a slot's samples.
-const RX_TIMEOUT: Duration = Duration::from_secs(1);
-
 impl Pending {
     fn rx_slot<'a>(&'a self, samples: &'a [&'a [Complex32]]) -> RxSlot<'a> {
         RxSlot {
@@ -887,27 +793,5 @@ impl Pending {
             samples,
             pdus: &self.pdus,
         }
-    }
-}
-
-/// Adds UE antenna stream `s` onto TX channel `s % out.len()`, scaled.
-fn mix<'a>(
-    streams: impl Iterator<Item = &'a [Complex32]>,
-    out: &mut [Vec<Complex32>],
-    len: usize,
-    scale: f32,
-) {
-    let ch = out.len();
-    for (s, x) in streams.enumerate() {
-        let o = &mut out[s % ch][..len];
-        if s < ch {
-            o.copy_from_slice(x);
-        } else {
-            o.iter_mut().zip(x).for_each(|(o, x)| *o += *x);
-        }
-    }
-    if scale != 1.0 {
-        out.iter_mut()
-            .for_each(|o| o[..len].iter_mut().for_each(|x| *x *= scale));
     }
 }

@@ -2,8 +2,16 @@
 //! SoapySDR devices (one board whose TX channels feed its RX channels by
 //! cable, or a UE board and a gNB board), and how the engine drives it.
 
+use super::{Pace, Pending, Tap};
 use crate::CliResult;
+use num_complex::Complex32;
+use ranlab_phy::numerology::Numerology;
+use ranlab_sdr::radio::RadioConfig;
+use ranlab_sdr::reader::TimedReader;
+use ranlab_sdr::sim::{Pace as SimPace, SimRadio};
 use ranlab_sdr::Radio;
+use ranlab_sim_channel::MultiLinkChannel;
+use std::time::Duration;
 
 /// Radio backends of the loopback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -192,4 +200,121 @@ pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
         lookahead,
         note,
     })
+}
+
+/// The simulated radio: the scenario's multi-link channel behind a
+/// [`SimRadio`] paced like the run.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sim_link(
+    num: &Numerology,
+    c: &crate::scenario::Carrier,
+    setup: &super::ue::UeSetup,
+    n_rx: usize,
+    tx_streams: usize,
+    max_slot_len: usize,
+    pace: Pace,
+    seed: u64,
+) -> CliResult<Link> {
+    let air = MultiLinkChannel::new(n_rx, &setup.links, 1.0, seed)
+        .map_err(|e| format!("channel: {e}"))?;
+    let mut radio: Box<dyn Radio> = Box::new(SimRadio::new(
+        Box::new(air),
+        tx_streams,
+        n_rx,
+        4 * max_slot_len,
+        max_slot_len,
+        if pace == Pace::Realtime {
+            SimPace::Realtime
+        } else {
+            SimPace::Free
+        },
+    ));
+    radio.configure(&RadioConfig {
+        sample_rate_hz: num.sample_rate_hz(),
+        center_frequency_hz: c.center_frequency_mhz * 1e6,
+        rx_gain_db: vec![0.0; n_rx],
+        tx_gain_db: vec![0.0; tx_streams],
+        rx_antennas: vec![],
+        tx_antennas: vec![],
+    })?;
+    Ok(Link {
+        radio,
+        n_rx,
+        tx_channels: tx_streams,
+        tx_scale: 1.0,
+        lookahead: 0,
+        note: None,
+    })
+}
+
+/// Antenna streams one radio or PHY call handles (gNB antennas, radio TX
+/// channels, one UE's antennas): their slice lists live on the stack.
+pub(super) const MAX_STREAMS: usize = 64;
+
+/// `&mut b[..len]` of every buffer (at most [`MAX_STREAMS`]), in a stack array.
+pub(crate) fn stack_mut(
+    bufs: &mut [Vec<Complex32>],
+    len: usize,
+) -> [&mut [Complex32]; MAX_STREAMS] {
+    let mut refs: [&mut [Complex32]; MAX_STREAMS] = std::array::from_fn(|_| Default::default());
+    for (r, b) in refs.iter_mut().zip(bufs.iter_mut()) {
+        *r = &mut b[..len];
+    }
+    refs
+}
+
+/// `&b[..len]` of every buffer (at most [`MAX_STREAMS`]), in a stack array.
+pub(super) fn stack_ref(bufs: &[Vec<Complex32>], len: usize) -> [&[Complex32]; MAX_STREAMS] {
+    let mut refs: [&[Complex32]; MAX_STREAMS] = [&[]; MAX_STREAMS];
+    for (r, b) in refs.iter_mut().zip(bufs.iter()) {
+        *r = &b[..len];
+    }
+    refs
+}
+
+/// Reads the slot of `p` (its `len` samples at device time `p.time`) into
+/// `bufs` and hands it to the tap, without allocating.
+pub(super) fn receive_slot(
+    reader: &mut TimedReader,
+    radio: &mut dyn Radio,
+    bufs: &mut [Vec<Complex32>],
+    p: &Pending,
+    tap: &mut Option<Tap<'_>>,
+) -> CliResult {
+    let n = bufs.len();
+    let mut refs = stack_mut(bufs, p.len);
+    reader.read_at(radio, p.time, &mut refs[..n], RX_TIMEOUT)?;
+    if let Some(tap) = tap.as_mut() {
+        let mut view: [&[Complex32]; MAX_STREAMS] = [&[]; MAX_STREAMS];
+        for (v, r) in view.iter_mut().zip(refs[..n].iter()) {
+            *v = r;
+        }
+        tap(p.rx_slot(&view[..n]))?;
+    }
+    Ok(())
+}
+
+/// How long the gNB waits for a slot's samples.
+const RX_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Adds UE antenna stream `s` onto TX channel `s % out.len()`, scaled.
+pub(super) fn mix<'a>(
+    streams: impl Iterator<Item = &'a [Complex32]>,
+    out: &mut [Vec<Complex32>],
+    len: usize,
+    scale: f32,
+) {
+    let ch = out.len();
+    for (s, x) in streams.enumerate() {
+        let o = &mut out[s % ch][..len];
+        if s < ch {
+            o.copy_from_slice(x);
+        } else {
+            o.iter_mut().zip(x).for_each(|(o, x)| *o += *x);
+        }
+    }
+    if scale != 1.0 {
+        out.iter_mut()
+            .for_each(|o| o[..len].iter_mut().for_each(|x| *x *= scale));
+    }
 }

@@ -3,7 +3,7 @@
 //! a retransmission).
 
 use super::stats::LinkStats;
-use crate::scenario::{ChannelModel, QosClass as CfgQos, Scenario, Traffic, UeGroup};
+use crate::scenario::{ChannelModel, Scenario, UeGroup};
 use crate::CliResult;
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
@@ -11,7 +11,6 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use ranlab_mac::bsr::ReportConfig;
 use ranlab_mac::harq::HarqOutcome;
 use ranlab_mac::mcs::McsTable;
-use ranlab_mac::qos::QosClass;
 use ranlab_mac::traffic::TrafficModel;
 use ranlab_mac::ue::{LogicalChannel, UeCapability, UeContext};
 use ranlab_mac::UlGrant;
@@ -20,7 +19,7 @@ use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pusch::PuschTransmitter;
 use ranlab_sim_channel::pathloss::LinkBudget;
-use ranlab_sim_channel::tdl::{Correlation, TdlProfile};
+use ranlab_sim_channel::tdl::Correlation;
 use ranlab_sim_channel::{ChannelConfig, LinkConfig, ModelKind};
 
 /// HARQ transmissions per transport block.
@@ -81,7 +80,7 @@ impl UeState {
             .transmit(pdu, tb)
             .map_err(|e| format!("UE {} transmit: {e}", g.ue))?;
         let ports = self.samples.len();
-        let mut outs = super::stack_mut(&mut self.samples, len);
+        let mut outs = super::radio::stack_mut(&mut self.samples, len);
         self.tx
             .modulate(pdu.slot as u32, &mut outs[..ports])
             .map_err(|e| format!("UE {} modulate: {e}", g.ue))?;
@@ -185,8 +184,8 @@ pub(crate) fn setup(
             };
             let lc = LogicalChannel::new(
                 1,
-                qos(g.qos_class),
-                traffic_model(g.traffic),
+                g.qos_class,
+                TrafficModel::standard(g.traffic),
                 seed ^ (0x1000 + id as u64),
             );
             let mut ue = UeContext::new(id, cap, vec![lc], ReportConfig::default(), MAX_HARQ_TX);
@@ -231,45 +230,13 @@ pub(crate) fn setup(
     Ok(out)
 }
 
-fn traffic_model(t: Traffic) -> TrafficModel {
-    match t {
-        Traffic::FullBuffer => TrafficModel::FullBuffer {
-            backlog_bytes: 2_000_000,
-        },
-        Traffic::PeriodicIot => TrafficModel::PeriodicIot {
-            period_ms: 100.0,
-            bytes: 200,
-        },
-        Traffic::AiUplink => TrafficModel::AiUplink {
-            rate_mbps: 25.0,
-            fps: 30.0,
-        },
-        Traffic::Video => TrafficModel::Video {
-            rate_mbps: 8.0,
-            fps: 30.0,
-        },
-    }
-}
-
-fn qos(q: CfgQos) -> QosClass {
-    match q {
-        CfgQos::Premium => QosClass::Premium,
-        CfgQos::Streaming => QosClass::Streaming,
-        CfgQos::BestEffort => QosClass::BestEffort,
-        CfgQos::AiUplink => QosClass::AiUplink,
-        CfgQos::Iot => QosClass::Iot,
-    }
-}
-
+/// The models the waveform cell simulates (CDL needs antenna arrays the
+/// cell does not model yet).
 fn model_kind(m: ChannelModel) -> Result<ModelKind, String> {
-    Ok(match m {
-        ChannelModel::Awgn => ModelKind::Awgn,
-        ChannelModel::Rayleigh => ModelKind::Rayleigh,
-        ChannelModel::TdlA => ModelKind::Tdl(TdlProfile::A),
-        ChannelModel::TdlB => ModelKind::Tdl(TdlProfile::B),
-        ChannelModel::TdlC => ModelKind::Tdl(TdlProfile::C),
-        ChannelModel::TdlD => ModelKind::Tdl(TdlProfile::D),
-        ChannelModel::TdlE => ModelKind::Tdl(TdlProfile::E),
-        other => return Err(format!("channel.model: {other:?} is not available in loopback (allowed: awgn, rayleigh, tdl-a .. tdl-e)")),
-    })
+    match m {
+        ModelKind::Cdl(_) => Err(format!(
+            "channel.model: {m} is not available in loopback (allowed: awgn, rayleigh, tdl-a .. tdl-e)"
+        )),
+        m => Ok(m),
+    }
 }

@@ -18,7 +18,7 @@
 
 use super::config::{SysUe, SystemConfig};
 use super::link::{BlerTable, Miesm};
-use crate::scenario::{Duplex, QosClass as CfgQos, Traffic};
+use crate::scenario::{Duplex, Traffic};
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -26,7 +26,6 @@ use ranlab_mac::bsr::ReportConfig;
 use ranlab_mac::buffer::Micros;
 use ranlab_mac::harq::HarqState;
 use ranlab_mac::mcs::McsTable;
-use ranlab_mac::qos::QosClass;
 use ranlab_mac::timing::{CarrierTiming, SlotPattern};
 use ranlab_mac::traffic::TrafficModel;
 use ranlab_mac::ue::{LogicalChannel, UeCapability, UeContext};
@@ -124,16 +123,6 @@ pub fn percentile(v: &mut [f32], p: f64) -> Option<f64> {
     v.sort_by(f32::total_cmp);
     let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
     Some(v[k.min(v.len() - 1)] as f64)
-}
-
-fn mac_qos(q: CfgQos) -> QosClass {
-    match q {
-        CfgQos::Premium => QosClass::Premium,
-        CfgQos::Streaming => QosClass::Streaming,
-        CfgQos::BestEffort => QosClass::BestEffort,
-        CfgQos::AiUplink => QosClass::AiUplink,
-        CfgQos::Iot => QosClass::Iot,
-    }
 }
 
 fn traffic_model(u: &SysUe) -> TrafficModel {
@@ -509,7 +498,7 @@ fn simulate(
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(
             seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ s.id as u64,
         );
-        let qos = mac_qos(g.qos_class);
+        let qos = g.qos_class;
         let lc = LogicalChannel::new(1, qos, traffic_model(g), seed ^ (s.id as u64) << 20);
         let cap = UeCapability {
             ul_carriers: allowed.clone(),
