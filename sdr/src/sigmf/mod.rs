@@ -1,5 +1,5 @@
 //! SigMF recordings (SigMF specification v1.2): writing what a radio receives
-//! and replaying it through the [`Radio`] trait.
+//! and replaying it through the [`Radio`](crate::Radio) trait.
 //!
 //! A recording is `BASE.sigmf-data` (samples, all channels interleaved per
 //! sample, `ci16_le` or `cf32_le`) plus `BASE.sigmf-meta` (JSON): the global
