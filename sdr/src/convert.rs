@@ -2,11 +2,27 @@
 //!
 //! CS16 is interleaved little-endian `i16` I/Q, as SoapySDR and SigMF `ci16_le`
 //! carry it. Wire bytes are viewed as `i16` pairs with bytemuck (no copy);
-//! the conversion itself is an AVX2 kernel with a scalar twin, chosen once
-//! per process. Full scale is ±1.0 ↔ ±32767; converting to CS16 rounds to
-//! nearest and saturates.
+//! the conversion itself is an AVX2 kernel with a scalar twin. The
+//! instruction set is phy's [`SimdLevel`], detected once per process
+//! ([`level`]); the `_at` variants force one (clamped to what the CPU has).
+//! Full scale is ±1.0 ↔ ±32767; converting to CS16 rounds to nearest and
+//! saturates.
 
 use num_complex::Complex32;
+pub use ranlab_phy::simd::SimdLevel;
+use std::sync::OnceLock;
+
+/// The instruction set the conversions use: [`SimdLevel::detect`], once per process.
+pub fn level() -> SimdLevel {
+    static L: OnceLock<SimdLevel> = OnceLock::new();
+    *L.get_or_init(SimdLevel::detect)
+}
+
+/// The kernel that runs at `level` on this CPU: AVX2 for AVX2 and above (there is no
+/// AVX-512 kernel), scalar below or when the CPU lacks it.
+pub fn kernel_at(level: SimdLevel) -> SimdLevel {
+    level.clamp_to(self::level()).min(SimdLevel::Avx2)
+}
 
 /// Full-scale value of CS16.
 pub const CS16_FULL_SCALE: f32 = 32767.0;
@@ -25,18 +41,23 @@ pub fn cs16_from_bytes(bytes: &[u8]) -> Result<&[i16], String> {
 
 /// `dst[i] = (src[2i] + j src[2i+1]) / 32767`. `src.len()` must be `2 * dst.len()`.
 pub fn cs16_to_cf32(src: &[i16], dst: &mut [Complex32]) {
+    cs16_to_cf32_at(level(), src, dst)
+}
+
+/// [`cs16_to_cf32`] with the kernel of `level` ([`kernel_at`]).
+pub fn cs16_to_cf32_at(level: SimdLevel, src: &[i16], dst: &mut [Complex32]) {
     assert_eq!(
         src.len(),
         2 * dst.len(),
         "CS16 source must hold two i16 per sample"
     );
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present and the lengths were checked above.
-        unsafe { avx2::cs16_to_cf32(src, dst) };
-        return;
+    match kernel_at(level) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `kernel_at` never exceeds the detected level, whose Avx2 (and
+        // Avx512, as in phy) means AVX2; the lengths were checked above.
+        SimdLevel::Avx2 => unsafe { avx2::cs16_to_cf32(src, dst) },
+        _ => cs16_to_cf32_scalar(src, dst),
     }
-    cs16_to_cf32_scalar(src, dst)
 }
 
 /// Scalar twin of [`cs16_to_cf32`].
@@ -49,18 +70,22 @@ pub fn cs16_to_cf32_scalar(src: &[i16], dst: &mut [Complex32]) {
 
 /// `dst = round(src * 32767)`, saturating. `dst.len()` must be `2 * src.len()`.
 pub fn cf32_to_cs16(src: &[Complex32], dst: &mut [i16]) {
+    cf32_to_cs16_at(level(), src, dst)
+}
+
+/// [`cf32_to_cs16`] with the kernel of `level` ([`kernel_at`]).
+pub fn cf32_to_cs16_at(level: SimdLevel, src: &[Complex32], dst: &mut [i16]) {
     assert_eq!(
         dst.len(),
         2 * src.len(),
         "CS16 destination must hold two i16 per sample"
     );
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present and the lengths were checked above.
-        unsafe { avx2::cf32_to_cs16(src, dst) };
-        return;
+    match kernel_at(level) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `cs16_to_cf32_at`; the lengths were checked above.
+        SimdLevel::Avx2 => unsafe { avx2::cf32_to_cs16(src, dst) },
+        _ => cf32_to_cs16_scalar(src, dst),
     }
-    cf32_to_cs16_scalar(src, dst)
 }
 
 /// Scalar twin of [`cf32_to_cs16`]: round half to even, as the vector conversion does.
@@ -149,24 +174,37 @@ mod tests {
             .collect()
     }
 
+    /// Every level this CPU supports (AVX2 where present) against the scalar twins,
+    /// from dirty outputs; the detected level is what the plain functions use.
     #[test]
     fn simd_matches_scalar_both_ways_including_saturation_and_nan() {
-        for n in [0usize, 1, 3, 4, 7, 8, 9, 64, 1001] {
-            let mut s = samples(n);
-            if n > 5 {
-                s[5] = Complex32::new(f32::NAN, 1e9);
-            }
-            let mut a = vec![0i16; 2 * n];
-            let mut b = vec![0i16; 2 * n];
-            cf32_to_cs16(&s, &mut a);
-            cf32_to_cs16_scalar(&s, &mut b);
-            assert_eq!(a, b, "cf32 -> cs16, n = {n}");
-            let mut x = vec![Complex32::default(); n];
-            let mut y = vec![Complex32::default(); n];
-            cs16_to_cf32(&a, &mut x);
-            cs16_to_cf32_scalar(&a, &mut y);
-            assert_eq!(x, y, "cs16 -> cf32, n = {n}");
+        if !SimdLevel::Avx2.is_supported() {
+            println!("AVX2 not supported on this CPU: only the scalar kernel is compared");
         }
+        assert_eq!(kernel_at(SimdLevel::Scalar), SimdLevel::Scalar);
+        assert!(kernel_at(SimdLevel::Avx512) <= SimdLevel::Avx2);
+        for level in SimdLevel::supported() {
+            for n in [0usize, 1, 3, 4, 7, 8, 9, 64, 1001] {
+                let mut s = samples(n);
+                if n > 5 {
+                    s[5] = Complex32::new(f32::NAN, 1e9);
+                }
+                let mut a = vec![7i16; 2 * n];
+                let mut b = vec![0i16; 2 * n];
+                cf32_to_cs16_at(level, &s, &mut a);
+                cf32_to_cs16_scalar(&s, &mut b);
+                assert_eq!(a, b, "{level} cf32 -> cs16, n = {n}");
+                let mut x = vec![Complex32::new(3.0, 3.0); n];
+                let mut y = vec![Complex32::default(); n];
+                cs16_to_cf32_at(level, &a, &mut x);
+                cs16_to_cf32_scalar(&a, &mut y);
+                assert_eq!(x, y, "{level} cs16 -> cf32, n = {n}");
+            }
+        }
+        let (s, mut a, mut b) = (samples(33), vec![0i16; 66], vec![0i16; 66]);
+        cf32_to_cs16(&s, &mut a);
+        cf32_to_cs16_at(level(), &s, &mut b);
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -1,48 +1,54 @@
 //! The complex multiply-accumulate kernel every fading path spends its time in:
 //! `y += h · x` over `Complex32` slices, as a portable scalar reference and an AVX2+FMA
-//! version (`x86_64`, detected once at run time and cached). The AVX2 body and its
-//! scalar tail use the same fused multiply-adds in the same order, so results do not
+//! version (`x86_64`). The instruction set is phy's [`SimdLevel`]: detected once per
+//! process ([`level`]) and used by [`axpy`]; [`axpy_at`] forces a level (clamped to
+//! what the CPU supports), as phy's blocks take one at construction. The AVX2 body and
+//! its scalar tail use the same fused multiply-adds in the same order, so results do not
 //! depend on where a block boundary falls (the streaming path is bit-identical for any
 //! split of a stream); the two implementations agree to f32 rounding.
 
 use num_complex::Complex32;
+pub use ranlab_phy::simd::SimdLevel;
 use std::sync::OnceLock;
+
+/// The instruction set [`axpy`] uses: [`SimdLevel::detect`], once per process.
+pub fn level() -> SimdLevel {
+    static L: OnceLock<SimdLevel> = OnceLock::new();
+    *L.get_or_init(SimdLevel::detect)
+}
 
 /// True when the AVX2+FMA kernel is used on this CPU.
 pub fn avx2_fma() -> bool {
-    static L: OnceLock<bool> = OnceLock::new();
-    *L.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    })
+    level() >= SimdLevel::Avx2
 }
 
 /// Name of the kernel in use ("avx2" or "scalar").
 pub fn kernel_name() -> &'static str {
-    if avx2_fma() {
-        "avx2"
-    } else {
-        "scalar"
-    }
+    kernel_at(level()).name()
+}
+
+/// The kernel that runs at `level` on this CPU: AVX2 for AVX2 and above (there is no
+/// AVX-512 kernel), scalar below or when the CPU lacks it.
+pub fn kernel_at(level: SimdLevel) -> SimdLevel {
+    level.clamp_to(self::level()).min(SimdLevel::Avx2)
 }
 
 /// `y += h · x` (over `min(x.len(), y.len())` elements), best kernel for this CPU.
 #[inline]
 pub fn axpy(h: Complex32, x: &[Complex32], y: &mut [Complex32]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked above).
-        unsafe { axpy_avx2(h, x, y) };
-        return;
+    axpy_at(level(), h, x, y)
+}
+
+/// [`axpy`] with the kernel of `level` ([`kernel_at`]): lets tests and benches force one.
+#[inline]
+pub fn axpy_at(level: SimdLevel, h: Complex32, x: &[Complex32], y: &mut [Complex32]) {
+    match kernel_at(level) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `kernel_at` never exceeds the detected level, and a detected Avx2 (or
+        // Avx512, whose CPUs all have AVX2 and FMA, as phy also assumes) means AVX2+FMA.
+        SimdLevel::Avx2 => unsafe { axpy_avx2(h, x, y) },
+        _ => axpy_scalar(h, x, y),
     }
-    axpy_scalar(h, x, y);
 }
 
 /// Portable reference of [`axpy`].
@@ -96,7 +102,7 @@ mod tests {
     /// unaligned offsets, starting from dirty (non-zero) outputs.
     #[test]
     fn avx2_matches_scalar() {
-        if !avx2_fma() {
+        if !SimdLevel::Avx2.is_supported() {
             println!("AVX2+FMA not supported on this CPU: twin test skipped");
             return;
         }
@@ -122,7 +128,7 @@ mod tests {
     /// Splitting a vector anywhere gives bit-identical AVX2 results (body/tail consistency).
     #[test]
     fn avx2_split_invariant() {
-        if !avx2_fma() {
+        if !SimdLevel::Avx2.is_supported() {
             println!("AVX2+FMA not supported on this CPU: split test skipped");
             return;
         }
@@ -138,6 +144,32 @@ mod tests {
             axpy(h, &x[..cut], a);
             axpy(h, &x[cut..], b);
             assert_eq!(s, whole, "cut {cut}");
+        }
+    }
+
+    /// A forced level runs that kernel: scalar is bit-exact with the reference at any
+    /// detected level, and a level above the CPU's falls back to what it has.
+    #[test]
+    fn forced_level_selects_the_kernel() {
+        assert_eq!(kernel_at(SimdLevel::Scalar), SimdLevel::Scalar);
+        assert_eq!(kernel_at(SimdLevel::Avx512), kernel_at(level()));
+        assert!(kernel_at(SimdLevel::Avx512) <= SimdLevel::Avx2);
+        assert_eq!(kernel_name(), kernel_at(level()).name());
+        let x: Vec<Complex32> = (0..41)
+            .map(|i| Complex32::new((i as f32).sin(), 0.5 - i as f32 * 0.01))
+            .collect();
+        let h = Complex32::new(-0.4, 0.8);
+        let mut a = vec![Complex32::new(1.0, 2.0); 41];
+        let mut b = a.clone();
+        axpy_at(SimdLevel::Scalar, h, &x, &mut a);
+        axpy_scalar(h, &x, &mut b);
+        assert_eq!(a, b);
+        for l in SimdLevel::supported() {
+            let mut c = vec![Complex32::new(1.0, 2.0); 41];
+            axpy_at(l, h, &x, &mut c);
+            for (p, q) in b.iter().zip(&c) {
+                assert!((p - q).norm() <= 1e-5 * (1.0 + p.norm()), "{l}");
+            }
         }
     }
 }
