@@ -45,6 +45,7 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             "cpu": cpu_model(),
             "cores": cores,
             "simd": level.name(),
+            "simd_cpu": SimdLevel::cpu().name(),
             "simd_supported": SimdLevel::supported().iter().map(|l| l.name()).collect::<Vec<_>>(),
             "kernels": kernels.iter().map(|(b, k)| serde_json::json!({"block": b, "kernel": k})).collect::<Vec<_>>(),
             "features": build_features(),
@@ -55,8 +56,13 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     println!("ranlab {}", env!("CARGO_PKG_VERSION"));
     println!("cpu        {}", cpu_model());
     println!("cores      {cores}");
+    let capped = if level < SimdLevel::cpu() {
+        format!(", the CPU has {}: capped by RANLAB_SIMD", SimdLevel::cpu())
+    } else {
+        String::new()
+    };
     println!(
-        "simd       {} (supported: {})",
+        "simd       {} (supported: {}{capped})",
         level,
         SimdLevel::supported()
             .iter()

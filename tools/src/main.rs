@@ -74,6 +74,11 @@ fn main() -> ExitCode {
         }
     }));
     ranlab::interrupt::install();
+    // A bad RANLAB_SIMD is an error, not a silently ignored setting.
+    if let Err(e) = ranlab_phy::simd::SimdLevel::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let outcome = std::panic::catch_unwind(move || dispatch(cli.command));
     match outcome {
         Ok(code) => code,

@@ -354,6 +354,29 @@ fn info_and_version() {
 }
 
 #[test]
+fn ranlab_simd_caps_every_block_and_a_bad_value_is_an_error() {
+    let run = |v: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ranlab"))
+            .args(["info", "--json"])
+            .env("RANLAB_SIMD", v)
+            .output()
+            .expect("ranlab runs")
+    };
+    let o = run("scalar");
+    assert!(o.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(j["simd"], "scalar", "{j}");
+    assert!(j["kernels"]
+        .as_array()
+        .expect("kernels")
+        .iter()
+        .all(|k| !k["kernel"].as_str().unwrap_or("").contains("avx")));
+    let o = run("sse9");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RANLAB_SIMD=sse9"));
+}
+
+#[test]
 fn loopback_is_deterministic_across_worker_counts_and_accounts_every_block() {
     let run = |workers: &str| {
         let j =

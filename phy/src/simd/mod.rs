@@ -14,6 +14,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+/// The level in use, once decided ([`SimdLevel::detect`], [`SimdLevel::force`]).
+static ACTIVE: OnceLock<SimdLevel> = OnceLock::new();
+
 /// The widest vector instruction set a kernel may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SimdLevel {
@@ -26,10 +29,49 @@ pub enum SimdLevel {
 }
 
 impl SimdLevel {
-    /// The best level this CPU supports, detected at run time once per process.
+    /// The level every block uses by default: the best this CPU supports
+    /// ([`SimdLevel::cpu`]), capped by [`SimdLevel::force`] or the
+    /// `RANLAB_SIMD` environment variable (`scalar`, `avx2`, `avx512`);
+    /// decided once per process, so sdr, sim-channel and phy agree.
     pub fn detect() -> Self {
-        static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
-        *LEVEL.get_or_init(Self::probe)
+        *ACTIVE.get_or_init(|| {
+            let cap = Self::from_env().ok().flatten();
+            cap.map_or(Self::cpu(), |c| c.min(Self::cpu()))
+        })
+    }
+
+    /// The best level this CPU supports, probed once per process.
+    pub fn cpu() -> Self {
+        static CPU: OnceLock<SimdLevel> = OnceLock::new();
+        *CPU.get_or_init(Self::probe)
+    }
+
+    /// The cap `RANLAB_SIMD` asks for, if set; a value that is not a level
+    /// is an error naming the variable (a caller such as `ranlab` reports it
+    /// at start-up; [`SimdLevel::detect`] then ignores it).
+    pub fn from_env() -> Result<Option<Self>, String> {
+        match std::env::var("RANLAB_SIMD") {
+            Ok(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("RANLAB_SIMD={v}: {e}")),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Caps every block of this process at `level` (at most what the CPU
+    /// has). Must come before the first [`SimdLevel::detect`]; afterwards
+    /// only the level already in use is accepted.
+    pub fn force(level: SimdLevel) -> Result<SimdLevel, String> {
+        let want = level.min(Self::cpu());
+        let got = *ACTIVE.get_or_init(|| want);
+        if got == want {
+            Ok(got)
+        } else {
+            Err(format!(
+                "instruction set already chosen ({got}); force {level} before any block runs"
+            ))
+        }
     }
 
     /// Asks the CPU (`detect` caches the answer).
