@@ -8,6 +8,7 @@ pub mod blertable;
 pub mod cell;
 pub mod channel;
 pub mod conform;
+pub mod expect;
 pub mod fuzz;
 pub mod info;
 pub mod interrupt;

@@ -377,6 +377,41 @@ fn ranlab_simd_caps_every_block_and_a_bad_value_is_an_error() {
 }
 
 #[test]
+fn loopback_ends_with_a_verdict_and_expect_gates_its_exit_status() {
+    let run = |e: &str| ranlab(&["loopback", "--slots", "40", "--expect", e]);
+    let o = run("ul_goodput_mbps>=1 && bler<=0.5 && timing.dropped_slots==0");
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("verdict: real time") && out.contains("ended transport blocks delivered"),
+        "{out}"
+    );
+    assert!(err.contains("expect: met"), "{err}");
+    let o = run("ul_goodput_mbps>=1 && bler<0");
+    assert_eq!(o.status.code(), Some(3));
+    let (_, err) = text(&o);
+    assert!(err.contains("NOT MET: bler<0 (got 0)"), "{err}");
+    assert!(!err.contains("NOT MET: ul_goodput"), "{err}");
+    // A key the report does not have is refused before the run.
+    let o = run("ul_goodput>=1");
+    assert!(!o.status.success() && o.status.code() != Some(3));
+    assert!(text(&o).1.contains("no number `ul_goodput`"));
+}
+
+#[test]
+fn a_loopback_that_delivers_nothing_exits_5() {
+    let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
+    assert!(default.contains("snr_db = 20.0"));
+    let cfg = std::env::temp_dir().join(format!("ranlab-hopeless-{}.toml", std::process::id()));
+    std::fs::write(&cfg, default.replace("snr_db = 20.0", "snr_db = -30.0")).unwrap();
+    let o = ranlab(&["loopback", "--slots", "60", "--config", cfg.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&cfg);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(5), "{out}{err}");
+    assert!(out.contains("verdict:") && out.contains(" 0 of "), "{out}");
+}
+
+#[test]
 fn loopback_is_deterministic_across_worker_counts_and_accounts_every_block() {
     let run = |workers: &str| {
         let j =

@@ -330,3 +330,24 @@ fn assert_one_line_config_error(text: &str, from: &str, to: &str, needle: &str, 
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn expect_gates_the_exit_status_on_the_report() {
+    let cfg = example("ul-ca.toml");
+    let base = ["system", "--config", &cfg, "--slots", "100"];
+    let with = |e: &str| {
+        let mut a = base.to_vec();
+        a.extend(["--expect", e]);
+        ranlab(&a)
+    };
+    assert!(with("ul_goodput_mbps>=0.1 && bler<=1").status.success());
+    let o = with("ul_goodput_mbps>=100000");
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("NOT MET: ul_goodput_mbps>=100000 (got "),
+        "{err}"
+    );
+    let o = with("ul_goodput_mbps=>1");
+    assert_eq!(o.status.code(), Some(2), "clap rejects a malformed term");
+}

@@ -32,7 +32,7 @@ use self::radio::{
     mix, open_soapy, receive_slot, sim_link, stack_ref, Link, RadioChoice, RadioKind, Request,
     MAX_STREAMS,
 };
-use self::report::{CellReport, RadioReport, Report, Timing, UeReport};
+use self::report::{CellReport, RadioReport, Report, Timing, UeReport, Verdict};
 use self::stats::LinkStats;
 use self::ue::{UeState, MAX_HARQ_TX};
 use crate::scenario::{Duplex, Scenario};
@@ -696,6 +696,12 @@ impl Cell {
         }
         report.timing = t;
         report.radio = RadioReport::from((radio.info().driver.as_str(), radio.events()));
+        report.verdict = Verdict::of(
+            self.pace == Pace::Realtime,
+            &report.timing,
+            &report.radio,
+            &report.ues,
+        );
         Ok(report)
     }
 }

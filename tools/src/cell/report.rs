@@ -179,7 +179,93 @@ pub struct Report {
     pub radio: RadioReport,
     /// What the link ran (waveform, channel, receiver).
     pub link: String,
+    /// Whether the run held real time and delivered.
+    pub verdict: Verdict,
 }
+
+/// The run's verdict: real time held (when asked for) and data delivered.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verdict {
+    /// `--pace realtime` was asked for.
+    pub realtime_asked: bool,
+    /// No deadline miss, dropped slot, late burst, overflow or underflow.
+    pub realtime_held: bool,
+    /// Slot budget left at the p99 slot latency, % of the budget (negative: over).
+    pub slot_margin_p99_percent: f64,
+    /// Transport blocks delivered, uplink and downlink.
+    pub tb_delivered: u64,
+    /// Transport blocks that ended (delivered, failed or dropped).
+    pub tb_ended: u64,
+    /// Blocks ended and none of them was delivered.
+    pub nothing_delivered: bool,
+}
+
+impl Verdict {
+    /// The verdict of a run paced `realtime_asked`, from its figures.
+    pub fn of(realtime_asked: bool, t: &Timing, r: &RadioReport, ues: &[UeReport]) -> Self {
+        let delivered: u64 = ues.iter().map(|u| u.tb_ok + u.dl_tb_ok).sum();
+        let ended: u64 = delivered
+            + ues
+                .iter()
+                .map(|u| u.tb_failed + u.tb_dropped + u.dl_tb_failed + u.dl_tb_dropped)
+                .sum::<u64>();
+        Verdict {
+            realtime_asked,
+            realtime_held: t.deadline_misses == 0
+                && t.dropped_slots == 0
+                && r.late == 0
+                && r.overflows == 0
+                && r.underflows == 0,
+            slot_margin_p99_percent: if t.budget_us > 0.0 {
+                100.0 * (1.0 - t.slot_p99_us / t.budget_us)
+            } else {
+                0.0
+            },
+            tb_delivered: delivered,
+            tb_ended: ended,
+            nothing_delivered: ended > 0 && delivered == 0,
+        }
+    }
+
+    /// One line for people.
+    pub fn line(&self, t: &Timing, r: &RadioReport) -> String {
+        format!(
+            "verdict: real time {} (slot p99 {:.0} of {:.0} us, margin {:+.0} %); late bursts {}, overflows {}, underflows {}, deadline misses {}, dropped slots {}; {} of {} ended transport blocks delivered",
+            match (self.realtime_asked, self.realtime_held) {
+                (_, true) => "held",
+                (true, false) => "NOT HELD",
+                (false, false) => "not held (free pace: not asked for)",
+            },
+            t.slot_p99_us,
+            t.budget_us,
+            self.slot_margin_p99_percent,
+            r.late,
+            r.overflows,
+            r.underflows,
+            t.deadline_misses,
+            t.dropped_slots,
+            self.tb_delivered,
+            self.tb_ended
+        )
+    }
+
+    /// The exit status the verdict asks for: 4 when real time was asked
+    /// for and not held, 5 when nothing was delivered.
+    pub fn exit_status(&self) -> Option<u8> {
+        if self.realtime_asked && !self.realtime_held {
+            Some(EXIT_NOT_REALTIME)
+        } else if self.nothing_delivered {
+            Some(EXIT_NOTHING_DELIVERED)
+        } else {
+            None
+        }
+    }
+}
+
+/// Exit status of a run that asked for real time and did not hold it.
+pub const EXIT_NOT_REALTIME: u8 = 4;
+/// Exit status of a run in which every block that ended failed.
+pub const EXIT_NOTHING_DELIVERED: u8 = 5;
 
 fn us(h: &LatencyHistogram, q: f64) -> f64 {
     h.quantile(q).as_secs_f64() * 1e6
@@ -221,6 +307,19 @@ impl Timing {
 }
 
 impl Report {
+    /// A report with one UE and a downlink, every field at its default:
+    /// the shape `--expect` keys are checked against before a run.
+    pub fn template() -> Self {
+        Report {
+            ues: vec![UeReport::default()],
+            timing: Timing {
+                downlink: Some(Box::default()),
+                ..Timing::default()
+            },
+            ..Report::default()
+        }
+    }
+
     /// Prints the summary for people.
     pub fn print(&self) {
         println!(

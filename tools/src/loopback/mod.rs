@@ -38,6 +38,10 @@ pub struct Args {
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Thresholds over the JSON report that the run must meet (exit 3
+    /// naming each unmet term), e.g. "ul_goodput_mbps>=30 && bler<=0.1".
+    #[arg(long, value_name = "EXPR", value_parser = crate::expect::parse)]
+    expect: Option<crate::expect::Expectation>,
     /// The radio: the scenario's simulated channel, or SoapySDR devices
     /// (`--args`; build with `--features soapy`).
     #[arg(long, value_enum, default_value = "sim")]
@@ -114,6 +118,11 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         },
         fixed_ul: None,
     };
+    if let Some(e) = &args.expect {
+        e.check_keys(&serde_json::to_value(
+            crate::cell::report::Report::template(),
+        )?)?;
+    }
     let mut cell = Cell::new(&scenario, &opts)?;
     let progress = std::io::stderr().is_terminal() && scenario.slots >= 200;
     let bar = progress.then(|| {
@@ -147,8 +156,13 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
     report.print();
-    Ok(crate::interrupt::exit_code(
-        report.interrupted,
-        ExitCode::SUCCESS,
-    ))
+    println!("{}", report.verdict.line(&report.timing, &report.radio));
+    let unmet = match &args.expect {
+        Some(e) => e.gate(&serde_json::to_value(&report)?),
+        None => None,
+    };
+    let code = unmet
+        .or_else(|| report.verdict.exit_status().map(ExitCode::from))
+        .unwrap_or(ExitCode::SUCCESS);
+    Ok(crate::interrupt::exit_code(report.interrupted, code))
 }

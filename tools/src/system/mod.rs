@@ -28,6 +28,10 @@ pub struct Args {
     /// Write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Thresholds over the JSON report that the run must meet (exit 3
+    /// naming each unmet term), e.g. "ul_goodput_mbps>=100 && bler<=0.1".
+    #[arg(long, value_name = "EXPR", value_parser = crate::expect::parse)]
+    expect: Option<crate::expect::Expectation>,
     /// Seed of every random stream (overrides `seed`).
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
@@ -109,7 +113,11 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?;
     }
     print!("{}", report.0);
-    Ok(crate::interrupt::exit_code(interrupted, ExitCode::SUCCESS))
+    let code = match &args.expect {
+        Some(e) => e.gate(&report.1).unwrap_or(ExitCode::SUCCESS),
+        None => ExitCode::SUCCESS,
+    };
+    Ok(crate::interrupt::exit_code(interrupted, code))
 }
 
 fn fmt_opt(v: Option<f64>) -> String {

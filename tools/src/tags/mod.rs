@@ -33,6 +33,10 @@ pub struct Args {
     /// Write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Thresholds over the JSON report that the run must meet (exit 3
+    /// naming each unmet term), e.g. "position_error_p90_m<=7".
+    #[arg(long, value_name = "EXPR", value_parser = crate::expect::parse)]
+    expect: Option<crate::expect::Expectation>,
     /// Measure the D2R coverage gain instead of running an inventory.
     #[arg(long)]
     coverage: bool,
@@ -113,10 +117,7 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             "tag power-up (harvesting) range at {} dBm sensitivity: {:.1} m; white paper's claim: {:.0} dB",
             cfg.tags.sensitivity_dbm, r.power_up_range_m, r.white_paper_gain_db
         );
-        return Ok(crate::interrupt::exit_code(
-            r.interrupted,
-            ExitCode::SUCCESS,
-        ));
+        return Ok(crate::interrupt::exit_code(r.interrupted, gate(&args, &r)?));
     }
     let r = sim::run(&cfg, args.seed)?;
     if let Some(p) = &args.json {
@@ -176,8 +177,15 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         r.fingerprint_error_p50_m,
         r.fusion_weight_trilateration
     );
-    Ok(crate::interrupt::exit_code(
-        r.interrupted,
-        ExitCode::SUCCESS,
-    ))
+    Ok(crate::interrupt::exit_code(r.interrupted, gate(&args, &r)?))
+}
+
+/// The exit status `--expect` gives report `r` (success without it).
+fn gate<T: serde::Serialize>(args: &Args, r: &T) -> CliResult<ExitCode> {
+    Ok(match &args.expect {
+        Some(e) => e
+            .gate(&serde_json::to_value(r)?)
+            .unwrap_or(ExitCode::SUCCESS),
+        None => ExitCode::SUCCESS,
+    })
 }
