@@ -32,8 +32,9 @@ pub struct Args {
     /// Radio clock pacing.
     #[arg(long, value_enum, default_value = "free")]
     pace: Pace,
-    /// Worker threads of the slot pipeline.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// Worker threads of the slot pipeline: `auto` (the cores this
+    /// process may run on) or a number.
+    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_workers)]
     workers: usize,
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -57,6 +58,15 @@ pub struct Args {
     /// Radio options (`master_clock=..,clock=external,time=gpsdo,bandwidth=..,lookahead=4,rx=0:1,tx=0`).
     #[arg(long, value_name = "K=V,...", default_value = "")]
     radio_opts: String,
+}
+
+/// `--workers`: `auto` is the cores this process may run on.
+fn parse_workers(s: &str) -> Result<usize, String> {
+    if s == "auto" {
+        return Ok(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
+    s.parse()
+        .map_err(|_| format!("`{s}` is neither `auto` nor a number of workers"))
 }
 
 /// Most pipeline workers, whatever the machine: each holds a receiver's
