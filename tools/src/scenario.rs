@@ -27,6 +27,39 @@ pub struct Scenario {
     pub ues: Vec<UeGroup>,
     /// The propagation channel.
     pub channel: Channel,
+    /// The board this scenario is made for (`--radio soapy`); board
+    /// profiles in `tools/examples/boards/` carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio: Option<RadioProfile>,
+}
+
+/// The SoapySDR board a scenario runs on: device args, options, gains and
+/// antenna ports, and the SoapySDR module package it needs. The command
+/// line's `--args` replaces `args`; `--radio-opts` is applied after `options`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadioProfile {
+    /// SoapySDR device args (`driver=uhd,type=b200`).
+    #[serde(default)]
+    pub args: String,
+    /// `--radio-opts` text (`master_clock=30.72e6,lookahead=4`).
+    #[serde(default)]
+    pub options: String,
+    /// The Debian/Ubuntu package of the board's SoapySDR module (`soapysdr-module-uhd`).
+    #[serde(default)]
+    pub module: Option<String>,
+    /// Gain of every RX channel, dB.
+    #[serde(default)]
+    pub rx_gain_db: Option<f64>,
+    /// Gain of every TX channel, dB.
+    #[serde(default)]
+    pub tx_gain_db: Option<f64>,
+    /// RX antenna port of every RX channel (`RX2`, `LNAW`).
+    #[serde(default)]
+    pub rx_antenna: Option<String>,
+    /// TX antenna port of every TX channel (`TX/RX`, `BAND1`).
+    #[serde(default)]
+    pub tx_antenna: Option<String>,
 }
 
 fn default_name() -> String {
@@ -418,6 +451,26 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), String> {
         if self.slots == 0 {
             return Err("slots: must be at least 1".into());
+        }
+        if let Some(r) = &self.radio {
+            for (key, g) in [
+                ("radio.rx_gain_db", r.rx_gain_db),
+                ("radio.tx_gain_db", r.tx_gain_db),
+            ] {
+                if let Some(g) = g.filter(|g| !(g.is_finite() && (-30.0..=100.0).contains(g))) {
+                    return Err(format!("{key}: {g} dB (allowed: -30 ..= 100)"));
+                }
+            }
+            for (key, a) in [
+                ("radio.rx_antenna", &r.rx_antenna),
+                ("radio.tx_antenna", &r.tx_antenna),
+            ] {
+                if a.as_deref().is_some_and(|a| a.trim().is_empty()) {
+                    return Err(format!(
+                        "{key}: empty (omit it for the device's default port)"
+                    ));
+                }
+            }
         }
         if self.cell.id > 1007 {
             return Err(format!(

@@ -48,12 +48,64 @@ fn probe(p: ProbeArgs) -> CliResult<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
+    let hint = || match crate::cell::radio::module_for_args(&target) {
+        Some(m) => format!("; is its SoapySDR module installed? (package: {m})"),
+        None => String::new(),
+    };
+    if p.args.is_some() && found.is_empty() {
+        return Err(format!("no SoapySDR device matches `{target}`{}", hint()).into());
+    }
     println!();
-    print!("{}", describe(&target)?);
+    let text = describe(&target).map_err(|e| format!("{e}{}", hint()))?;
+    print!("{text}");
+    if let Some(profile) = suggest_profile(&text) {
+        println!("board profile: tools/examples/boards/{profile} (ranlab loopback --config ... --radio soapy)");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shipped board profile for a device, from its `device:` line
+/// (driver and hardware keys).
+pub fn suggest_profile(description: &str) -> Option<&'static str> {
+    let line = description
+        .lines()
+        .find(|l| l.starts_with("device:"))?
+        .to_ascii_lowercase();
+    [
+        ("b210", "b210-20mhz-2x2.toml"),
+        ("b200", "b210-20mhz-2x2.toml"),
+        ("n310", "n310-100mhz-4x4.toml"),
+        ("n3xx", "n310-100mhz-4x4.toml"),
+        ("limesdr-mini", "limesdr-mini-10mhz-1x1.toml"),
+        ("limesdr mini", "limesdr-mini-10mhz-1x1.toml"),
+        ("lime", "limesdr-mini-10mhz-1x1.toml"),
+    ]
+    .iter()
+    .find(|(k, _)| line.contains(k))
+    .map(|&(_, f)| f)
 }
 
 #[cfg(not(feature = "soapy"))]
 fn probe(_: ProbeArgs) -> CliResult<ExitCode> {
     Err("ranlab was built without SoapySDR: rebuild with `--features soapy` (needs libsoapysdr-dev)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest_profile;
+
+    #[test]
+    fn probe_suggests_the_profile_of_known_boards() {
+        let d = |s: &str| format!("device: {s} (args)\n  rx 0\n");
+        assert_eq!(suggest_profile(&d("uhd B210")), Some("b210-20mhz-2x2.toml"));
+        assert_eq!(
+            suggest_profile(&d("lime LimeSDR-Mini")),
+            Some("limesdr-mini-10mhz-1x1.toml")
+        );
+        assert_eq!(
+            suggest_profile(&d("uhd n3xx")),
+            Some("n310-100mhz-4x4.toml")
+        );
+        assert_eq!(suggest_profile(&d("ranlab_loopback ranlab-loopback")), None);
+    }
 }

@@ -399,12 +399,43 @@ fn loopback_ends_with_a_verdict_and_expect_gates_its_exit_status() {
 }
 
 #[test]
+fn every_board_profile_loads_and_runs_on_the_simulated_channel() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/boards");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("tools/examples/boards") {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let profile = std::fs::read_to_string(&p).unwrap();
+        for k in ["[radio]", "args = ", "module = ", "rx_gain_db", "Expected:"] {
+            assert!(profile.contains(k), "{}: no `{k}`", p.display());
+        }
+        let o = ranlab(&["loopback", "--config", p.to_str().unwrap(), "--slots", "10"]);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{}: {out}{err}", p.display());
+        assert!(
+            err.contains("[radio] board settings apply to --radio soapy"),
+            "{err}"
+        );
+        n += 1;
+    }
+    assert!(n >= 3, "{n} profiles");
+}
+
+#[test]
 fn a_loopback_that_delivers_nothing_exits_5() {
     let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
     assert!(default.contains("snr_db = 20.0"));
     let cfg = std::env::temp_dir().join(format!("ranlab-hopeless-{}.toml", std::process::id()));
     std::fs::write(&cfg, default.replace("snr_db = 20.0", "snr_db = -30.0")).unwrap();
-    let o = ranlab(&["loopback", "--slots", "60", "--config", cfg.to_str().unwrap()]);
+    let o = ranlab(&[
+        "loopback",
+        "--slots",
+        "60",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     let _ = std::fs::remove_file(&cfg);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(5), "{out}{err}");

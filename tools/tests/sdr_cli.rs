@@ -239,6 +239,38 @@ fn loopback_runs_end_to_end_over_the_soapy_loopback_device() {
     );
 }
 
+#[cfg(feature = "soapy")]
+#[test]
+fn board_profiles_name_their_module_and_check_their_ports() {
+    let board = |f: &str| format!("{}/examples/boards/{f}", env!("CARGO_MANIFEST_DIR"));
+    // No UHD module here: the error names the package to install.
+    let b210 = board("b210-20mhz-2x2.toml");
+    let o = ranlab(&[
+        "loopback", "--config", &b210, "--radio", "soapy", "--slots", "5",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("soapysdr-module-uhd"), "{err}");
+    // The profile's antenna ports are applied: the loopback device has only LOOP.
+    let lime = board("limesdr-mini-10mhz-1x1.toml");
+    let o = ranlab(&[
+        "loopback",
+        "--config",
+        &lime,
+        "--radio",
+        "soapy",
+        "--args",
+        "driver=ranlab_loopback,serial=board,channels=1",
+        "--slots",
+        "5",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("no antenna \"LNAW\""), "{err}");
+    let o = ranlab(&["sdr", "probe", "--args", "driver=lime"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("soapysdr-module-lms7"));
+}
+
 /// Without the `soapy` feature, `--radio soapy` says how to get it.
 #[cfg(not(feature = "soapy"))]
 #[test]

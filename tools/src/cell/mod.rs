@@ -197,9 +197,14 @@ impl Cell {
             .unwrap_or(0);
         let tx_streams: usize = s.ues.iter().map(|g| (g.count * g.antennas) as usize).sum();
         let soapy = match o.radio.kind {
-            RadioKind::Sim => None,
+            RadioKind::Sim => {
+                if s.radio.is_some() {
+                    eprintln!("note: the scenario's [radio] board settings apply to --radio soapy; the simulated channel runs without them");
+                }
+                None
+            }
             RadioKind::Soapy => Some(open_soapy(
-                &o.radio,
+                &o.radio.with_profile(s.radio.as_ref()),
                 &Request {
                     n_rx: c.antennas as usize,
                     tx_streams,

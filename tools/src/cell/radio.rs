@@ -3,6 +3,7 @@
 //! cable, or a UE board and a gNB board), and how the engine drives it.
 
 use super::{Pace, Pending, Tap};
+use crate::scenario::RadioProfile;
 use crate::CliResult;
 use num_complex::Complex32;
 use ranlab_phy::numerology::Numerology;
@@ -34,6 +35,63 @@ pub struct RadioChoice {
     pub ue_args: Option<String>,
     /// `SoapyOptions` text (`master_clock=..,clock=..,lookahead=..`).
     pub radio_opts: String,
+    /// The scenario's board profile: gains and antenna ports (its args and
+    /// options are merged into the fields above by [`RadioChoice::with_profile`]).
+    pub profile: Option<RadioProfile>,
+}
+
+impl RadioChoice {
+    /// This choice over the board `profile`: its args unless the command
+    /// line gave some, its options before the command line's.
+    pub fn with_profile(&self, profile: Option<&RadioProfile>) -> Self {
+        let Some(p) = profile else {
+            return self.clone();
+        };
+        RadioChoice {
+            kind: self.kind,
+            args: if self.args.is_empty() {
+                p.args.clone()
+            } else {
+                self.args.clone()
+            },
+            ue_args: self.ue_args.clone(),
+            radio_opts: [p.options.as_str(), self.radio_opts.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(","),
+            profile: Some(p.clone()),
+        }
+    }
+
+    /// What to install when no device answers `args`: the profile's module,
+    /// or the package of the driver it names.
+    pub fn module_hint(&self) -> Option<String> {
+        self.profile
+            .as_ref()
+            .and_then(|p| p.module.clone())
+            .or_else(|| module_for_args(&self.args).map(str::to_string))
+    }
+}
+
+/// The Debian/Ubuntu package of the SoapySDR module for `driver=...` in `args`.
+pub fn module_for_args(args: &str) -> Option<&'static str> {
+    let driver = args
+        .split(',')
+        .find_map(|kv| kv.trim().strip_prefix("driver="))?
+        .trim();
+    Some(match driver {
+        "uhd" => "soapysdr-module-uhd (and uhd-host for the FPGA images)",
+        "lime" => "soapysdr-module-lms7",
+        "bladerf" => "soapysdr-module-bladerf",
+        "hackrf" => "soapysdr-module-hackrf",
+        "xtrx" => "soapysdr-module-xtrx",
+        "rtlsdr" => "soapysdr-module-rtlsdr",
+        "remote" => "soapysdr-module-remote",
+        "plutosdr" => "soapysdr-module-plutosdr (build SoapyPlutoSDR where no package exists)",
+        _ => return None,
+    })
 }
 
 impl Default for RadioChoice {
@@ -43,6 +101,7 @@ impl Default for RadioChoice {
             args: String::new(),
             ue_args: None,
             radio_opts: String::new(),
+            profile: None,
         }
     }
 }
@@ -118,7 +177,13 @@ pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
             .any(|i| i.split('=').next().map(str::trim) == Some(k))
     };
     let (set_rx, set_tx) = (has("rx"), has("tx"));
-    let mut gnb = SoapyRadio::open(&choice.args, opts.clone())?;
+    let open = |args: &str| {
+        SoapyRadio::open(args, opts.clone()).map_err(|e| match choice.module_hint() {
+            Some(m) => format!("{e}; is the board's SoapySDR module installed? (package: {m})"),
+            None => e.to_string(),
+        })
+    };
+    let mut gnb = open(&choice.args)?;
     let (dev_rx, dev_tx) = gnb.device_channels()?;
     let mut note = None;
     let rx: Vec<usize> = if set_rx {
@@ -137,13 +202,15 @@ pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
         return Err("--radio-opts rx=-: the gNB needs at least one RX channel".into());
     }
     let n_rx = rx.len();
-    let config = RadioConfig {
+    // The profile's gains and antenna ports on every channel a device opens.
+    let p = choice.profile.clone().unwrap_or_default();
+    let config = |n_rx: usize, n_tx: usize| RadioConfig {
         sample_rate_hz: req.sample_rate_hz,
         center_frequency_hz: req.center_frequency_hz,
-        rx_gain_db: vec![],
-        tx_gain_db: vec![],
-        rx_antennas: vec![],
-        tx_antennas: vec![],
+        rx_gain_db: p.rx_gain_db.map_or(vec![], |g| vec![g; n_rx]),
+        tx_gain_db: p.tx_gain_db.map_or(vec![], |g| vec![g; n_tx]),
+        rx_antennas: p.rx_antenna.clone().map_or(vec![], |a| vec![a; n_rx]),
+        tx_antennas: p.tx_antenna.clone().map_or(vec![], |a| vec![a; n_tx]),
     };
     let (radio, tx_channels, read_ahead): (Box<dyn Radio>, usize, usize) = match &choice.ue_args {
         None => {
@@ -158,15 +225,15 @@ pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
             }
             let n_tx = tx.len();
             gnb.select_channels(rx, tx)?;
-            gnb.configure(&config)?;
+            gnb.configure(&config(n_rx, n_tx))?;
             let ahead = gnb.rx_read_ahead();
             (Box::new(gnb), n_tx, ahead)
         }
         Some(ue_args) => {
             // Two boards: the gNB board receives, the UE board transmits.
             gnb.select_channels(rx, vec![])?;
-            gnb.configure(&config)?;
-            let mut ue = SoapyRadio::open(ue_args, opts.clone())?;
+            gnb.configure(&config(n_rx, 0))?;
+            let mut ue = open(ue_args)?;
             let (_, ue_tx) = ue.device_channels()?;
             let tx: Vec<usize> = if set_tx {
                 opts.tx_channels.clone()
@@ -178,7 +245,7 @@ pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
             }
             let n_tx = tx.len();
             ue.select_channels(vec![], tx)?;
-            ue.configure(&config)?;
+            ue.configure(&config(0, n_tx))?;
             let ahead = gnb.rx_read_ahead();
             (
                 Box::new(SplitRadio::new(Box::new(gnb), Box::new(ue))),

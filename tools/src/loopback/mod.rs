@@ -125,6 +125,7 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             args: args.args.clone(),
             ue_args: args.ue_args.clone(),
             radio_opts: args.radio_opts.clone(),
+            profile: None,
         },
         fixed_ul: None,
     };
