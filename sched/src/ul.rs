@@ -27,16 +27,20 @@ use ranlab_mac::mcs::tbs;
 use ranlab_mac::ue::UeContext;
 use ranlab_mac::{CarrierConfig, UlGrant};
 
-/// Ranking policy of new transmissions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ranking policy of new transmissions (`rr`, `pf`, `qos` in configuration files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Policy {
     /// Round robin: the UE unserved longest first.
+    #[serde(rename = "rr")]
     RoundRobin,
     /// Proportional fair: instantaneous rate over average rate.
+    #[default]
+    #[serde(rename = "pf")]
     ProportionalFair,
     /// QoS-aware: PF weighted by QoS priority and by the head-of-line delay
     /// relative to the packet delay budget, `w_prio x exp(3 min(d/PDB, 2))`
     /// (a delay-weighted PF in the spirit of M-LWDF).
+    #[serde(rename = "qos")]
     Qos,
 }
 

@@ -78,6 +78,10 @@ pub struct Cell {
     pub id: u16,
     /// Component carriers; the first one is the primary.
     pub carriers: Vec<Carrier>,
+    /// Uplink scheduler policy: `pf` (default), `rr`, or `qos` (PF weighted
+    /// by QoS priority and head-of-line delay against the class's budget).
+    #[serde(default)]
+    pub scheduler: ranlab_sched::Policy,
 }
 
 /// Duplexing of a carrier.

@@ -424,6 +424,44 @@ fn every_board_profile_loads_and_runs_on_the_simulated_channel() {
 }
 
 #[test]
+fn the_waveform_cell_refuses_what_it_cannot_honour_and_honours_the_scheduler_key() {
+    let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
+    let run = |name: &str, cfg: String| {
+        let p = std::env::temp_dir().join(format!("ranlab-{name}-{}.toml", std::process::id()));
+        std::fs::write(&p, cfg).unwrap();
+        let o = ranlab(&["loopback", "--slots", "20", "--config", p.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&p);
+        o
+    };
+    let premium = default.replace("qos_class = \"best_effort\"", "qos_class = \"premium\"");
+    let o = run("premium-pf", premium.clone());
+    assert!(!o.status.success());
+    assert!(
+        text(&o)
+            .1
+            .contains("ue[0].qos_class = \"premium\": the pf scheduler"),
+        "{:?}",
+        text(&o)
+    );
+    let o = run(
+        "premium-qos",
+        premium.replace("id = 1 ", "scheduler = \"qos\"\nid = 1 "),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("QOS scheduler"), "{out}");
+    let two = default.clone()
+        + "\n[[cell.carriers]]\nname = \"n1\"\nband = \"n1\"\nduplex = \"fdd\"\ncenter_frequency_mhz = 1950.0\nbandwidth_mhz = 20\nscs_khz = 15\nantennas = 2\ntx_power_dbm = 46.0\nnoise_figure_db = 5.0\n";
+    let o = run("two-carriers", two);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("cell.carriers: 2 carriers"),
+        "{:?}",
+        text(&o)
+    );
+}
+
+#[test]
 fn a_loopback_that_delivers_nothing_exits_5() {
     let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
     assert!(default.contains("snr_db = 20.0"));

@@ -188,6 +188,7 @@ impl Cell {
     /// first, their channels bound the gNB antennas), the UEs, MAC,
     /// scheduler and the PHY pipelines.
     pub fn new(s: &Scenario, o: &CellOptions) -> CliResult<Cell> {
+        check_waveform_scenario(s)?;
         let c = &s.cell.carriers[0];
         let num = numerology(s)?;
         let n_prb = num.n_prb();
@@ -314,7 +315,7 @@ impl Cell {
         };
         let sched = UlScheduler::new(
             SchedConfig {
-                policy: Policy::ProportionalFair,
+                policy: s.cell.scheduler,
                 max_ues_per_carrier: MAX_PDUS,
                 ..SchedConfig::default()
             },
@@ -344,7 +345,7 @@ impl Cell {
             },
         })?;
         let link_desc = format!(
-            "PUSCH over {}, {} PRB at {} kHz, {} gNB antennas, ZF, LDPC {} iterations, PF scheduler with HARQ (max {} tx) and OLLA",
+            "PUSCH over {}, {} PRB at {} kHz, {} gNB antennas, ZF, LDPC {} iterations, {} scheduler with HARQ (max {} tx) and OLLA",
             match o.radio.kind {
                 RadioKind::Sim => format!(
                     "{} ({:.0} ns, {:.0} km/h)",
@@ -363,6 +364,7 @@ impl Cell {
             c.scs_khz,
             n_rx,
             rx_cfg.ldpc_iterations,
+            s.cell.scheduler.name().to_uppercase(),
             MAX_HARQ_TX
         );
         let lookahead = link.lookahead;
@@ -709,6 +711,33 @@ impl Cell {
         );
         Ok(report)
     }
+}
+
+/// Refuses what the waveform cell cannot honour yet, naming the key.
+fn check_waveform_scenario(s: &Scenario) -> CliResult {
+    if s.cell.carriers.len() > 1 {
+        return Err(format!(
+            "cell.carriers: {} carriers, but the waveform cell runs one carrier; uplink carrier aggregation and SUL run with the link abstraction (`ranlab system`)",
+            s.cell.carriers.len()
+        )
+        .into());
+    }
+    if s.cell.scheduler != Policy::Qos {
+        if let Some((i, g)) = s
+            .ues
+            .iter()
+            .enumerate()
+            .find(|(_, g)| g.qos_class != crate::scenario::QosClass::BestEffort)
+        {
+            return Err(format!(
+                "ue[{i}].qos_class = \"{}\": the {} scheduler does not look at QoS classes; set cell.scheduler = \"qos\" (or leave the class at best_effort)",
+                g.qos_class.name(),
+                s.cell.scheduler.name()
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Why a slot did not reach the uplink PHY.
