@@ -24,7 +24,7 @@ use num_complex::Complex32;
 /// the TB bits followed by the TB CRC. Code block r takes its parts
 /// ([`SplitDecode::soft_range`], [`SplitDecode::bits_range`]).
 pub struct SplitBuffers<'a> {
-    /// The G LLRs of the receiver's front end.
+    /// The LLR buffer of the receiver's front end (the G LLRs of the last demap first).
     pub llr: &'a [i8],
     /// The soft buffer, C·N values.
     pub soft: &'a mut [i8],
