@@ -593,7 +593,7 @@ fn split_code_block_decode_matches_the_whole_decode() {
         split.demap(&plan).unwrap();
         let heard = split.front().heard();
         let job = split.decode_prepare(&plan).unwrap();
-        let b = split.split_buffers(&job);
+        let b = split.split_buffers(&job).unwrap();
         let llr = b.llr;
         // Each block's parts of the soft buffer and TB, blocks in reverse
         // order, shared out over two threads.
@@ -663,7 +663,7 @@ fn front_end_blocks_and_finish_result_equal_process_grid() {
         let w = whole.process_grid(&p, Some(&g)).unwrap();
         let job = split.front_end(&plan, Some(&g)).unwrap();
         let mut iters = 0;
-        let b = split.split_buffers(&job);
+        let b = split.split_buffers(&job).unwrap();
         for r in (0..job.num_cb()).rev() {
             let (soft, bits) = (job.soft_range(r), job.bits_range(r));
             let (soft, filled, bits) = (&mut b.soft[soft], &mut b.filled[r], &mut b.bits[bits]);
@@ -783,7 +783,7 @@ fn split_front_end_in_any_order_equals_the_whole_receiver() {
     let mut dec = ranlab_phy::pusch::CbDecoder::new(&cfg);
     let job = rx.decode_prepare(&plan).unwrap();
     let mut iters = 0;
-    let b = rx.split_buffers(&job);
+    let b = rx.split_buffers(&job).unwrap();
     for r in (0..job.num_cb()).rev() {
         let (soft, bits) = (job.soft_range(r), job.bits_range(r));
         let (soft, filled, bits) = (&mut b.soft[soft], &mut b.filled[r], &mut b.bits[bits]);
@@ -796,4 +796,33 @@ fn split_front_end_in_any_order_equals_the_whole_receiver() {
     let got = front.split_result(&plan, &est, &d, &dnv, erased, ok, iters);
     assert_eq!(format!("{got:?}"), format!("{want:?}"));
     assert_eq!(rx.transport_block(&plan), whole.transport_block(&plan));
+}
+
+#[test]
+fn any_receiver_decodes_with_a_shared_harq_pool() {
+    use ranlab_phy::sch::HarqBuffers;
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).unwrap();
+    let mut tx = PuschTransmitter::new(num, 1, OfdmOptions::default()).unwrap();
+    let cfg = PuschRxConfig::new(1, 1);
+    let mut pool = HarqBuffers::for_carrier(&num, 1, 16);
+    let mut a = PuschReceiver::without_harq(num, cfg).unwrap();
+    let mut b = PuschReceiver::without_harq(num, cfg).unwrap();
+    // The near-threshold TB of split_code_block_decode_matches_the_whole_decode
+    // (same seed, same draws): rv 0 fails, rv 2 combined with it decodes.
+    let mut p = pdu(52, 1, 20, 1, 1);
+    let plan = tx.plan(&p).unwrap();
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(21);
+    let tb: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+    (p.rv, p.new_data) = (0, true);
+    let g = noisy_grid(&mut tx, &p, &tb, 9.0, &mut r);
+    let first = a.process_grid_with(&p, Some(&g), &mut pool).unwrap();
+    assert!(!first.crc_ok, "rv 0 alone fails");
+    // The retransmission reaches the other receiver, which combines from the pool.
+    (p.rv, p.new_data) = (2, false);
+    let g = noisy_grid(&mut tx, &p, &tb, 9.0, &mut r);
+    let second = b.process_grid_with(&p, Some(&g), &mut pool).unwrap();
+    assert!(second.crc_ok, "rv 2 combines with rv 0 on another receiver");
+    assert_eq!(b.transport_block(&plan), &tb[..]);
+    // A receiver without a pool of its own refuses the calls that need one.
+    assert!(a.process_grid(&p, Some(&g)).is_err());
 }

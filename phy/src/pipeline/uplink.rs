@@ -38,8 +38,8 @@
 //! (disjoint parts written by different tasks) and the countdowns that say
 //! when a chunk of codeword symbols is complete. Stages 2 to 6 work on that
 //! state and on one front end shared by every task, so several slots can
-//! be in them at once. Stages 7 to 9 use the receivers'
-//! HARQ soft buffers: one slot at a time is in them,
+//! be in them at once. Stages 7 to 9 use the receivers and their HARQ
+//! soft-buffer pools: one slot at a time is in them,
 //! in the order the slots were started ([`SlotJob::exclusive_stages`]), so
 //! a retransmission always meets the soft bits of the transmissions before
 //! it. The split steps give what one whole [`PuschReceiver::process_grid`]
@@ -50,9 +50,11 @@
 //! (one per worker plus one), so the steady state allocates nothing.
 //!
 //! A PUSCH always goes to the same receiver, chosen by its RNTI
-//! ([`UplinkJob::receiver_of`]): the receiver keeps the HARQ soft buffers, so
-//! a retransmission meets the soft bits of its earlier transmissions whatever
-//! worker runs it. Given enough soft buffers per receiver (see
+//! ([`UplinkJob::receiver_of`]), which decodes it with that receiver's HARQ
+//! pool ([`HarqBuffers`], held here and handed to the receiver's `_with`
+//! calls; the receivers own no soft buffers), so a retransmission meets the
+//! soft bits of its earlier transmissions whatever worker runs it. Given
+//! enough soft buffers per pool (see
 //! [`UplinkJob::new`]), nothing is evicted while it waits for a
 //! retransmission, and results do not depend on the number of workers.
 
@@ -65,7 +67,8 @@ use crate::ofdm::{OfdmDemodulator, OfdmOptions};
 use crate::pdu::PuschPdu;
 use crate::pusch::{Pusch, PuschError, PuschReceiver, PuschResult, PuschRxConfig};
 use crate::sch::{
-    CbDecoder, FrontScratch, ShFrontEnd, ShPlan, SharedChannel, SplitDecode, DEMAP_CHUNK,
+    CbDecoder, FrontScratch, HarqBuffers, ShFrontEnd, ShPlan, SharedChannel, SplitDecode,
+    DEMAP_CHUNK,
 };
 use num_complex::{Complex32, Complex64};
 use std::cell::UnsafeCell;
@@ -143,8 +146,9 @@ pub const DETECT_SYMBOLS_PER_TASK: usize = 4;
 const NONE: usize = usize::MAX;
 
 /// Where the code blocks of a split decode write: the soft buffer
-/// (C·N values, C extents) and TB bits of the receiver that prepared it,
-/// taken by `harq` under the receiver's write lock.
+/// (C·N values, C extents) of the receiver's HARQ pool and the TB bits of
+/// the receiver, taken by `harq` under the pool's lock and the receiver's
+/// write lock.
 #[derive(Clone, Copy)]
 struct DecodeTarget {
     soft: *mut i8,
@@ -152,10 +156,10 @@ struct DecodeTarget {
     bits: *mut u8,
 }
 
-// SAFETY: the pointers are into buffers of a receiver that nothing else
-// touches between the `harq` and `pusch-finish` stages of the slot (the
-// exclusive stages run one slot at a time, and the earlier stages do not
-// use the receivers); each `ldpc` task writes only its code blocks' parts.
+// SAFETY: the pointers are into buffers of a receiver and its pool that
+// nothing else touches between the `harq` and `pusch-finish` stages of the
+// slot (the exclusive stages run one slot at a time, and the earlier stages
+// use neither); each `ldpc` task writes only its code blocks' parts.
 unsafe impl Send for DecodeTarget {}
 // SAFETY: as above.
 unsafe impl Sync for DecodeTarget {}
@@ -255,9 +259,12 @@ pub struct UplinkJob {
     /// The front end every split PUSCH runs on (`&self` steps; the state
     /// is the slot's).
     front: ShFrontEnd,
-    /// HARQ and decode state: written by `harq` and `pusch-finish`, shared
-    /// by `ldpc`.
+    /// Decoders and TB buffers (no soft buffers of their own): used by
+    /// `harq` and `pusch-finish`; `ldpc` writes the TB bits of its blocks.
     receivers: Vec<RwLock<PuschReceiver>>,
+    /// One HARQ soft-buffer pool per receiver, keyed by (RNTI, HARQ id):
+    /// taken by `harq` and `pusch-finish`; `ldpc` writes its blocks' parts.
+    harq: Vec<Mutex<HarqBuffers>>,
     scratch: Vec<Mutex<FrontScratch>>,
     cb_decoders: Vec<Mutex<CbDecoder>>,
     /// Per RNTI: its receiver + 1, or 0 before its first PUSCH.
@@ -289,10 +296,10 @@ const FINISH: usize = 8;
 
 impl UplinkJob {
     /// A job for carrier `num` with the receiver settings `cfg`, for
-    /// `workers` workers. It keeps `workers + 1` PUSCH receivers with
-    /// `cfg.harq_buffers` soft buffers each; for HARQ combining that never
-    /// loses a waiting block, give each receiver 16 (the HARQ processes of a
-    /// UE) for every RNTI that [`UplinkJob::receiver_of`] sends to it.
+    /// `workers` workers. It keeps `workers + 1` PUSCH receivers, each with
+    /// a pool of `cfg.harq_buffers` soft buffers; for HARQ combining that
+    /// never loses a waiting block, give each pool 16 (the HARQ processes
+    /// of a UE) for every RNTI that [`UplinkJob::receiver_of`] sends to it.
     pub fn new(
         num: Numerology,
         cfg: PuschRxConfig,
@@ -307,7 +314,7 @@ impl UplinkJob {
     /// second PUSCH of the slot on the same receiver is received whole, on
     /// one worker, before them. So a cell that schedules PUSCHs for up to
     /// N UEs per slot runs best with N receivers (memory: each has its own
-    /// front-end buffers and `cfg.harq_buffers` soft buffers).
+    /// front-end buffers and a pool of `cfg.harq_buffers` soft buffers).
     pub fn with_receivers(
         num: Numerology,
         cfg: PuschRxConfig,
@@ -322,11 +329,20 @@ impl UplinkJob {
         // At most u16::MAX: the RNTI map stores receiver + 1 in a u16.
         let receivers: Vec<RwLock<PuschReceiver>> = (0..receivers.clamp(1, u16::MAX as usize))
             .map(|_| {
-                let mut rx = PuschReceiver::new(num, cfg)?;
+                let mut rx = PuschReceiver::without_harq(num, cfg)?;
                 rx.prepare_all()?;
                 Ok::<_, PuschError>(RwLock::new(rx))
             })
             .collect::<Result<_, _>>()?;
+        let harq = (0..receivers.len())
+            .map(|_| {
+                Mutex::new(HarqBuffers::for_carrier(
+                    &num,
+                    cfg.max_layers,
+                    cfg.harq_buffers,
+                ))
+            })
+            .collect();
         let front = ShFrontEnd::new(num, cfg)?;
         let scratch = (0..n).map(|_| Mutex::new(front.new_scratch())).collect();
         // Every lifting size built now: a pooled decoder may be borrowed for
@@ -345,6 +361,7 @@ impl UplinkJob {
             demods,
             front,
             receivers,
+            harq,
             scratch,
             cb_decoders,
             rnti_receiver: (0..=u16::MAX).map(|_| AtomicU16::new(0)).collect(),
@@ -563,11 +580,12 @@ impl UplinkJob {
         // SAFETY: stage `ofdm` has completed; the grid is only read now.
         let grid = unsafe { &*s.grid.grid.get() };
         let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        let mut pool = lock(&self.harq[r]);
         for k in (0..last).filter(mine) {
             let pdu = &pdus[k];
             let mut ind = lock(&s.indications[k]);
             ind.tb.clear();
-            match rx.process_grid(pdu, Some(grid)) {
+            match rx.process_grid_with(pdu, Some(grid), &mut pool) {
                 Ok(res) => {
                     if let Ok(plan) = rx.plan(pdu) {
                         ind.tb.extend_from_slice(rx.transport_block(&plan));
@@ -584,9 +602,9 @@ impl UplinkJob {
         if k != last {
             return;
         }
-        match rx.decode_prepare(&plan) {
+        match rx.decode_prepare_with(&plan, &mut pool) {
             Ok(job) => {
-                let b = rx.split_buffers(&job);
+                let b = rx.split_buffers_with(&job, &mut pool);
                 let target = DecodeTarget {
                     soft: b.soft.as_mut_ptr(),
                     filled: b.filled.as_mut_ptr(),
@@ -767,8 +785,8 @@ impl UplinkJob {
         let end = (first + CBS_PER_TASK).min(plan.tb.num_cb());
         for b in first..end {
             let (soft, bits) = (job.soft_range(b), job.bits_range(b));
-            // SAFETY: `harq` took the pointers from the receiver's soft
-            // buffer (C·N values, C extents) and TB bits (≥ C·p), which
+            // SAFETY: `harq` took the pointers from the pool's soft buffer
+            // (C·N values, C extents) and the receiver's TB bits (≥ C·p), which
             // nothing else touches until `pusch-finish` (see DecodeTarget);
             // the tasks split the blocks, so block b's ranges are this
             // task's alone.
@@ -797,6 +815,7 @@ impl UplinkJob {
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
         let job = lock(&split.job).take();
         let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        let mut pool = lock(&self.harq[r]);
         let mut ind = lock(&s.indications[k]);
         ind.tb.clear();
         let Some((job, _)) = job else {
@@ -806,7 +825,7 @@ impl UplinkJob {
         };
         let heard = split.heard.load(Ordering::Relaxed);
         let iterations = split.iterations.load(Ordering::Relaxed);
-        match rx.decode_finish(&plan, &job, iterations, heard) {
+        match rx.decode_finish_with(&plan, &job, iterations, heard, &mut pool) {
             Ok(_) if split.failed.load(Ordering::Relaxed) => {
                 ind.result = Err(PuschError::PartFailed);
             }

@@ -16,6 +16,7 @@ use crate::coding::crc::CrcPoly;
 use crate::coding::ldpc::{BaseGraph, DecoderConfig, LdpcDecoder};
 use crate::coding::rate_match::HarqSoftBuffer;
 use crate::coding::tb::{CbOutcome, TbPlan};
+use crate::numerology::Numerology;
 use std::ops::Range;
 
 /// One HARQ soft buffer and whose it is.
@@ -34,8 +35,11 @@ pub(super) struct HarqEntry {
     pub(super) buf: HarqSoftBuffer,
 }
 
-/// The receiver's HARQ soft buffers, keyed by (RNTI, HARQ id) and all
-/// sized at construction. A new TB takes the buffer of its own key, else a
+/// A pool of HARQ soft buffers, keyed by (RNTI, HARQ id) and all sized at
+/// construction ([`HarqBuffers::for_carrier`]). Decoding takes the pool
+/// ([`ShReceiver::decode_with`](super::ShReceiver::decode_with) and the
+/// other `_with` calls), so whoever holds it decides which receivers share
+/// it: any receiver decodes any UE whose pool it is handed. A new TB takes the buffer of its own key, else a
 /// free one (never used, or whose TB decoded), else the least recently used
 /// (whose retransmission then decodes on its own).
 ///
@@ -45,12 +49,29 @@ pub(super) struct HarqEntry {
 /// already decoded TB of that HARQ process) it decodes alone: combining it
 /// with another TB's soft bits can converge to that TB with a passing CRC,
 /// and hand an old MAC PDU up as new.
-pub(super) struct HarqBuffers {
+pub struct HarqBuffers {
     pub(super) entries: Vec<HarqEntry>,
     clock: u64,
 }
 
 impl HarqBuffers {
+    /// `count` (at least 1) soft buffers, each for the largest TB a carrier
+    /// `num` can carry on `max_layers` layers.
+    pub fn for_carrier(num: &Numerology, max_layers: usize, count: usize) -> Self {
+        let (cap, max_cbs) = soft_buffer_bound(num.n_prb() as usize, max_layers);
+        Self::new(count, cap, max_cbs)
+    }
+
+    /// Soft buffers in the pool.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the pool has no buffer (never: it has at least one).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub(super) fn new(count: usize, capacity: usize, max_cbs: usize) -> Self {
         HarqBuffers {
             entries: (0..count.max(1))
@@ -67,15 +88,11 @@ impl HarqBuffers {
         }
     }
 
-    /// The buffer for (rnti, harq); `fresh` is true when it holds nothing
-    /// of this TB (a new TB, or a retransmission whose buffer was lost).
-    pub(super) fn select(
-        &mut self,
-        rnti: u16,
-        harq: u8,
-        new_data: bool,
-        ndi: bool,
-    ) -> (usize, bool) {
+    /// The buffer for (rnti, harq) and a TB with `new_data` and the NDI bit
+    /// `ndi`; `fresh` is true when it holds nothing of this TB (a new TB, a
+    /// retransmission whose buffer was lost, or one whose buffer holds
+    /// another TB: a different NDI, or a TB that decoded).
+    pub fn select(&mut self, rnti: u16, harq: u8, new_data: bool, ndi: bool) -> (usize, bool) {
         self.clock += 1;
         let key = Some((rnti, harq));
         if let Some(i) = self.entries.iter().position(|e| e.key == key) {

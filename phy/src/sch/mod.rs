@@ -39,7 +39,7 @@ mod plan;
 mod receive;
 mod transmit;
 
-pub use decode::{CbDecoder, SplitDecode};
+pub use decode::{CbDecoder, HarqBuffers, SplitDecode};
 pub use detect::{
     evm_percent, evm_percent_with, post_sinr_db, quantize_descramble, DetectScratch, FrontEndError,
     RxFrontEnd,

@@ -11,8 +11,10 @@
 //! ([`ShReceiver::decode_prepare`], [`SplitDecode::decode_block`],
 //! [`ShReceiver::decode_finish`]), bit for bit what the whole decode gives.
 
-use super::decode::{soft_buffer_bound, HarqBuffers};
-use super::{ShError, ShFrontEnd, ShPlan, ShResult, ShRxConfig, SharedChannel, SplitDecode};
+use super::decode::soft_buffer_bound;
+use super::{
+    HarqBuffers, ShError, ShFrontEnd, ShPlan, ShResult, ShRxConfig, SharedChannel, SplitDecode,
+};
 use crate::coding::tb::TbDecoder;
 use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
@@ -36,8 +38,12 @@ pub struct SplitBuffers<'a> {
 
 /// Shared-channel receiver: `pusch::PuschReceiver` is the gNB side of the
 /// PUSCH, `pdsch::PdschReceiver` the UE side of the PDSCH. One per worker
-/// thread; every buffer is made by the constructor, including the HARQ soft
-/// buffers (retransmissions of a TB combine when they reach the same receiver).
+/// thread; every buffer is made by the constructor.
+///
+/// HARQ soft buffers are a pool ([`HarqBuffers`]) that decoding is handed
+/// (the `_with` calls), so receivers sharing a pool decode any UE of it. A
+/// receiver from [`ShReceiver::new`] also has a pool of its own, which the
+/// calls without `_with` use; one from [`ShReceiver::without_harq`] has none.
 pub struct ShReceiver<L: SharedChannel> {
     _link: std::marker::PhantomData<L>,
     num: Numerology,
@@ -46,7 +52,8 @@ pub struct ShReceiver<L: SharedChannel> {
     grid: ResourceGrid,
     front: ShFrontEnd,
     decoder: TbDecoder,
-    harq: HarqBuffers,
+    /// The pool of the calls without `_with` (None: none of its own).
+    harq: Option<HarqBuffers>,
     /// Code blocks of the largest TB.
     max_cbs: usize,
     /// The decoded TB bits a, followed by its CRC bits p for a split decode.
@@ -64,8 +71,21 @@ impl<L: SharedChannel> ShReceiver<L> {
             .map_err(|e| ShError::Coding(e.to_string()))
     }
 
-    /// A receiver for the carrier `num`.
+    /// A receiver for the carrier `num`, with a pool of `cfg.harq_buffers`
+    /// HARQ soft buffers of its own.
     pub fn new(num: Numerology, cfg: ShRxConfig) -> Result<Self, ShError> {
+        let mut rx = Self::without_harq(num, cfg)?;
+        rx.harq = Some(HarqBuffers::for_carrier(
+            &num,
+            cfg.max_layers,
+            cfg.harq_buffers,
+        ));
+        Ok(rx)
+    }
+
+    /// A receiver for the carrier `num` without HARQ soft buffers of its
+    /// own: every decode takes a pool (the `_with` calls).
+    pub fn without_harq(num: Numerology, cfg: ShRxConfig) -> Result<Self, ShError> {
         // Sizes are checked before the buffers sized from them are allocated:
         // a codeword has at most 4 layers (8 with two, TS 38.211 §7.3.1.3),
         // and every HARQ buffer holds the carrier's largest TB.
@@ -82,7 +102,7 @@ impl<L: SharedChannel> ShReceiver<L> {
         let max_prb = num.n_prb() as usize;
         let max_g = 14 * n_sc * cfg.max_layers * 10;
         let decoder = TbDecoder::new(cfg.decoder_config());
-        let (cap, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
+        let (_, max_cbs) = soft_buffer_bound(max_prb, cfg.max_layers);
         Ok(ShReceiver {
             _link: std::marker::PhantomData,
             num,
@@ -91,7 +111,7 @@ impl<L: SharedChannel> ShReceiver<L> {
             grid: ResourceGrid::new(cfg.n_rx, num.symbols_per_slot(), n_sc),
             front: ShFrontEnd::new(num, cfg)?,
             decoder,
-            harq: HarqBuffers::new(cfg.harq_buffers, cap, max_cbs),
+            harq: None,
             max_cbs,
             tb: vec![0; max_g + 24],
         })
@@ -183,20 +203,41 @@ impl<L: SharedChannel> ShReceiver<L> {
         self.front.demap(plan)
     }
 
+    /// The receiver's own pool, taken out for `f` (moved, not copied) and put back.
+    fn with_own<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self, &mut HarqBuffers) -> Result<T, ShError>,
+    ) -> Result<T, ShError> {
+        let mut harq = self.harq.take().ok_or(ShError::Size(
+            "receiver without HARQ buffers of its own: hand it a pool (the _with calls)".into(),
+        ))?;
+        let r = f(self, &mut harq);
+        self.harq = Some(harq);
+        r
+    }
+
     /// Stage: HARQ combining into the soft buffer of (RNTI, HARQ id) (cleared
     /// by new data), rate recovery, LDPC decoding per code block and the
-    /// CRCs. Returns (TB CRC passed, LDPC iterations summed over blocks).
+    /// CRCs, on the receiver's own pool ([`ShReceiver::decode_with`]).
+    pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), ShError> {
+        self.with_own(|rx, harq| rx.decode_with(plan, harq))
+    }
+
+    /// [`ShReceiver::decode`] with the soft buffers of `harq`. Returns (TB
+    /// CRC passed, LDPC iterations summed over blocks).
     ///
     /// A TB decoded to all zeros is reported as failed: with nothing but
     /// erased systematic bits (a lone rv 2 or 3, a silent channel) the
     /// decoder settles on the all-zero codeword, whose CRC (zero initial
     /// register, TS 38.212 §5.1) passes; a MAC PDU is never all zeros
     /// (padding has a subheader, TS 38.321 §6.1.2).
-    pub fn decode(&mut self, plan: &ShPlan) -> Result<(bool, u32), ShError> {
-        let (i, fresh) = self
-            .harq
-            .select(plan.rnti, plan.harq_id, plan.new_data, plan.ndi);
-        let entry = &mut self.harq.entries[i];
+    pub fn decode_with(
+        &mut self,
+        plan: &ShPlan,
+        harq: &mut HarqBuffers,
+    ) -> Result<(bool, u32), ShError> {
+        let (i, fresh) = harq.select(plan.rnti, plan.harq_id, plan.new_data, plan.ndi);
+        let entry = &mut harq.entries[i];
         entry.heard = self.front.heard() || (!fresh && entry.heard);
         let out = self
             .decoder
@@ -215,14 +256,24 @@ impl<L: SharedChannel> ShReceiver<L> {
         Ok((ok, iterations))
     }
 
-    /// Split decode, step 1 of 3: takes the HARQ soft buffer of the PDU's
-    /// (RNTI, HARQ id) exactly as [`ShReceiver::decode`] does (cleared by
-    /// new data), before or after the front end. Then
-    /// [`SplitDecode::decode_block`] runs once per code block r = 0..C on
-    /// block r's parts of [`ShReceiver::split_buffers`] (any order, any
-    /// threads), and [`ShReceiver::decode_finish`] checks the TB CRC. The
-    /// outcome equals [`ShReceiver::decode`]'s.
+    /// Split decode, step 1 of 3, on the receiver's own pool
+    /// ([`ShReceiver::decode_prepare_with`]).
     pub fn decode_prepare(&mut self, plan: &ShPlan) -> Result<SplitDecode, ShError> {
+        self.with_own(|rx, harq| rx.decode_prepare_with(plan, harq))
+    }
+
+    /// Split decode, step 1 of 3: takes the soft buffer of the PDU's (RNTI,
+    /// HARQ id) in `harq` exactly as [`ShReceiver::decode_with`] does
+    /// (cleared by new data), before or after the front end. Then
+    /// [`SplitDecode::decode_block`] runs once per code block r = 0..C on
+    /// block r's parts of [`ShReceiver::split_buffers_with`] (any order, any
+    /// threads), and [`ShReceiver::decode_finish_with`] checks the TB CRC,
+    /// with the same pool. The outcome equals [`ShReceiver::decode_with`]'s.
+    pub fn decode_prepare_with(
+        &mut self,
+        plan: &ShPlan,
+        harq: &mut HarqBuffers,
+    ) -> Result<SplitDecode, ShError> {
         let seg = &plan.tb.seg;
         let c = seg.num_cb;
         if c > self.max_cbs || seg.b > self.tb.len() || plan.g > self.front.llr.len() {
@@ -231,10 +282,8 @@ impl<L: SharedChannel> ShReceiver<L> {
                 seg.tbs
             )));
         }
-        let (i, fresh) = self
-            .harq
-            .select(plan.rnti, plan.harq_id, plan.new_data, plan.ndi);
-        let entry = &mut self.harq.entries[i];
+        let (i, fresh) = harq.select(plan.rnti, plan.harq_id, plan.new_data, plan.ndi);
+        let entry = &mut harq.entries[i];
         let layout = (seg.shape, c, plan.tb.n_cb);
         // A new layout's blocks are cleared by decode_block, each its own
         // part, on whichever thread decodes it.
@@ -254,25 +303,27 @@ impl<L: SharedChannel> ShReceiver<L> {
         })
     }
 
-    /// The buffers the code blocks of `job` decode into: the soft buffer it
-    /// took, the TB bits, and the receiver's own front-end LLRs.
-    pub fn split_buffers(&mut self, job: &SplitDecode) -> SplitBuffers<'_> {
-        let (soft, filled) = self.harq.entries[job.entry].buf.cbs_mut();
-        let c = job.num_cb();
-        let n = c * job.soft_per_cb();
-        SplitBuffers {
-            llr: &self.front.llr[..],
-            soft: &mut soft[..n],
-            filled: &mut filled[..c],
-            bits: &mut self.tb[..c * job.bits_per_cb()],
-        }
+    /// The buffers the code blocks of `job` decode into, from the
+    /// receiver's own pool ([`ShReceiver::split_buffers_with`]).
+    pub fn split_buffers(&mut self, job: &SplitDecode) -> Result<SplitBuffers<'_>, ShError> {
+        let harq = self.harq.as_mut().ok_or(ShError::Size(
+            "receiver without HARQ buffers of its own: hand it a pool (the _with calls)".into(),
+        ))?;
+        Ok(split_buffers(&self.front, &mut self.tb, harq, job))
     }
 
-    /// Split decode, step 3: after every block of `job`, the TB CRC (with
-    /// the all-zero guard of [`ShReceiver::decode`]); `iterations` is the
-    /// blocks' LDPC iterations summed, `heard` whether the front end heard
-    /// anything ([`ShFrontEnd::heard`], or a split front end's chunks).
-    /// Returns (TB CRC passed, LDPC iterations summed over blocks).
+    /// The buffers the code blocks of `job` decode into: the soft buffer it
+    /// took in `harq`, the receiver's TB bits and its own front-end LLRs.
+    pub fn split_buffers_with<'a>(
+        &'a mut self,
+        job: &SplitDecode,
+        harq: &'a mut HarqBuffers,
+    ) -> SplitBuffers<'a> {
+        split_buffers(&self.front, &mut self.tb, harq, job)
+    }
+
+    /// Split decode, step 3, on the receiver's own pool
+    /// ([`ShReceiver::decode_finish_with`]).
     pub fn decode_finish(
         &mut self,
         plan: &ShPlan,
@@ -280,7 +331,24 @@ impl<L: SharedChannel> ShReceiver<L> {
         iterations: u32,
         heard: bool,
     ) -> Result<(bool, u32), ShError> {
-        if job.tb != plan.tb {
+        self.with_own(|rx, harq| rx.decode_finish_with(plan, job, iterations, heard, harq))
+    }
+
+    /// Split decode, step 3: after every block of `job`, the TB CRC (with
+    /// the all-zero guard of [`ShReceiver::decode_with`]); `iterations` is
+    /// the blocks' LDPC iterations summed, `heard` whether the front end
+    /// heard anything ([`ShFrontEnd::heard`], or a split front end's
+    /// chunks), `harq` the pool of [`ShReceiver::decode_prepare_with`].
+    /// Returns (TB CRC passed, LDPC iterations summed over blocks).
+    pub fn decode_finish_with(
+        &mut self,
+        plan: &ShPlan,
+        job: &SplitDecode,
+        iterations: u32,
+        heard: bool,
+        harq: &mut HarqBuffers,
+    ) -> Result<(bool, u32), ShError> {
+        if job.tb != plan.tb || job.entry >= harq.len() {
             return Err(ShError::Size("decode_finish: not the prepared plan".into()));
         }
         let seg = &plan.tb.seg;
@@ -290,7 +358,7 @@ impl<L: SharedChannel> ShReceiver<L> {
             .iter()
             .fold(0u32, |acc, &b| (acc << 1) | (b & 1) as u32);
         let crc_ok = self.decoder.crcs().get(seg.tb_crc).remainder(&self.tb[..a]) == want;
-        let e = &mut self.harq.entries[job.entry];
+        let e = &mut harq.entries[job.entry];
         e.heard = heard || (!job.fresh && e.heard);
         let ok = crc_ok && e.heard && self.tb[..a].contains(&1);
         e.pending = !ok;
@@ -339,10 +407,20 @@ impl<L: SharedChannel> ShReceiver<L> {
         pdu: &L::Pdu,
         grid: Option<&ResourceGrid>,
     ) -> Result<ShResult, ShError> {
+        self.with_own(|rx, harq| rx.process_grid_with(pdu, grid, harq))
+    }
+
+    /// [`ShReceiver::process_grid`] decoding with the soft buffers of `harq`.
+    pub fn process_grid_with(
+        &mut self,
+        pdu: &L::Pdu,
+        grid: Option<&ResourceGrid>,
+        harq: &mut HarqBuffers,
+    ) -> Result<ShResult, ShError> {
         let plan = self.plan(pdu)?;
         let g = grid.unwrap_or(&self.grid);
         self.front.process(&plan, g)?;
-        let (crc_ok, iterations) = self.decode(&plan)?;
+        let (crc_ok, iterations) = self.decode_with(&plan, harq)?;
         Ok(self.front.result_of(&plan, crc_ok, iterations))
     }
 
@@ -354,5 +432,24 @@ impl<L: SharedChannel> ShReceiver<L> {
     ) -> Result<ShResult, ShError> {
         self.demodulate_slot(L::slot(pdu), antennas)?;
         self.process_grid(pdu, None)
+    }
+}
+
+/// The split-decode buffers of `job` in `harq`, with the TB bits `tb` and
+/// the LLRs of `front`.
+fn split_buffers<'a>(
+    front: &'a ShFrontEnd,
+    tb: &'a mut [u8],
+    harq: &'a mut HarqBuffers,
+    job: &SplitDecode,
+) -> SplitBuffers<'a> {
+    let (soft, filled) = harq.entries[job.entry].buf.cbs_mut();
+    let c = job.num_cb();
+    let n = c * job.soft_per_cb();
+    SplitBuffers {
+        llr: &front.llr[..],
+        soft: &mut soft[..n],
+        filled: &mut filled[..c],
+        bits: &mut tb[..c * job.bits_per_cb()],
     }
 }
