@@ -1,5 +1,5 @@
 //! The PDSCH processors (TS 38.211 §7.3.1, §7.4.1.1; TS 38.214 §5.1): the
-//! same chain as the PUSCH ([`crate::pusch`]) with the downlink differences —
+//! shared-channel chain ([`crate::sch`]) with the downlink differences —
 //! scrambling c_init = n_RNTI·2^15 + q·2^14 + n_ID (§7.3.1.1, one codeword,
 //! q = 0), the PDSCH DM-RS position tables (Tables 7.4.1.1.2-3/-4) with
 //! mapping type A or B, and the PDSCH MCS tables. One codeword: up to 4
@@ -18,10 +18,13 @@ use crate::coding::scrambling::c_init_pdsch;
 use crate::coding::tbs::McsTable;
 pub use crate::pdu::PdschPdu;
 use crate::pdu::PduError;
-use crate::pusch::{PuschError, ShPlan, ShReceiver, ShRequest, ShTransmitter, SharedChannel};
 use crate::refsig::dmrs::DmrsLink;
+use crate::sch::{ShError, ShPlan, ShReceiver, ShRequest, ShResult, ShTransmitter, SharedChannel};
 
-pub use crate::pusch::PuschResult as PdschResult;
+/// Why a PDSCH could not be processed.
+pub type PdschError = ShError;
+/// What a PDSCH receive reports.
+pub type PdschResult = ShResult;
 
 impl PdschPdu {
     /// Checks the PDU against a carrier of `carrier_prbs` PRBs received on
@@ -46,7 +49,7 @@ pub struct Pdsch;
 
 impl SharedChannel for Pdsch {
     type Pdu = PdschPdu;
-    fn plan(pdu: &PdschPdu, carrier_prbs: u16, antennas: u16) -> Result<ShPlan, PuschError> {
+    fn plan(pdu: &PdschPdu, carrier_prbs: u16, antennas: u16) -> Result<ShPlan, ShError> {
         pdu.validate(carrier_prbs, antennas)?;
         ShPlan::from_request(&ShRequest {
             link: DmrsLink::Pdsch,

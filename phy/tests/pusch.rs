@@ -591,28 +591,41 @@ fn split_code_block_decode_matches_the_whole_decode() {
             first += split.detect_symbol(&plan, Some(&g), l, first).unwrap();
         }
         split.demap(&plan).unwrap();
-        // Before preparing, no block may run.
-        assert!(split.decode_code_block(&plan, 0, &mut decs[0]).is_err());
-        split.decode_prepare(&plan).unwrap();
-        let c = plan.tb.num_cb();
-        assert!(
-            split.decode_finish(&plan).is_err(),
-            "finish before the blocks"
-        );
-        let s = &split;
-        std::thread::scope(|sc| {
-            for (t, dec) in decs.iter_mut().enumerate() {
-                sc.spawn(move || {
-                    // Two threads, blocks in reverse order.
-                    for b in (0..c).rev().filter(|b| b % 2 == t) {
-                        s.decode_code_block(&plan, b, dec).unwrap();
-                    }
-                });
-            }
+        let heard = split.front().heard();
+        let job = split.decode_prepare(&plan).unwrap();
+        let b = split.split_buffers(&job).unwrap();
+        let llr = b.llr;
+        // Each block's parts of the soft buffer and TB, blocks in reverse
+        // order, shared out over two threads.
+        let parts: Vec<_> = b
+            .soft
+            .chunks_mut(job.soft_per_cb())
+            .zip(b.filled.iter_mut())
+            .zip(b.bits.chunks_mut(job.bits_per_cb()))
+            .enumerate()
+            .rev()
+            .collect();
+        let (even, odd): (Vec<_>, Vec<_>) = parts.into_iter().partition(|(r, _)| r % 2 == 0);
+        let iters: u32 = std::thread::scope(|sc| {
+            let handles: Vec<_> = [even, odd]
+                .into_iter()
+                .zip(decs.iter_mut())
+                .map(|(blocks, dec)| {
+                    sc.spawn(move || {
+                        blocks
+                            .into_iter()
+                            .map(|(r, ((soft, filled), bits))| {
+                                job.decode_block(&plan, r, llr, soft, filled, bits, dec)
+                                    .unwrap()
+                                    .iterations
+                            })
+                            .sum::<u32>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
         });
-        // Each block once.
-        assert!(split.decode_code_block(&plan, 0, &mut decs[0]).is_err());
-        let (ok, iters) = split.decode_finish(&plan).unwrap();
+        let (ok, iters) = split.decode_finish(&plan, &job, iters, heard).unwrap();
         assert_eq!(
             (ok, iters),
             (w.crc_ok, w.ldpc_iterations),
@@ -648,11 +661,18 @@ fn front_end_blocks_and_finish_result_equal_process_grid() {
         let plan = split.plan(&p).unwrap();
         let g = noisy_grid(&mut tx, &p, &tb, snr, &mut r);
         let w = whole.process_grid(&p, Some(&g)).unwrap();
-        split.front_end(&plan, Some(&g)).unwrap();
-        for b in (0..plan.tb.num_cb()).rev() {
-            split.decode_code_block(&plan, b, &mut dec).unwrap();
+        let job = split.front_end(&plan, Some(&g)).unwrap();
+        let mut iters = 0;
+        let b = split.split_buffers(&job).unwrap();
+        for r in (0..job.num_cb()).rev() {
+            let (soft, bits) = (job.soft_range(r), job.bits_range(r));
+            let (soft, filled, bits) = (&mut b.soft[soft], &mut b.filled[r], &mut b.bits[bits]);
+            iters += job
+                .decode_block(&plan, r, b.llr, soft, filled, bits, &mut dec)
+                .unwrap()
+                .iterations;
         }
-        let s = split.finish_result(&plan).unwrap();
+        let s = split.finish_result(&plan, &job, iters).unwrap();
         // Every field, bit for bit (floats by their bits: same arithmetic).
         assert_eq!(format!("{s:?}"), format!("{w:?}"), "rv {rv} snr {snr}");
         assert_eq!(
@@ -665,7 +685,6 @@ fn front_end_blocks_and_finish_result_equal_process_grid() {
     let plan = split.plan(&p).unwrap();
     let bad = ResourceGrid::new(2, 14, num.n_sc());
     assert!(split.front_end(&plan, Some(&bad)).is_err());
-    assert!(split.decode_code_block(&plan, 0, &mut dec).is_err());
 }
 
 #[test]
@@ -700,37 +719,110 @@ fn split_front_end_in_any_order_equals_the_whole_receiver() {
     assert!(want.crc_ok, "{want:?}");
     let want_llr = whole.demap(&plan).unwrap().to_vec();
 
-    let mut rx = PuschReceiver::new(num, cfg).unwrap();
-    let n_pos = rx.chest_begin(&plan, Some(&grid)).unwrap();
+    // The split steps on a front end and state of our own.
+    let front = ranlab_phy::sch::ShFrontEnd::new(num, cfg).unwrap();
+    let mut est = front.new_estimate();
+    let mut pos: Vec<_> = (0..4).map(|_| front.new_position()).collect();
+    let n_pos = front.chest_begin(&plan, &grid, &est).unwrap();
     assert_eq!(n_pos, 3);
-    for pos in (0..n_pos).rev() {
-        rx.chest_position(&plan, Some(&grid), pos);
+    for p in (0..n_pos).rev() {
+        front.chest_position(&plan, &grid, p, &mut pos[p]);
     }
-    for pos in (0..n_pos).rev() {
-        rx.chest_interpolate(&plan, pos);
+    let corrs: Vec<_> = pos.iter().map(|w| w.correlation()).collect();
+    for p in (0..n_pos).rev() {
+        front.chest_interpolate(&plan, &corrs[..n_pos], &mut pos[p]);
     }
-    rx.chest_combine(&plan).unwrap();
-    rx.decode_prepare(&plan).unwrap();
-    let mut dec = ranlab_phy::pusch::CbDecoder::new(&cfg);
-    let (mut s1, mut s2) = (rx.new_scratch(), rx.new_scratch());
-    rx.detect_symbols(&plan, Some(&grid), 12..14, &mut s1)
-        .unwrap();
-    rx.detect_symbols(&plan, Some(&grid), 0..3, &mut s2)
-        .unwrap();
-    rx.detect_symbols(&plan, Some(&grid), 7..12, &mut s1)
-        .unwrap();
-    // LDPC before every symbol is demapped, or a symbol detected twice: errors.
-    assert!(rx.decode_code_block(&plan, 0, &mut dec).is_err());
-    assert!(rx
-        .detect_symbols(&plan, Some(&grid), 11..12, &mut s2)
+    let mut work: Vec<_> = pos.iter_mut().collect();
+    front.chest_combine(&plan, &mut work[..n_pos], &mut est);
+    // Detection in blocks of symbols, in any order, on two scratches.
+    let n = plan.codeword_symbols();
+    let mut d = vec![Complex32::default(); n];
+    let mut dnv = vec![0.0f32; n];
+    let mut scratch = [front.new_scratch(), front.new_scratch()];
+    for (symbols, t) in [(12..14, 0), (0..3, 1), (7..12, 0), (3..7, 1)] {
+        let cw = plan.codeword_range(symbols.clone());
+        front
+            .detect_symbols(
+                &plan,
+                &grid,
+                &est,
+                symbols,
+                &mut scratch[t],
+                &mut d[cw.clone()],
+                &mut dnv[cw],
+            )
+            .unwrap();
+    }
+    // A block of the wrong length is refused.
+    assert!(front
+        .detect_symbols(
+            &plan,
+            &grid,
+            &est,
+            0..3,
+            &mut scratch[0],
+            &mut d[..1],
+            &mut dnv[..1]
+        )
         .is_err());
-    rx.detect_symbols(&plan, Some(&grid), 3..7, &mut s2)
-        .unwrap();
-    for b in (0..plan.tb.num_cb()).rev() {
-        rx.decode_code_block(&plan, b, &mut dec).unwrap();
+    // Demapping chunk by chunk, in reverse order, on alternating scratches.
+    let mut llr = vec![0i8; plan.g];
+    let (mut heard, mut erased) = (false, 0);
+    for c in (0..plan.demap_chunks()).rev() {
+        let r = plan.demap_chunk(c);
+        let out = &mut llr[r.start * plan.qm..r.end * plan.qm];
+        let (h, e) = front
+            .demap_chunk(&plan, c, &d[r.clone()], &dnv[r], out, &mut scratch[c % 2])
+            .unwrap();
+        heard |= h;
+        erased += e;
     }
-    let got = rx.finish_result(&plan).unwrap();
+    assert_eq!(llr, want_llr);
+    // The decode on the split LLRs, blocks in reverse order.
+    let mut rx = PuschReceiver::new(num, cfg).unwrap();
+    let mut dec = ranlab_phy::pusch::CbDecoder::new(&cfg);
+    let job = rx.decode_prepare(&plan).unwrap();
+    let mut iters = 0;
+    let b = rx.split_buffers(&job).unwrap();
+    for r in (0..job.num_cb()).rev() {
+        let (soft, bits) = (job.soft_range(r), job.bits_range(r));
+        let (soft, filled, bits) = (&mut b.soft[soft], &mut b.filled[r], &mut b.bits[bits]);
+        iters += job
+            .decode_block(&plan, r, &llr, soft, filled, bits, &mut dec)
+            .unwrap()
+            .iterations;
+    }
+    let (ok, iters) = rx.decode_finish(&plan, &job, iters, heard).unwrap();
+    let got = front.split_result(&plan, &est, &d, &dnv, erased, ok, iters);
     assert_eq!(format!("{got:?}"), format!("{want:?}"));
     assert_eq!(rx.transport_block(&plan), whole.transport_block(&plan));
-    assert_eq!(rx.demap(&plan).unwrap(), &want_llr[..]);
+}
+
+#[test]
+fn any_receiver_decodes_with_a_shared_harq_pool() {
+    use ranlab_phy::sch::HarqBuffers;
+    let num = Numerology::new(Scs::Khz30, CyclicPrefix::Normal, 52, None).unwrap();
+    let mut tx = PuschTransmitter::new(num, 1, OfdmOptions::default()).unwrap();
+    let cfg = PuschRxConfig::new(1, 1);
+    let mut pool = HarqBuffers::for_carrier(&num, 1, 16);
+    let mut a = PuschReceiver::without_harq(num, cfg).unwrap();
+    let mut b = PuschReceiver::without_harq(num, cfg).unwrap();
+    // The near-threshold TB of split_code_block_decode_matches_the_whole_decode
+    // (same seed, same draws): rv 0 fails, rv 2 combined with it decodes.
+    let mut p = pdu(52, 1, 20, 1, 1);
+    let plan = tx.plan(&p).unwrap();
+    let mut r = Xoshiro256PlusPlus::seed_from_u64(21);
+    let tb: Vec<u8> = (0..plan.tbs).map(|_| r.gen_range(0..2u8)).collect();
+    (p.rv, p.new_data) = (0, true);
+    let g = noisy_grid(&mut tx, &p, &tb, 9.0, &mut r);
+    let first = a.process_grid_with(&p, Some(&g), &mut pool).unwrap();
+    assert!(!first.crc_ok, "rv 0 alone fails");
+    // The retransmission reaches the other receiver, which combines from the pool.
+    (p.rv, p.new_data) = (2, false);
+    let g = noisy_grid(&mut tx, &p, &tb, 9.0, &mut r);
+    let second = b.process_grid_with(&p, Some(&g), &mut pool).unwrap();
+    assert!(second.crc_ok, "rv 2 combines with rv 0 on another receiver");
+    assert_eq!(b.transport_block(&plan), &tb[..]);
+    // A receiver without a pool of its own refuses the calls that need one.
+    assert!(a.process_grid(&p, Some(&g)).is_err());
 }

@@ -33,17 +33,16 @@
 //! OFDM windowing is refused: it carries each antenna's last symbol into the
 //! next slot, which slots processed in parallel cannot do.
 
+use super::task_buf::TaskBuf;
 use super::{borrow, SlotJob};
 use crate::coding::tb::TbEncoder;
 use crate::mimo::prg::{PrgPrecoder, PrgSize, MAX_PRECODER_ANTENNAS};
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmModulator, OfdmOptions};
 use crate::pdsch::{Pdsch, PdschPdu};
-use crate::pusch::{PuschError, ShPlan, ShSymbolMapper, SharedChannel};
+use crate::sch::{ShError, ShPlan, ShSymbolMapper, SharedChannel};
 use crate::simd::SimdLevel;
 use num_complex::Complex32;
-use std::cell::UnsafeCell;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock, RwLockWriteGuard};
 
@@ -62,42 +61,6 @@ const MAX_LAYERS: usize = 4;
 /// (a bound: the PDSCH tables stop at 256QAM).
 fn max_g(num: &Numerology, layers: usize) -> usize {
     num.symbols_per_slot() * num.n_sc() * layers * 10
-}
-
-/// A buffer whose disjoint parts concurrent tasks write.
-struct TaskBuf<T>(Box<[UnsafeCell<T>]>);
-
-// SAFETY: tasks access a `TaskBuf` only through the `unsafe` slice methods,
-// whose callers guarantee that concurrent accesses are to disjoint ranges
-// (or all reads); the stage countdown orders one stage's writes before the
-// next stage's reads.
-unsafe impl<T: Send> Sync for TaskBuf<T> {}
-
-impl<T: Copy + Default> TaskBuf<T> {
-    fn new(len: usize) -> Self {
-        TaskBuf((0..len).map(|_| UnsafeCell::new(T::default())).collect())
-    }
-
-    /// Elements `r`, to write.
-    ///
-    /// # Safety
-    /// Nobody else may access any element of `r` while the slice lives.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slice_mut(&self, r: Range<usize>) -> &mut [T] {
-        let cells = &self.0[r];
-        // SAFETY: the cells give interior mutability over the range; exclusive by the caller's promise.
-        unsafe { std::slice::from_raw_parts_mut(UnsafeCell::raw_get(cells.as_ptr()), cells.len()) }
-    }
-
-    /// Elements `r`, to read.
-    ///
-    /// # Safety
-    /// Nobody may write any element of `r` while the slice lives.
-    unsafe fn slice(&self, r: Range<usize>) -> &[T] {
-        let cells = &self.0[r];
-        // SAFETY: no writer by the caller's promise.
-        unsafe { std::slice::from_raw_parts(UnsafeCell::raw_get(cells.as_ptr()), cells.len()) }
-    }
 }
 
 /// The slot's requests, set by the driver before it starts the slot.
@@ -133,7 +96,7 @@ pub struct DownlinkSlot {
     samples: RwLock<Vec<TaskBuf<Complex32>>>,
     /// A task failed (after validation, only on an internal size mismatch).
     failed: AtomicBool,
-    error: Mutex<Option<PuschError>>,
+    error: Mutex<Option<ShError>>,
 }
 
 /// The downlink transmit job.
@@ -160,14 +123,14 @@ impl DownlinkJob {
         n_tx: usize,
         ofdm: OfdmOptions,
         workers: usize,
-    ) -> Result<Self, PuschError> {
+    ) -> Result<Self, ShError> {
         if !(1..=MAX_PRECODER_ANTENNAS).contains(&n_tx) {
-            return Err(PuschError::Size(format!(
+            return Err(ShError::Size(format!(
                 "a downlink job of {n_tx} antennas (1..={MAX_PRECODER_ANTENNAS})"
             )));
         }
         if ofdm.window_len > 0 {
-            return Err(PuschError::Size(format!(
+            return Err(ShError::Size(format!(
                 "OFDM window of {} samples: windowing carries state from slot to slot, \
                  which the pipelined transmitter does not (use 0)",
                 ofdm.window_len
@@ -182,7 +145,7 @@ impl DownlinkJob {
                     .map(|()| Mutex::new(e))
             })
             .collect::<Result<_, _>>()
-            .map_err(|e| PuschError::Coding(e.to_string()))?;
+            .map_err(|e| ShError::Coding(e.to_string()))?;
         Ok(DownlinkJob {
             num,
             n_tx,
@@ -250,11 +213,11 @@ impl DownlinkJob {
     }
 
     /// The plan of `pdu` on this carrier (as the transmitter plans it).
-    pub fn plan(&self, pdu: &PdschPdu) -> Result<ShPlan, PuschError> {
+    pub fn plan(&self, pdu: &PdschPdu) -> Result<ShPlan, ShError> {
         Pdsch::plan(pdu, self.num.n_prb(), self.max_layers as u16)
     }
 
-    fn fail(&self, s: &DownlinkSlot, e: PuschError) {
+    fn fail(&self, s: &DownlinkSlot, e: ShError) {
         s.failed.store(true, Ordering::Relaxed);
         let mut err = s.error.lock().unwrap_or_else(|e| e.into_inner());
         if err.is_none() {
@@ -281,7 +244,7 @@ impl DownlinkJob {
             let out = unsafe { s.coded[k].slice_mut(bits) };
             let mut enc = borrow(&self.encoders);
             if let Err(e) = enc.encode_blocks(&plan.tb, &req.tbs[k], plan.rv, blocks, out) {
-                self.fail(s, PuschError::Coding(e.to_string()));
+                self.fail(s, ShError::Coding(e.to_string()));
             }
             return;
         }
@@ -369,7 +332,7 @@ impl DownlinkSlot {
         slot: u32,
         pdus: &[PdschPdu],
         tbs: &[&[u8]],
-    ) -> Result<(), PuschError> {
+    ) -> Result<(), ShError> {
         self.set_pdus_precoded(job, slot, pdus, tbs, &[])
     }
 
@@ -386,7 +349,7 @@ impl DownlinkSlot {
         pdus: &[PdschPdu],
         tbs: &[&[u8]],
         precoders: &[Option<&PrgPrecoder>],
-    ) -> Result<(), PuschError> {
+    ) -> Result<(), ShError> {
         let mut req = self.requests.write().unwrap_or_else(|e| e.into_inner());
         self.n_pdus.store(0, Ordering::Release);
         self.failed.store(false, Ordering::Relaxed);
@@ -421,7 +384,7 @@ impl DownlinkSlot {
 
     /// The first error a task met (none after a successful
     /// [`DownlinkSlot::set_pdus`] unless the job was built too small).
-    pub fn error(&self) -> Option<PuschError> {
+    pub fn error(&self) -> Option<ShError> {
         if !self.failed.load(Ordering::Acquire) {
             return None;
         }
@@ -437,13 +400,13 @@ fn fill(
     pdus: &[PdschPdu],
     tbs: &[&[u8]],
     precoders: &[Option<&PrgPrecoder>],
-) -> Result<(), PuschError> {
+) -> Result<(), ShError> {
     req.plans.clear();
     req.precoded.clear();
     req.fresh.clear();
     req.active = 0;
     if pdus.len() > max_pdus || tbs.len() != pdus.len() || precoders.len() > pdus.len() {
-        return Err(PuschError::Size(format!(
+        return Err(ShError::Size(format!(
             "{} PDSCHs with {} transport blocks and {} precoders (at most {max_pdus} in a slot)",
             pdus.len(),
             tbs.len(),
@@ -453,7 +416,7 @@ fn fill(
     for (k, (pdu, tb)) in pdus.iter().zip(tbs).enumerate() {
         let plan = job.plan(pdu)?;
         if tb.len() != plan.tbs {
-            return Err(PuschError::Size(format!(
+            return Err(ShError::Size(format!(
                 "PDSCH {k}: transport block of {} bits, the PDU's TBS is {}",
                 tb.len(),
                 plan.tbs

@@ -17,6 +17,7 @@
 
 pub mod downlink;
 mod histogram;
+mod task_buf;
 pub mod uplink;
 pub mod uplink_phy;
 

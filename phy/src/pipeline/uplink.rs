@@ -6,8 +6,8 @@
 //!    (each task writes only its symbols of its antenna's port);
 //! 2. `pusch-plan`: one task per PUSCH receiver in use: the plan of its
 //!    last PUSCH of the slot and the grid checks
-//!    ([`ShFrontEnd::chest_begin`]), on the slot's own front end for that
-//!    receiver;
+//!    ([`ShFrontEnd::chest_begin`]), on the slot's own front-end state for
+//!    that receiver;
 //! 3. `chest-ls`: one task per (PUSCH, DM-RS position): least squares on
 //!    the DM-RS REs and the timing correlation
 //!    ([`ShFrontEnd::chest_position`]);
@@ -17,22 +17,29 @@
 //! 5. `chest-combine`: one task per PUSCH: noise variance, CFO, time
 //!    averaging and SNR ([`ShFrontEnd::chest_combine`]);
 //! 6. `detect`: one task per (PUSCH, [`DETECT_SYMBOLS_PER_TASK`] OFDM
-//!    symbols): detection and, for every chunk of codeword symbols the task
-//!    completes, soft demapping, quantisation and descrambling into the
-//!    PUSCH's LLRs ([`ShFrontEnd::detect_symbols`]);
+//!    symbols): detection ([`ShFrontEnd::detect_symbols`]) and, for every
+//!    chunk of codeword symbols the task completes, soft demapping,
+//!    quantisation and descrambling into the PUSCH's LLRs
+//!    ([`ShFrontEnd::demap_chunk`]);
 //! 7. `harq`: one task per receiver: earlier PUSCHs of the same receiver in
 //!    the slot (two PUSCHs of one RNTI class) received whole, then the HARQ
 //!    soft-buffer selection of the split one ([`PuschReceiver::decode_prepare`]);
 //! 8. `ldpc`: one task per [`CBS_PER_TASK`] code blocks, on any worker,
-//!    each with a pooled [`CbDecoder`]
-//!    ([`PuschReceiver::decode_code_block_with`] on the slot's front end):
+//!    each with a pooled [`CbDecoder`] ([`SplitDecode::decode_block`] on the
+//!    slot's LLRs and the blocks' parts of the receiver's soft buffer):
 //!    HARQ combining, rate recovery, LDPC decoding and code-block CRCs;
-//! 9. `pusch-finish`: one task per receiver: TB CRC, measurements and the
-//!    indication ([`PuschReceiver::finish_result_with`]).
+//! 9. `pusch-finish`: one task per receiver: TB CRC
+//!    ([`PuschReceiver::decode_finish`]), measurements
+//!    ([`ShFrontEnd::split_result`]) and the indication.
 //!
-//! Stages 2 to 6 work on front ends held by the slot (one per receiver), so
-//! several slots can be in them at once. Stages 7 to 9 use the receivers'
-//! HARQ soft buffers and split-decode state: one slot at a time is in them,
+//! The blocks are plain `&self` functions over the state they are handed;
+//! what several tasks share lives here: per slot and receiver, the channel
+//! estimate, the DM-RS positions' work, the codeword symbols and LLRs
+//! (disjoint parts written by different tasks) and the countdowns that say
+//! when a chunk of codeword symbols is complete. Stages 2 to 6 work on that
+//! state and on one front end shared by every task, so several slots can
+//! be in them at once. Stages 7 to 9 use the receivers and their HARQ
+//! soft-buffer pools: one slot at a time is in them,
 //! in the order the slots were started ([`SlotJob::exclusive_stages`]), so
 //! a retransmission always meets the soft bits of the transmissions before
 //! it. The split steps give what one whole [`PuschReceiver::process_grid`]
@@ -43,25 +50,30 @@
 //! (one per worker plus one), so the steady state allocates nothing.
 //!
 //! A PUSCH always goes to the same receiver, chosen by its RNTI
-//! ([`UplinkJob::receiver_of`]): the receiver keeps the HARQ soft buffers, so
-//! a retransmission meets the soft bits of its earlier transmissions whatever
-//! worker runs it. Given enough soft buffers per receiver (see
+//! ([`UplinkJob::receiver_of`]), which decodes it with that receiver's HARQ
+//! pool ([`HarqBuffers`], held here and handed to the receiver's `_with`
+//! calls; the receivers own no soft buffers), so a retransmission meets the
+//! soft bits of its earlier transmissions whatever worker runs it. Given
+//! enough soft buffers per pool (see
 //! [`UplinkJob::new`]), nothing is evicted while it waits for a
 //! retransmission, and results do not depend on the number of workers.
 
+use super::task_buf::TaskBuf;
 use super::{borrow, SlotJob, SubmitError};
+use crate::chest::{ChannelEstimate, ChestPosition};
 use crate::grid::ResourceGrid;
 use crate::numerology::Numerology;
 use crate::ofdm::{OfdmDemodulator, OfdmOptions};
 use crate::pdu::PuschPdu;
-use crate::pusch::{
-    CbDecoder, FrontScratch, PuschError, PuschReceiver, PuschResult, PuschRxConfig, ShFrontEnd,
-    ShPlan,
+use crate::pusch::{Pusch, PuschError, PuschReceiver, PuschResult, PuschRxConfig};
+use crate::sch::{
+    CbDecoder, FrontScratch, HarqBuffers, ShFrontEnd, ShPlan, SharedChannel, SplitDecode,
+    DEMAP_CHUNK,
 };
-use num_complex::Complex32;
+use num_complex::{Complex32, Complex64};
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 /// A resource grid whose ports are written by different tasks at once.
 struct PortGrid {
@@ -133,7 +145,27 @@ pub const DETECT_SYMBOLS_PER_TASK: usize = 4;
 /// No PUSCH in a split decode.
 const NONE: usize = usize::MAX;
 
-/// One receiver's split-decoded PUSCH of the slot.
+/// Where the code blocks of a split decode write: the soft buffer
+/// (C·N values, C extents) of the receiver's HARQ pool and the TB bits of
+/// the receiver, taken by `harq` under the pool's lock and the receiver's
+/// write lock.
+#[derive(Clone, Copy)]
+struct DecodeTarget {
+    soft: *mut i8,
+    filled: *mut usize,
+    bits: *mut u8,
+}
+
+// SAFETY: the pointers are into buffers of a receiver and its pool that
+// nothing else touches between the `harq` and `pusch-finish` stages of the
+// slot (the exclusive stages run one slot at a time, and the earlier stages
+// use neither); each `ldpc` task writes only its code blocks' parts.
+unsafe impl Send for DecodeTarget {}
+// SAFETY: as above.
+unsafe impl Sync for DecodeTarget {}
+
+/// One receiver's split-decoded PUSCH of the slot, with the state its
+/// front-end and decode tasks share.
 struct SplitPdu {
     /// Its PDU index, or [`NONE`].
     pdu: AtomicUsize,
@@ -147,12 +179,43 @@ struct SplitPdu {
     plan: Mutex<Option<ShPlan>>,
     /// Detection or a code block failed (an error, not a CRC failure).
     failed: AtomicBool,
+    /// The channel estimate (written by `chest-combine`, read by `detect`
+    /// and `pusch-finish`).
+    est: RwLock<ChannelEstimate>,
+    /// The work of each DM-RS position (one `chest-ls` and one
+    /// `chest-interp` task each).
+    chest: [Mutex<ChestPosition>; 4],
+    /// The positions' timing correlations (written by `chest-ls`).
+    corr: Mutex<[Complex64; 4]>,
+    /// Codeword symbols, their noise variances (each `detect` task writes
+    /// its symbols' range) and the G LLRs (each chunk written by the task
+    /// that completes it).
+    d: TaskBuf<Complex32>,
+    dnv: TaskBuf<f32>,
+    llr: TaskBuf<i8>,
+    /// Per chunk of [`DEMAP_CHUNK`] codeword symbols: OFDM symbols of it
+    /// still to detect; the task that detects the last one demaps it.
+    chunks: Box<[AtomicU8]>,
+    /// Any chunk carried a non-zero LLR.
+    heard: AtomicBool,
+    /// Codeword symbols the chunks erased.
+    erased: AtomicU32,
+    /// The split decode `harq` prepared and where its blocks write.
+    job: Mutex<Option<(SplitDecode, DecodeTarget)>>,
+    /// LDPC iterations summed over the code blocks.
+    iterations: AtomicU32,
+}
+
+/// A lock whose holder may have panicked: the data is rewritten before it
+/// is read, so a poisoned lock is taken as it is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl SplitPdu {
     /// Its plan, once `pusch-plan` has made it.
     fn plan(&self) -> Option<ShPlan> {
-        *self.plan.lock().unwrap_or_else(|e| e.into_inner())
+        *lock(&self.plan)
     }
 
     /// Its PDU index and plan, unless there is none or it was abandoned.
@@ -184,21 +247,24 @@ pub struct UplinkSlot {
     n_pdus: AtomicUsize,
     /// One indication per PDU, in PDU order.
     pub indications: Vec<Mutex<PuschIndication>>,
-    /// Per receiver: its PUSCH whose code blocks the `ldpc` stage decodes.
+    /// Per receiver: its split PUSCH and that PUSCH's front-end and decode state.
     split: Vec<SplitPdu>,
-    /// Per receiver: the front end of that PUSCH in this slot.
-    fronts: Vec<RwLock<ShFrontEnd>>,
 }
 
 /// The uplink receive job.
 pub struct UplinkJob {
     num: Numerology,
-    cfg: PuschRxConfig,
     n_rx: usize,
     demods: Vec<Mutex<OfdmDemodulator>>,
-    /// HARQ and decode state: written by `harq` and `pusch-finish`, shared
-    /// by `ldpc`.
+    /// The front end every split PUSCH runs on (`&self` steps; the state
+    /// is the slot's).
+    front: ShFrontEnd,
+    /// Decoders and TB buffers (no soft buffers of their own): used by
+    /// `harq` and `pusch-finish`; `ldpc` writes the TB bits of its blocks.
     receivers: Vec<RwLock<PuschReceiver>>,
+    /// One HARQ soft-buffer pool per receiver, keyed by (RNTI, HARQ id):
+    /// taken by `harq` and `pusch-finish`; `ldpc` writes its blocks' parts.
+    harq: Vec<Mutex<HarqBuffers>>,
     scratch: Vec<Mutex<FrontScratch>>,
     cb_decoders: Vec<Mutex<CbDecoder>>,
     /// Per RNTI: its receiver + 1, or 0 before its first PUSCH.
@@ -230,10 +296,10 @@ const FINISH: usize = 8;
 
 impl UplinkJob {
     /// A job for carrier `num` with the receiver settings `cfg`, for
-    /// `workers` workers. It keeps `workers + 1` PUSCH receivers with
-    /// `cfg.harq_buffers` soft buffers each; for HARQ combining that never
-    /// loses a waiting block, give each receiver 16 (the HARQ processes of a
-    /// UE) for every RNTI that [`UplinkJob::receiver_of`] sends to it.
+    /// `workers` workers. It keeps `workers + 1` PUSCH receivers, each with
+    /// a pool of `cfg.harq_buffers` soft buffers; for HARQ combining that
+    /// never loses a waiting block, give each pool 16 (the HARQ processes
+    /// of a UE) for every RNTI that [`UplinkJob::receiver_of`] sends to it.
     pub fn new(
         num: Numerology,
         cfg: PuschRxConfig,
@@ -248,7 +314,7 @@ impl UplinkJob {
     /// second PUSCH of the slot on the same receiver is received whole, on
     /// one worker, before them. So a cell that schedules PUSCHs for up to
     /// N UEs per slot runs best with N receivers (memory: each has its own
-    /// front-end buffers and `cfg.harq_buffers` soft buffers).
+    /// front-end buffers and a pool of `cfg.harq_buffers` soft buffers).
     pub fn with_receivers(
         num: Numerology,
         cfg: PuschRxConfig,
@@ -263,15 +329,22 @@ impl UplinkJob {
         // At most u16::MAX: the RNTI map stores receiver + 1 in a u16.
         let receivers: Vec<RwLock<PuschReceiver>> = (0..receivers.clamp(1, u16::MAX as usize))
             .map(|_| {
-                let mut rx = PuschReceiver::new(num, cfg)?;
+                let mut rx = PuschReceiver::without_harq(num, cfg)?;
                 rx.prepare_all()?;
                 Ok::<_, PuschError>(RwLock::new(rx))
             })
             .collect::<Result<_, _>>()?;
-        let scratch = {
-            let rx = receivers[0].read().unwrap_or_else(|e| e.into_inner());
-            (0..n).map(|_| Mutex::new(rx.new_scratch())).collect()
-        };
+        let harq = (0..receivers.len())
+            .map(|_| {
+                Mutex::new(HarqBuffers::for_carrier(
+                    &num,
+                    cfg.max_layers,
+                    cfg.harq_buffers,
+                ))
+            })
+            .collect();
+        let front = ShFrontEnd::new(num, cfg)?;
+        let scratch = (0..n).map(|_| Mutex::new(front.new_scratch())).collect();
         // Every lifting size built now: a pooled decoder may be borrowed for
         // the first time long after warm-up (when workers contend).
         let max_e = 14 * num.n_sc() * cfg.max_layers * 10;
@@ -284,10 +357,11 @@ impl UplinkJob {
         let rntis_per_receiver = Mutex::new(vec![0; receivers.len()]);
         Ok(UplinkJob {
             num,
-            cfg,
             n_rx: cfg.n_rx,
             demods,
+            front,
             receivers,
+            harq,
             scratch,
             cb_decoders,
             rnti_receiver: (0..=u16::MAX).map(|_| AtomicU16::new(0)).collect(),
@@ -295,8 +369,8 @@ impl UplinkJob {
         })
     }
 
-    /// A pooled slot state able to hold `max_pdus` PUSCHs, with a PUSCH
-    /// front end per receiver.
+    /// A pooled slot state able to hold `max_pdus` PUSCHs, with the
+    /// front-end state of one PUSCH per receiver.
     pub fn new_slot(&self, max_pdus: usize) -> UplinkSlot {
         let max_len = (0..self.num.slots_per_frame())
             .map(|s| self.num.slot_len(s))
@@ -327,19 +401,29 @@ impl UplinkJob {
                 })
                 .collect(),
             split: (0..self.receivers.len())
-                .map(|_| SplitPdu {
-                    pdu: AtomicUsize::new(NONE),
-                    positions: AtomicUsize::new(0),
-                    blocks: AtomicUsize::new(0),
-                    cbs: AtomicUsize::new(0),
-                    plan: Mutex::new(None),
-                    failed: AtomicBool::new(false),
-                })
-                .collect(),
-            fronts: (0..self.receivers.len())
                 .map(|_| {
-                    // The receivers were built from the same settings, so this cannot fail.
-                    RwLock::new(ShFrontEnd::new(self.num, self.cfg).expect("front end"))
+                    let max_sym = self.front.max_codeword();
+                    SplitPdu {
+                        pdu: AtomicUsize::new(NONE),
+                        positions: AtomicUsize::new(0),
+                        blocks: AtomicUsize::new(0),
+                        cbs: AtomicUsize::new(0),
+                        plan: Mutex::new(None),
+                        failed: AtomicBool::new(false),
+                        est: RwLock::new(self.front.new_estimate()),
+                        chest: std::array::from_fn(|_| Mutex::new(self.front.new_position())),
+                        corr: Mutex::new([Complex64::new(0.0, 0.0); 4]),
+                        d: TaskBuf::new(max_sym),
+                        dnv: TaskBuf::new(max_sym),
+                        llr: TaskBuf::new(max_sym * 10),
+                        chunks: (0..max_sym.div_ceil(DEMAP_CHUNK) + 1)
+                            .map(|_| AtomicU8::new(0))
+                            .collect(),
+                        heard: AtomicBool::new(false),
+                        erased: AtomicU32::new(0),
+                        job: Mutex::new(None),
+                        iterations: AtomicU32::new(0),
+                    }
                 })
                 .collect(),
         }
@@ -437,13 +521,17 @@ impl UplinkSlot {
 
 impl UplinkJob {
     /// Stage `pusch-plan` for receiver `r`: its last PUSCH of the slot
-    /// planned and checked for the split stages on the slot's front end
-    /// (earlier ones are received whole in `harq`).
+    /// planned and checked for the split stages on the slot's front-end
+    /// state (earlier ones are received whole in `harq`).
     fn plan(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
         split.abandon();
         split.positions.store(0, Ordering::Relaxed);
         split.failed.store(false, Ordering::Relaxed);
+        split.heard.store(false, Ordering::Relaxed);
+        split.erased.store(0, Ordering::Relaxed);
+        split.iterations.store(0, Ordering::Relaxed);
+        *lock(&split.job) = None;
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
         let Some(last) = (0..pdus.len())
             .rev()
@@ -454,14 +542,20 @@ impl UplinkJob {
         // SAFETY: stage `ofdm` has completed; the grid is only read now.
         let grid = unsafe { &*s.grid.grid.get() };
         let pdu = &pdus[last];
-        let mut front = s.fronts[r].write().unwrap_or_else(|e| e.into_inner());
-        let prepared = ShPlan::pusch(pdu, self.num.n_prb(), self.n_rx as u16).and_then(|plan| {
-            let n_pos = front.chest_begin(&plan, grid)?;
+        let prepared = Pusch::plan(pdu, self.num.n_prb(), self.n_rx as u16).and_then(|plan| {
+            let est = split.est.read().unwrap_or_else(|e| e.into_inner());
+            let n_pos = self.front.chest_begin(&plan, grid, &est)?;
+            if plan.demap_chunks() > split.chunks.len() || plan.g > split.llr.len() {
+                return Err(PuschError::Size(format!(
+                    "{} codeword symbols exceed the slot's buffers",
+                    plan.codeword_symbols()
+                )));
+            }
             Ok((plan, n_pos))
         });
         match prepared {
             Ok((plan, n_pos)) => {
-                *split.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
+                *lock(&split.plan) = Some(plan);
                 let symbols = plan.layout.n_symbols;
                 split.positions.store(n_pos, Ordering::Relaxed);
                 split
@@ -486,11 +580,12 @@ impl UplinkJob {
         // SAFETY: stage `ofdm` has completed; the grid is only read now.
         let grid = unsafe { &*s.grid.grid.get() };
         let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
+        let mut pool = lock(&self.harq[r]);
         for k in (0..last).filter(mine) {
             let pdu = &pdus[k];
-            let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
+            let mut ind = lock(&s.indications[k]);
             ind.tb.clear();
-            match rx.process_grid(pdu, Some(grid)) {
+            match rx.process_grid_with(pdu, Some(grid), &mut pool) {
                 Ok(res) => {
                     if let Ok(plan) = rx.plan(pdu) {
                         ind.tb.extend_from_slice(rx.transport_block(&plan));
@@ -507,15 +602,26 @@ impl UplinkJob {
         if k != last {
             return;
         }
-        if let Err(e) = rx.decode_prepare(&plan) {
-            split.abandon();
-            Self::fail(s, last, &pdus[last], e);
+        match rx.decode_prepare_with(&plan, &mut pool) {
+            Ok(job) => {
+                let b = rx.split_buffers_with(&job, &mut pool);
+                let target = DecodeTarget {
+                    soft: b.soft.as_mut_ptr(),
+                    filled: b.filled.as_mut_ptr(),
+                    bits: b.bits.as_mut_ptr(),
+                };
+                *lock(&split.job) = Some((job, target));
+            }
+            Err(e) => {
+                split.abandon();
+                Self::fail(s, last, &pdus[last], e);
+            }
         }
     }
 
     /// Records that PDU `k` could not be processed.
     fn fail(s: &UplinkSlot, k: usize, pdu: &PuschPdu, e: PuschError) {
-        let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
+        let mut ind = lock(&s.indications[k]);
         ind.tb.clear();
         ind.result = Err(e);
         ind.pdu = Some(*pdu);
@@ -546,47 +652,119 @@ impl UplinkJob {
         else {
             return;
         };
-        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
+        let split = &s.split[r];
         if interpolate {
-            front.chest_interpolate(&plan, pos);
+            // Every position's correlation is in (stage `chest-ls` has completed).
+            let n_pos = split.positions.load(Ordering::Relaxed);
+            let corrs = *lock(&split.corr);
+            let mut w = lock(&split.chest[pos]);
+            self.front.chest_interpolate(&plan, &corrs[..n_pos], &mut w);
         } else {
             // SAFETY: stage `ofdm` has completed; the grid is only read now.
             let grid = unsafe { &*s.grid.grid.get() };
-            front.chest_position(&plan, grid, pos);
+            let mut w = lock(&split.chest[pos]);
+            self.front.chest_position(&plan, grid, pos, &mut w);
+            lock(&split.corr)[pos] = w.correlation();
         }
     }
 
-    /// Stage `chest-combine` for receiver `r`.
+    /// Stage `chest-combine` for receiver `r`: the estimate, then the
+    /// countdowns of the demapping chunks.
     fn combine(&self, s: &UplinkSlot, r: usize) {
         let split = &s.split[r];
-        let Some((k, plan)) = split.active() else {
+        let Some((_, plan)) = split.active() else {
             return;
         };
-        let mut front = s.fronts[r].write().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = front.chest_combine(&plan) {
-            split.abandon();
-            let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
-            Self::fail(s, k, &pdus[k], e);
+        {
+            let mut guards = split.chest.each_ref().map(lock);
+            let mut work = guards.each_mut().map(|g| &mut **g);
+            let mut est = split.est.write().unwrap_or_else(|e| e.into_inner());
+            self.front.chest_combine(&plan, &mut work, &mut est);
+        }
+        // Each chunk counts the OFDM symbols with codeword symbols in it.
+        let lay = &plan.layout;
+        for c in &split.chunks[..plan.demap_chunks()] {
+            c.store(0, Ordering::Relaxed);
+        }
+        for l in lay.start_symbol..lay.start_symbol + lay.n_symbols {
+            let cw = plan.codeword_range(l..l + 1);
+            if cw.is_empty() {
+                continue;
+            }
+            for c in &split.chunks[cw.start / DEMAP_CHUNK..=(cw.end - 1) / DEMAP_CHUNK] {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
-    /// Stage `detect`: [`DETECT_SYMBOLS_PER_TASK`] symbols of one PUSCH.
+    /// Stage `detect`: [`DETECT_SYMBOLS_PER_TASK`] symbols of one PUSCH,
+    /// then every chunk of codeword symbols they complete demapped.
     fn detect(&self, s: &UplinkSlot, task: usize) {
         let Some((r, plan, block)) = self.locate(s, task, |p| p.blocks.load(Ordering::Relaxed))
         else {
             return;
         };
+        let split = &s.split[r];
         // SAFETY: stage `ofdm` has completed; the grid is only read now.
         let grid = unsafe { &*s.grid.grid.get() };
-        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
+        let est = split.est.read().unwrap_or_else(|e| e.into_inner());
         let mut scratch = borrow(&self.scratch);
         let first = plan.layout.start_symbol + block * DETECT_SYMBOLS_PER_TASK;
         let symbols = first..first + DETECT_SYMBOLS_PER_TASK;
-        if front
-            .detect_symbols(&plan, grid, symbols, &mut scratch)
-            .is_err()
-        {
-            s.split[r].failed.store(true, Ordering::Relaxed);
+        let cw = plan.codeword_range(symbols.clone());
+        let detected = {
+            // SAFETY: the blocks of symbols of the `detect` tasks are
+            // disjoint, so this task alone writes codeword symbols `cw`; no
+            // chunk holding them is demapped before this task counts it
+            // down below, after the slices are gone.
+            let (d, dnv) = unsafe { (split.d.slice_mut(cw.clone()), split.dnv.slice_mut(cw)) };
+            self.front
+                .detect_symbols(&plan, grid, &est, symbols.clone(), &mut scratch, d, dnv)
+        };
+        if detected.is_err() {
+            split.failed.store(true, Ordering::Relaxed);
+            return;
+        }
+        // Count the detected symbols down in each chunk they touch; the
+        // chunks this task completes come in increasing order, so the
+        // scrambling generator of the scratch walks forward through them.
+        let qm = plan.qm;
+        let mut heard = false;
+        for l in symbols {
+            let cw = plan.codeword_range(l..l + 1);
+            if cw.is_empty() {
+                continue;
+            }
+            for c in cw.start / DEMAP_CHUNK..=(cw.end - 1) / DEMAP_CHUNK {
+                if split.chunks[c].fetch_sub(1, Ordering::AcqRel) != 1 {
+                    continue;
+                }
+                let sym = plan.demap_chunk(c);
+                // SAFETY: every symbol of chunk c has been detected (its
+                // countdown reached zero with acquire ordering, after each
+                // detecting task's writes), so its codeword symbols are no
+                // longer written; its LLRs are written only here, by the one
+                // task that took the countdown to zero.
+                let (dc, nc, out) = unsafe {
+                    (
+                        split.d.slice(sym.clone()),
+                        split.dnv.slice(sym.clone()),
+                        split.llr.slice_mut(sym.start * qm..sym.end * qm),
+                    )
+                };
+                match self.front.demap_chunk(&plan, c, dc, nc, out, &mut scratch) {
+                    Ok((h, e)) => {
+                        heard |= h;
+                        if e > 0 {
+                            split.erased.fetch_add(e, Ordering::Relaxed);
+                        }
+                    }
+                    Err(_) => split.failed.store(true, Ordering::Relaxed),
+                }
+            }
+        }
+        if heard {
+            split.heard.store(true, Ordering::Relaxed);
         }
     }
 
@@ -596,17 +774,34 @@ impl UplinkJob {
         let Some((r, plan, group)) = self.locate(s, task, groups) else {
             return;
         };
-        let rx = self.receivers[r].read().unwrap_or_else(|e| e.into_inner());
-        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
+        let split = &s.split[r];
+        let Some((job, t)) = *lock(&split.job) else {
+            return;
+        };
         let mut dec = borrow(&self.cb_decoders);
+        // SAFETY: stage `detect` has completed; the LLRs are only read now.
+        let llrs = unsafe { split.llr.slice(0..plan.g) };
         let first = group * CBS_PER_TASK;
         let end = (first + CBS_PER_TASK).min(plan.tb.num_cb());
         for b in first..end {
-            if rx
-                .decode_code_block_with(&front, &plan, b, &mut dec)
-                .is_err()
-            {
-                s.split[r].failed.store(true, Ordering::Relaxed);
+            let (soft, bits) = (job.soft_range(b), job.bits_range(b));
+            // SAFETY: `harq` took the pointers from the pool's soft buffer
+            // (C·N values, C extents) and the receiver's TB bits (≥ C·p), which
+            // nothing else touches until `pusch-finish` (see DecodeTarget);
+            // the tasks split the blocks, so block b's ranges are this
+            // task's alone.
+            let (soft, filled, bits) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(t.soft.add(soft.start), soft.len()),
+                    &mut *t.filled.add(b),
+                    std::slice::from_raw_parts_mut(t.bits.add(bits.start), bits.len()),
+                )
+            };
+            match job.decode_block(&plan, b, llrs, soft, filled, bits, &mut dec) {
+                Ok(o) => {
+                    split.iterations.fetch_add(o.iterations, Ordering::Relaxed);
+                }
+                Err(_) => split.failed.store(true, Ordering::Relaxed),
             }
         }
     }
@@ -618,15 +813,31 @@ impl UplinkJob {
             return;
         };
         let pdus = s.pdus.read().unwrap_or_else(|e| e.into_inner());
+        let job = lock(&split.job).take();
         let mut rx = self.receivers[r].write().unwrap_or_else(|e| e.into_inner());
-        let front = s.fronts[r].read().unwrap_or_else(|e| e.into_inner());
-        let mut ind = s.indications[k].lock().unwrap_or_else(|e| e.into_inner());
+        let mut pool = lock(&self.harq[r]);
+        let mut ind = lock(&s.indications[k]);
         ind.tb.clear();
-        match rx.finish_result_with(&front, &plan) {
+        let Some((job, _)) = job else {
+            ind.result = Err(PuschError::NotProcessed);
+            ind.pdu = Some(pdus[k]);
+            return;
+        };
+        let heard = split.heard.load(Ordering::Relaxed);
+        let iterations = split.iterations.load(Ordering::Relaxed);
+        match rx.decode_finish_with(&plan, &job, iterations, heard, &mut pool) {
             Ok(_) if split.failed.load(Ordering::Relaxed) => {
                 ind.result = Err(PuschError::PartFailed);
             }
-            Ok(res) => {
+            Ok((crc_ok, iterations)) => {
+                let est = split.est.read().unwrap_or_else(|e| e.into_inner());
+                let n = plan.codeword_symbols();
+                // SAFETY: stage `detect` has completed; the codeword symbols are only read now.
+                let (d, nv) = unsafe { (split.d.slice(0..n), split.dnv.slice(0..n)) };
+                let erased = split.erased.load(Ordering::Relaxed);
+                let res = self
+                    .front
+                    .split_result(&plan, &est, d, nv, erased, crc_ok, iterations);
                 ind.tb.extend_from_slice(rx.transport_block(&plan));
                 ind.result = Ok(res);
             }

@@ -1,207 +1,17 @@
-//! What the PUSCH and PDSCH processors share: the data-RE layout of an
-//! allocation, layer mapping onto ports, and the receive front end (channel
-//! estimation, per-symbol detection, layer demapping into codeword order).
-//!
-//! - Layer mapping (TS 38.211 §6.3.1.3 / §7.3.1.3, one codeword):
-//!   x^(j)(i) = d(v·i + j).
-//! - RE mapping (§6.3.1.6 / §7.3.1.6, non-interleaved VRB→PRB, identity
-//!   precoding: layer j on port j): over the allocated symbols in increasing
-//!   l, and within each over the allocated subcarriers in increasing k,
-//!   skipping the DM-RS REs and, on DM-RS symbols, the REs of every CDM group
-//!   without data. PT-RS, CSI-RS and reserved resources are not modelled.
+//! Channel estimation and detection of one allocation ([`RxFrontEnd`]):
+//! DM-RS channel estimate, ZF/MMSE per RE with the symbol's CFO phase, and
+//! layer demapping d(v·i + j) = x^(j)(i) (TS 38.211 §6.3.1.3 / §7.3.1.3)
+//! into codeword order; with the measurements made of the equalised
+//! symbols (post-equalisation SINR, EVM) and the LLR quantiser.
 
-use crate::chest::{ChannelEstimate, ChannelEstimator, ChestError};
+use super::SchLayout;
+use crate::chest::{ChannelEstimate, ChannelEstimator, ChestError, ChestPosition};
 use crate::grid::ResourceGrid;
 use crate::mimo::{Detector, MimoError};
 use crate::numerology::Numerology;
-use crate::refsig::dmrs::{data_mask_in_prb, DmrsParams};
 use crate::simd::scalar::llr::EvmParams;
 use crate::simd::SimdLevel;
-use num_complex::Complex32;
-
-/// The data REs of one allocation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SchLayout {
-    /// The DM-RS of the allocation (ports, symbols, PRBs, sequence identity).
-    pub dmrs: DmrsParams,
-    /// First allocated symbol.
-    pub start_symbol: usize,
-    /// Allocated symbols.
-    pub n_symbols: usize,
-    /// Data subcarriers of a PRB on DM-RS symbols.
-    dmrs_data_mask: [bool; 12],
-    /// Data REs per layer on each symbol.
-    re_per_symbol: [usize; 14],
-    /// Data REs per layer in the slot.
-    pub n_re: usize,
-}
-
-impl SchLayout {
-    /// The layout of the allocation described by `dmrs`, on symbols
-    /// `start_symbol..start_symbol+n_symbols`.
-    pub fn new(dmrs: DmrsParams, start_symbol: usize, n_symbols: usize) -> Self {
-        let mask = data_mask_in_prb(dmrs.config_type, dmrs.cdm_groups_without_data);
-        let per_prb_dmrs = mask.iter().filter(|&&m| m).count();
-        let mut re = [0usize; 14];
-        for (l, r) in re.iter_mut().enumerate().skip(start_symbol).take(n_symbols) {
-            *r = if dmrs.symbols.contains(l) {
-                per_prb_dmrs * dmrs.n_prb
-            } else {
-                12 * dmrs.n_prb
-            };
-        }
-        SchLayout {
-            dmrs,
-            start_symbol,
-            n_symbols,
-            dmrs_data_mask: mask,
-            re_per_symbol: re,
-            n_re: re.iter().sum(),
-        }
-    }
-
-    /// Layers v.
-    pub fn layers(&self) -> usize {
-        self.dmrs.n_ports
-    }
-
-    /// Allocated subcarriers 12·n_PRB.
-    pub fn n_sc(&self) -> usize {
-        12 * self.dmrs.n_prb
-    }
-
-    /// First subcarrier of the allocation in the carrier grid.
-    pub fn first_sc(&self) -> usize {
-        12 * self.dmrs.prb_start
-    }
-
-    /// Data REs per layer on symbol `l`.
-    pub fn res_on_symbol(&self, l: usize) -> usize {
-        self.re_per_symbol.get(l).copied().unwrap_or(0)
-    }
-
-    /// Whether every allocated subcarrier of symbol `l` carries data.
-    pub fn is_full(&self, l: usize) -> bool {
-        self.res_on_symbol(l) == self.n_sc()
-    }
-
-    /// Coded bits G = n_RE·Q_m·v.
-    pub fn g(&self, qm: usize) -> usize {
-        self.n_re * qm * self.layers()
-    }
-
-    /// N_DMRS^PRB of TS 38.214 §5.1.3.2 / §6.1.4.2: DM-RS REs per PRB over the
-    /// allocation, CDM groups without data included.
-    pub fn n_dmrs_prb(&self) -> usize {
-        let per_sym = 12 - self.dmrs_data_mask.iter().filter(|&&m| m).count();
-        per_sym * self.dmrs.symbols.iter().count()
-    }
-
-    /// Calls `f(k)` for each data subcarrier k (relative to the allocation)
-    /// of symbol `l`, in increasing order.
-    #[inline]
-    pub fn for_each_data_sc(&self, l: usize, mut f: impl FnMut(usize)) {
-        if self.res_on_symbol(l) == 0 {
-            return;
-        }
-        if self.is_full(l) {
-            (0..self.n_sc()).for_each(f);
-        } else {
-            for prb in 0..self.dmrs.n_prb {
-                for (i, &m) in self.dmrs_data_mask.iter().enumerate() {
-                    if m {
-                        f(12 * prb + i);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Data REs per layer on the allocation's symbols before `l`: layer
-    /// mapping puts symbol `l`'s first RE at codeword symbol `v` times this.
-    pub fn res_before(&self, l: usize) -> usize {
-        self.re_per_symbol[..l.min(14)].iter().sum()
-    }
-
-    /// Layer mapping and RE mapping of codeword symbols `d` (n_RE·v of them)
-    /// onto ports 0..v of `grid` (whole-carrier symbols).
-    pub fn map_data(&self, d: &[Complex32], grid: &mut ResourceGrid) {
-        let symbols = grid.symbols();
-        with_port_views(grid, |ports| self.map_data_symbols(d, 0..symbols, ports));
-    }
-
-    /// [`SchLayout::map_data`] for slot symbols `symbols` only: `d` holds
-    /// their codeword symbols (v·Σ n_RE(l) of them, from codeword symbol
-    /// v·[`SchLayout::res_before`]`(symbols.start)`), and `ports[j]` is port
-    /// j's part of the grid for those symbols (symbol-major, whole-carrier
-    /// symbols). Mapping a slot in blocks of symbols writes what mapping it
-    /// whole writes.
-    pub fn map_data_symbols(
-        &self,
-        d: &[Complex32],
-        symbols: std::ops::Range<usize>,
-        ports: &mut [&mut [Complex32]],
-    ) {
-        let v = self.layers();
-        let base = self.first_sc();
-        let n_sc = ports.first().map_or(0, |p| p.len() / symbols.len().max(1));
-        let mut i = 0usize;
-        for l in symbols.clone() {
-            let n = self.res_on_symbol(l);
-            if n == 0 {
-                continue;
-            }
-            let o = (l - symbols.start) * n_sc;
-            for (j, port) in ports.iter_mut().enumerate().take(v) {
-                let sym = &mut port[o + base..o + n_sc];
-                let mut r = 0;
-                self.for_each_data_sc(l, |k| {
-                    sym[k] = d[v * (i + r) + j];
-                    r += 1;
-                });
-            }
-            i += n;
-        }
-    }
-
-    /// Writes the DM-RS of every layer into ports 0..v of `grid`; `seq` is
-    /// scratch of `dmrs.seq_len()` values.
-    pub fn map_dmrs(&self, grid: &mut ResourceGrid, seq: &mut [Complex32]) {
-        let symbols = grid.symbols();
-        with_port_views(grid, |ports| self.map_dmrs_symbols(0..symbols, ports, seq));
-    }
-
-    /// [`SchLayout::map_dmrs`] for slot symbols `symbols` only, into port
-    /// views as [`SchLayout::map_data_symbols`] takes them.
-    pub fn map_dmrs_symbols(
-        &self,
-        symbols: std::ops::Range<usize>,
-        ports: &mut [&mut [Complex32]],
-        seq: &mut [Complex32],
-    ) {
-        let n_sc = ports.first().map_or(0, |p| p.len() / symbols.len().max(1));
-        for (j, port) in ports.iter_mut().enumerate().take(self.layers()) {
-            for (l, _, lp) in self.dmrs.symbols.iter() {
-                if symbols.contains(&l) {
-                    let o = (l - symbols.start) * n_sc;
-                    self.dmrs.map_layer(j, l, lp, &mut port[o..o + n_sc], seq);
-                }
-            }
-        }
-    }
-}
-
-/// Calls `f` with mutable views of every port of `grid` (at most 8 ports: the
-/// layers of the shared channels).
-fn with_port_views(grid: &mut ResourceGrid, f: impl FnOnce(&mut [&mut [Complex32]])) {
-    let mut views: [&mut [Complex32]; 8] = Default::default();
-    let mut n = 0;
-    for (v, p) in views.iter_mut().zip(grid.ports_mut()) {
-        *v = p;
-        n += 1;
-    }
-    f(&mut views[..n]);
-}
+use num_complex::{Complex32, Complex64};
 
 /// Why the receive front end failed (the PDU was validated, so these are
 /// size mismatches between the request and what the processor was built for).
@@ -229,12 +39,14 @@ pub enum FrontEndError {
 /// codeword-ordered equalised symbols and their noise variances.
 /// Buffers are sized at construction; per-slot calls allocate nothing.
 ///
-/// Besides the whole-slot calls, the steps a pipeline runs as separate
-/// tasks: [`RxFrontEnd::chest_check`], then per DM-RS position
-/// [`RxFrontEnd::chest_position`] and [`RxFrontEnd::chest_interpolate`]
-/// (`&self`, any thread; see [`ChannelEstimator`]), then
-/// [`RxFrontEnd::chest_combine`], then [`RxFrontEnd::detect_symbol_into`]
-/// per symbol (`&self` with the caller's [`DetectScratch`] and output).
+/// Besides the whole-slot calls (on the front end's own estimate and
+/// codeword buffers), the steps a pipeline runs as separate tasks, each
+/// `&self` on state the caller owns: [`RxFrontEnd::chest_check`], then per
+/// DM-RS position [`RxFrontEnd::chest_position`] and
+/// [`RxFrontEnd::chest_interpolate`] (on that position's
+/// [`ChestPosition`]), then [`RxFrontEnd::chest_combine`] (into the
+/// caller's [`ChannelEstimate`]), then [`RxFrontEnd::detect_symbol_into`]
+/// per symbol (with the caller's [`DetectScratch`] and output).
 pub struct RxFrontEnd {
     n_rx: usize,
     max_layers: usize,
@@ -323,35 +135,69 @@ impl RxFrontEnd {
         Ok(())
     }
 
-    /// Split step 1: checks the request against the front end's sizes and
-    /// returns the number of DM-RS positions (the tasks of the next steps).
+    /// A channel estimate sized for this front end (caller-owned state of
+    /// the split steps).
+    pub fn new_estimate(&self) -> ChannelEstimate {
+        self.chest.new_estimate()
+    }
+
+    /// The work of one DM-RS position sized for this front end
+    /// (caller-owned state of the split steps).
+    pub fn new_position(&self) -> ChestPosition {
+        self.chest.new_position()
+    }
+
+    /// Split step 1: checks the request (and the storage of `est`) against
+    /// the front end's sizes and returns the number of DM-RS positions (the
+    /// tasks of the next steps).
     pub fn chest_check(
         &self,
         lay: &SchLayout,
         grid: &ResourceGrid,
+        est: &ChannelEstimate,
     ) -> Result<usize, FrontEndError> {
         self.check(lay, grid)?;
-        self.chest.check(grid, &lay.dmrs, &self.est)?;
+        self.chest.check(grid, &lay.dmrs, est)?;
         Ok(lay.dmrs.symbols.positions().len())
     }
 
     /// Split step 2, DM-RS position `pos` (after [`RxFrontEnd::chest_check`]):
-    /// least squares and timing correlation ([`ChannelEstimator::estimate_position`]).
-    pub fn chest_position(&self, lay: &SchLayout, grid: &ResourceGrid, pos: usize) {
-        self.chest.estimate_position(grid, &lay.dmrs, pos);
+    /// least squares and timing correlation into `w`
+    /// ([`ChannelEstimator::estimate_position`]).
+    pub fn chest_position(
+        &self,
+        lay: &SchLayout,
+        grid: &ResourceGrid,
+        pos: usize,
+        w: &mut ChestPosition,
+    ) {
+        self.chest.estimate_position(grid, &lay.dmrs, pos, w);
     }
 
-    /// Split step 3, DM-RS position `pos` (after step 2 of every position):
-    /// despreading and frequency interpolation ([`ChannelEstimator::interpolate_position`]).
-    pub fn chest_interpolate(&self, num: &Numerology, lay: &SchLayout, pos: usize) {
+    /// Split step 3 for the position of `w` (after step 2 of every
+    /// position, whose correlations are `corrs`): despreading and frequency
+    /// interpolation ([`ChannelEstimator::interpolate_position`]).
+    pub fn chest_interpolate(
+        &self,
+        num: &Numerology,
+        lay: &SchLayout,
+        corrs: &[Complex64],
+        w: &mut ChestPosition,
+    ) {
         self.chest
-            .interpolate_position(num, self.n_rx, &lay.dmrs, pos);
+            .interpolate_position(num, self.n_rx, &lay.dmrs, corrs, w);
     }
 
     /// Split step 4 (after step 3 of every position): noise, CFO and time
-    /// combining into the estimate ([`ChannelEstimator::combine`]).
-    pub fn chest_combine(&mut self, num: &Numerology, lay: &SchLayout) {
-        self.chest.combine(num, self.n_rx, &lay.dmrs, &mut self.est);
+    /// combining of the positions `work` into `est` ([`ChannelEstimator::combine`]).
+    pub fn chest_combine(
+        &self,
+        num: &Numerology,
+        lay: &SchLayout,
+        work: &mut [&mut ChestPosition],
+        est: &mut ChannelEstimate,
+    ) {
+        self.chest.combine(num, self.n_rx, &lay.dmrs, work, est);
     }
 
     /// Stage: channel estimation over all DM-RS positions.
@@ -361,14 +207,8 @@ impl RxFrontEnd {
         lay: &SchLayout,
         grid: &ResourceGrid,
     ) -> Result<(), FrontEndError> {
-        let n_pos = self.chest_check(lay, grid)?;
-        for pos in 0..n_pos {
-            self.chest_position(lay, grid, pos);
-        }
-        for pos in 0..n_pos {
-            self.chest_interpolate(num, lay, pos);
-        }
-        self.chest_combine(num, lay);
+        self.check(lay, grid)?;
+        self.chest.estimate(num, grid, &lay.dmrs, &mut self.est)?;
         Ok(())
     }
 
@@ -409,8 +249,9 @@ impl RxFrontEnd {
         r
     }
 
-    /// Detection of the data REs of symbol `l` (after the channel
-    /// estimate) into `d` and `dnv`, which take exactly that symbol's
+    /// Detection of the data REs of symbol `l` with the channel estimate
+    /// `est` (the caller's, from [`RxFrontEnd::chest_combine`]) into `d`
+    /// and `dnv`, which take exactly that symbol's
     /// codeword symbols, v·[`SchLayout::res_on_symbol`]`(l)` of them (from
     /// codeword symbol v·[`SchLayout::res_before`]`(l)`), with the caller's
     /// scratch: symbols can be detected on several threads at once and in
@@ -418,6 +259,7 @@ impl RxFrontEnd {
     #[allow(clippy::too_many_arguments)]
     pub fn detect_symbol_into(
         &self,
+        est: &ChannelEstimate,
         scratch: &mut DetectScratch,
         lay: &SchLayout,
         grid: &ResourceGrid,
@@ -426,7 +268,7 @@ impl RxFrontEnd {
         dnv: &mut [f32],
     ) -> Result<usize, FrontEndError> {
         detect_into(
-            &self.est,
+            est,
             &self.detectors,
             self.n_rx,
             scratch,
@@ -460,10 +302,9 @@ impl RxFrontEnd {
         (&self.d[..len], &self.dnv[..len])
     }
 
-    /// The whole codeword buffers (symbols and noise variances), for a
-    /// caller that hands their parts to [`RxFrontEnd::detect_symbol_into`].
-    pub fn codeword_mut(&mut self) -> (&mut [Complex32], &mut [f32]) {
-        (&mut self.d, &mut self.dnv)
+    /// Codeword symbols the front end's buffers hold (n_RE·v at most).
+    pub fn codeword_len(&self) -> usize {
+        self.d.len()
     }
 }
 
