@@ -20,6 +20,7 @@ mod histogram;
 mod task_buf;
 pub mod uplink;
 pub mod uplink_phy;
+mod uplink_state;
 
 pub use histogram::LatencyHistogram;
 
