@@ -286,6 +286,21 @@ impl FadingChannel {
     ) -> Result<(), ChannelError> {
         let len = self.check(tx, rx)?;
         let d_max = self.max_delay;
+        // A silent block with a silent delay line adds nothing (a TDD UE
+        // outside its uplink slots): the taps still advance, the sums are skipped.
+        let zero = Complex32::new(0.0, 0.0);
+        let silent = tx.iter().all(|x| x.as_ref().iter().all(|v| *v == zero))
+            && self.hist.iter().all(|h| h.iter().all(|v| *v == zero));
+        if silent {
+            let mut n = 0usize;
+            while n < len {
+                let u = (self.n_abs + n as u64) / self.k;
+                self.load_update(u);
+                n = ((u + 1) * self.k - self.n_abs).min(len as u64) as usize;
+            }
+            self.n_abs += len as u64;
+            return Ok(());
+        }
         for (t, x) in tx.iter().enumerate() {
             let e = &mut self.ext[t];
             e.clear();

@@ -445,7 +445,7 @@ fn the_waveform_cell_refuses_what_it_cannot_honour_and_honours_the_scheduler_key
     );
     let o = run(
         "premium-qos",
-        premium.replace("id = 1 ", "scheduler = \"qos\"\nid = 1 "),
+        premium.replace("scheduler = \"pf\"", "scheduler = \"qos\""),
     );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
@@ -500,7 +500,9 @@ fn loopback_is_deterministic_across_worker_counts_and_accounts_every_block() {
         let mut v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
         std::fs::remove_file(&j).ok();
+        // The timing and the verdict (real time held, slot margin) depend on the machine.
         v.as_object_mut().unwrap().remove("timing");
+        v.as_object_mut().unwrap().remove("verdict");
         v
     };
     let one = run("1");
