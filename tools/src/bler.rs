@@ -120,7 +120,13 @@ pub struct Point {
 }
 
 fn parse_points(s: &str) -> Result<Vec<f64>, String> {
-    let bad = || format!("--ebno-db `{s}`: expected `a,b,c` or `start:step:stop`");
+    parse_points_of("--ebno-db", s)
+}
+
+/// The dB points of option `flag`: a list `a,b,c` or a range `start:step:stop`
+/// (at most 1001 points), every one finite.
+pub(crate) fn parse_points_of(flag: &str, s: &str) -> Result<Vec<f64>, String> {
+    let bad = || format!("{flag} `{s}`: expected `a,b,c` or `start:step:stop` (finite dB values)");
     if s.contains(':') {
         let p: Vec<f64> = s
             .split(':')
@@ -129,20 +135,31 @@ fn parse_points(s: &str) -> Result<Vec<f64>, String> {
         let [a, step, b] = p[..] else {
             return Err(bad());
         };
-        if step.is_nan() || step <= 0.0 || b < a || (b - a) / step > 1000.0 {
+        if p.iter().any(|v| !v.is_finite())
+            || step.is_nan()
+            || step <= 0.0
+            || b < a
+            || (b - a) / step > 1000.0
+        {
             return Err(bad());
         }
         let n = ((b - a) / step + 1e-9).floor() as usize;
         Ok((0..=n).map(|i| a + i as f64 * step).collect())
     } else {
         s.split(',')
-            .map(|x| x.trim().parse::<f64>().map_err(|_| bad()))
+            .map(|x| {
+                x.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(bad)
+            })
             .collect()
     }
 }
 
 /// 95 % Wilson score interval for `k` successes in `n` trials.
-fn wilson(k: u64, n: u64) -> (f64, f64) {
+pub(crate) fn wilson(k: u64, n: u64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 1.0);
     }

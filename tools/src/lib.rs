@@ -12,6 +12,7 @@ pub mod expect;
 pub mod fuzz;
 pub mod info;
 pub mod interrupt;
+pub mod link;
 pub mod loopback;
 pub mod record;
 pub mod record_ext;

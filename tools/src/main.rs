@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use ranlab::{
-    bench, bler, blertable, channel, conform, fuzz, info, loopback, record, replay, sdr, system,
-    tags,
+    bench, bler, blertable, channel, conform, fuzz, info, link, loopback, record, replay, sdr,
+    system, tags,
 };
 use std::process::ExitCode;
 
@@ -37,6 +37,8 @@ enum Command {
     System(system::Args),
     /// Inventory and locate passive IoT tags in an indoor hall (or --coverage).
     Tags(tags::Args),
+    /// PUSCH/PDSCH link-level BLER and throughput over fading channels, the whole receiver.
+    Link(link::Args),
     /// Block error rate of the LDPC code on AWGN (QPSK, rv 0), with confidence intervals.
     Bler(bler::Args),
     /// Fuzz the parsers and receive-side blocks with random and mutated inputs (see docs/fuzzing.md).
@@ -100,6 +102,7 @@ fn dispatch(command: Command) -> ExitCode {
         Command::Conform(a) => conform::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Bler(a) => bler::run(a),
+        Command::Link(a) => link::run(a),
         Command::Info(a) => info::run(a),
         Command::Fuzz(a) => fuzz::run(a),
         Command::Sdr(a) => sdr::run(a),
