@@ -14,6 +14,7 @@ pub mod info;
 pub mod interrupt;
 pub mod link;
 pub mod loopback;
+pub mod overrides;
 pub mod record;
 pub mod record_ext;
 pub mod replay;

@@ -462,6 +462,38 @@ fn the_waveform_cell_refuses_what_it_cannot_honour_and_honours_the_scheduler_key
 }
 
 #[test]
+fn set_overrides_scenario_values_and_the_json_records_the_effective_config() {
+    let j = std::env::temp_dir().join(format!("ranlab-set-{}.json", std::process::id()));
+    let o = ranlab(&[
+        "loopback",
+        "--slots",
+        "20",
+        "--set",
+        "channel.snr_db=12.5",
+        "--set",
+        "ue.0.count=2",
+        "--json",
+        j.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&j);
+    assert_eq!(v["config"]["channel"]["snr_db"], 12.5);
+    assert_eq!(v["config"]["slots"], 20);
+    assert_eq!(v["ues"].as_array().unwrap().len(), 2);
+    assert!(v["version"].as_str().is_some_and(|s| !s.is_empty()));
+    for (set, what) in [
+        ("channel.snr=1", "snr"),
+        ("cell.carriers.3.bandwidth_mhz=20", "beyond the 1 entries"),
+        ("channel.model=tdl-z", "tdl-z"),
+    ] {
+        let o = ranlab(&["loopback", "--slots", "5", "--set", set]);
+        assert!(!o.status.success(), "{set}");
+        assert!(text(&o).1.contains(what), "{set}: {:?}", text(&o));
+    }
+}
+
+#[test]
 fn a_loopback_that_delivers_nothing_exits_5() {
     let default = text(&ranlab(&["loopback", "--print-default-config"])).0;
     assert!(default.contains("snr_db = 20.0"));

@@ -146,6 +146,8 @@ const MAX_PDUS: usize = 16;
 
 /// The gNB of one carrier with its UEs and radio.
 pub struct Cell {
+    /// The scenario as run.
+    scenario: Scenario,
     name: String,
     cell_id: u16,
     seed: u64,
@@ -369,6 +371,7 @@ impl Cell {
         );
         let lookahead = link.lookahead;
         Ok(Cell {
+            scenario: s.clone(),
             name: s.name.clone(),
             cell_id: s.cell.id,
             seed,
@@ -634,6 +637,8 @@ impl Cell {
         let slots_run = self.slots_run;
         let air_s = slots_run as f64 * self.slot_us as f64 * 1e-6;
         let mut report = Report {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            config: Some(self.scenario.clone()),
             scenario: self.name.clone(),
             slots: slots_run,
             seed: self.seed,

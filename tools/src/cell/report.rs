@@ -159,6 +159,10 @@ impl From<(&str, EventCounts)> for RadioReport {
 /// The whole summary.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// `ranlab` version that made the report.
+    pub version: String,
+    /// The effective scenario (after `--config`, `--set`, `--slots`, `--seed`).
+    pub config: Option<crate::scenario::Scenario>,
     /// Scenario name.
     pub scenario: String,
     /// Slots run.

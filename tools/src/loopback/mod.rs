@@ -23,6 +23,11 @@ pub struct Args {
     /// Print the built-in scenario as a starting file and exit.
     #[arg(long)]
     print_default_config: bool,
+    /// Replace one scenario value, e.g. `--set channel.snr_db=12 --set
+    /// cell.carriers.0.bandwidth_mhz=20` (dotted path; a number picks an
+    /// array element; repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Slots to run (overrides the scenario's `slots`).
     #[arg(long, value_name = "N")]
     slots: Option<u64>,
@@ -85,9 +90,24 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
         print!("{DEFAULT_SCENARIO}");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut scenario = match &args.config {
-        Some(p) => Scenario::load(p)?,
-        None => Scenario::builtin(),
+    let (text, origin) = match &args.config {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read config `{}`: {e}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (
+            DEFAULT_SCENARIO.to_string(),
+            "built-in scenario".to_string(),
+        ),
+    };
+    let mut scenario = if args.set.is_empty() {
+        Scenario::parse(&text, &origin)?
+    } else {
+        Scenario::parse(
+            &crate::overrides::apply(&text, &args.set)?,
+            &format!("{origin} with --set"),
+        )?
     };
     if let Some(s) = args.slots {
         if s == 0 {
