@@ -128,6 +128,10 @@ pub struct Args {
     /// Channel-estimate time combining (the receiver's default: average).
     #[arg(long, value_enum, default_value = "average")]
     chest_time: ChestTime,
+    /// SNR points run at once (each on its own thread; results do not depend
+    /// on it): `auto` (the cores this process may run on) or a number.
+    #[arg(long, default_value = "auto", value_parser = crate::loopback::parse_workers)]
+    workers: usize,
     /// Seed of the channel, the noise and the transport blocks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -464,12 +468,46 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
         "iters"
     );
     let slot_s = 1e-3 / scs.slots_per_subframe() as f64;
-    for &snr in &snrs {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+    // Points in parallel, each with its own chain and channel (same seed):
+    // the results are those of a serial run, in SNR order.
+    let chains = snrs
+        .iter()
+        .map(|_| new_chain())
+        .collect::<CliResult<Vec<_>>>()?;
+    let workers = a.workers.clamp(1, snrs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Chain>>> = chains
+        .into_iter()
+        .map(|c| std::sync::Mutex::new(Some(c)))
+        .collect();
+    let results: Vec<std::sync::Mutex<Option<Result<Point, String>>>> =
+        snrs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|sc| {
+        for _ in 0..workers {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= snrs.len() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let chain = slots[i].lock().ok().and_then(|mut c| c.take());
+                let r = match chain {
+                    Some(c) => run_point(&a, &num, c, snrs[i], tbs_bits, slot_s, &stop)
+                        .map_err(|e| e.to_string()),
+                    None => Err("internal: point taken twice".to_string()),
+                };
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    for r in results {
+        let Some(p) = r.into_inner().ok().flatten() else {
+            // Not run: Ctrl-C came first.
             report.interrupted = true;
             break;
-        }
-        let p = run_point(&a, &num, new_chain()?, snr, tbs_bits, slot_s, &stop)?;
+        };
+        let p = p?;
         println!(
             "{:>8.2} {:>7} {:>7} {:>9.4} {:>9.4} .. {:<7.4} {:>10.4} {:>11.3} {:>8.2} {:>7.2}",
             p.snr_db,

@@ -117,3 +117,15 @@ fn bad_settings_are_refused_by_name() {
         assert!(err.contains(what), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn points_run_in_parallel_give_the_serial_results() {
+    let args = ["--snr", "6,9,12", "--tbs", "6", "--max-errors", "0"];
+    let mut one = args.to_vec();
+    one.extend(["--workers", "1"]);
+    let mut three = args.to_vec();
+    three.extend(["--workers", "3"]);
+    let (a, b) = (run_json(&one, "w1"), run_json(&three, "w3"));
+    assert_eq!(a["points"], b["points"]);
+    assert_eq!(a["points"].as_array().unwrap().len(), 3);
+}

@@ -66,7 +66,7 @@ pub struct Args {
 }
 
 /// `--workers`: `auto` is the cores this process may run on.
-fn parse_workers(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_workers(s: &str) -> Result<usize, String> {
     if s == "auto" {
         return Ok(std::thread::available_parallelism().map_or(1, |n| n.get()));
     }
