@@ -42,6 +42,9 @@ pub enum RuleKind {
 
 /// Arguments of `ranlab bler`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab bler --bg 1 --k 8448 --e 16896 --ebno-db 1.0:0.1:1.6 --blocks 4000\n  ranlab bler --bg 2 --k 3840 --e 7680 --ebno-db 0,1,2 --decoder bp --json bler.json"
+)]
 pub struct Args {
     /// Base graph (1 or 2).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]

@@ -31,6 +31,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ranlab bler-table`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab bler-table --mcs-table 2 --n-prb 16 --out bler.json   # the link table of `ranlab system`"
+)]
 pub struct Args {
     /// MCS table: 1 (64QAM) or 2 (256QAM).
     #[arg(long, default_value_t = 2)]

@@ -19,6 +19,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ranlab channel`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab channel --model tdl-c --out h.npy     # tap gains over time, NumPy + JSON sidecar"
+)]
 pub struct Args {
     /// Model: awgn, rayleigh, tdl-a .. tdl-e, cdl-a .. cdl-e.
     #[arg(long, value_name = "M")]

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ranlab info`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab info\n  ranlab info --json\n  RANLAB_SIMD=scalar ranlab info   # every block capped at the scalar kernels"
+)]
 pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]

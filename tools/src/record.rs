@@ -36,6 +36,9 @@ pub enum DataFormat {
 
 /// Arguments of `ranlab record`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab record --radio sim --slots 200 --out sim        # the simulated cell, with its PUSCH PDUs\n  ranlab record --radio soapy --args driver=lime --slots 200 --out cap   # build with --features soapy"
+)]
 pub struct Args {
     /// Base name of the recording: writes BASE.sigmf-data and BASE.sigmf-meta.
     #[arg(long, value_name = "BASENAME")]

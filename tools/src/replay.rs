@@ -30,6 +30,9 @@ use std::time::Duration;
 
 /// Arguments of `ranlab replay`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab replay sim --json replay.json   # decode what `ranlab record --radio sim` wrote"
+)]
 pub struct Args {
     /// The recording: BASE, BASE.sigmf-meta or BASE.sigmf-data.
     #[arg(value_name = "FILE")]

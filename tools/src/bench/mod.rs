@@ -36,6 +36,9 @@ pub fn unpinned_cores() -> Vec<usize> {
 
 /// Arguments of `ranlab bench`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab bench --list\n  ranlab bench --only slot --time 1 --json slot.json\n  ranlab bench --only ldpc_decode --all-impls      # every instruction set, side by side"
+)]
 pub struct Args {
     /// Only run the cases of this block: crc, ldpc_encode, ldpc_decode,
     /// rate_match, derate_match, scrambling, demap, mimo, precoder, ofdm,

@@ -24,6 +24,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ranlab conform`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab conform ../shared/vectors/*.jsonl\n  ranlab conform phy/tests/vectors/*.jsonl --block qam_demap -v"
+)]
 pub struct Args {
     /// Test-vector files (JSON Lines), e.g. ../shared/vectors/*.jsonl
     #[arg(required = true, value_name = "FILE")]

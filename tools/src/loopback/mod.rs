@@ -16,6 +16,9 @@ pub use crate::cell::Pace;
 
 /// Arguments of `ranlab loopback`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab loopback\n  ranlab loopback --set channel.snr_db=12 --slots 2000 --json run.json --expect \"bler<=0.1\"\n  ranlab loopback --config tools/examples/boards/b210-20mhz-2x2.toml --radio soapy --pace realtime"
+)]
 pub struct Args {
     /// Scenario file (TOML); the built-in default when absent.
     #[arg(long, value_name = "FILE")]

@@ -21,6 +21,9 @@ pub const DEFAULT_BLER_TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/
 
 /// Arguments of `ranlab system`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab system --config tools/examples/ul-ca.toml --json ca.json\n  ranlab system --config tools/examples/qos.toml --scheduler qos --expect \"ul_goodput_mbps>=50\""
+)]
 pub struct Args {
     /// System configuration (TOML; examples in tools/examples/).
     #[arg(long, value_name = "FILE")]

@@ -17,6 +17,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ranlab tags`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ranlab tags --json tags.json --expect \"position_error_p90_m<=7\"\n  ranlab tags --coverage --trials 200"
+)]
 pub struct Args {
     /// TOML configuration (see --print-default-config).
     #[arg(long, value_name = "FILE")]
