@@ -308,7 +308,15 @@ fn open_radio(a: &Args, scs_khz: u32) -> CliResult<Box<dyn Radio>> {
                 )
                 .into());
             }
-            Ok(Box::new(SoapyRadio::open(&a.args, opts)?))
+            let radio = SoapyRadio::open(&a.args, opts).map_err(|e| {
+                match crate::cell::radio::module_for_args(&a.args) {
+                    Some(m) => {
+                        format!("{e}; is the board's SoapySDR module installed? (package: {m})")
+                    }
+                    None => e.to_string(),
+                }
+            })?;
+            Ok(Box::new(radio))
         }
         // Recorded by `record_sim` through the loopback engine.
         RadioKind::Sim => Err("--radio sim opens no device".into()),

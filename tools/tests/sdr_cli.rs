@@ -269,6 +269,20 @@ fn board_profiles_name_their_module_and_check_their_ports() {
     assert!(err.contains("no antenna \"LNAW\""), "{err}");
     let o = ranlab(&["sdr", "probe", "--args", "driver=lime"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("soapysdr-module-lms7"));
+    let out = tmp("no-uhd");
+    let o = ranlab(&[
+        "record",
+        "--radio",
+        "soapy",
+        "--args",
+        "driver=uhd",
+        "--slots",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("soapysdr-module-uhd"));
 }
 
 /// Without the `soapy` feature, `--radio soapy` says how to get it.
