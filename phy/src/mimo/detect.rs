@@ -393,11 +393,19 @@ unsafe fn run_detect(
             SimdLevel::Avx512 if n_re >= 16 => {
                 let whole = n_re / 16 * 16;
                 // SAFETY: level was clamped to what the CPU supports.
-                unsafe { crate::simd::avx512::mimo::detect(p, yp, hp, xp, np, 0, whole) };
+                unsafe { crate::mimo::lanes::entry::avx512::detect(p, yp, hp, xp, np, 0, whole) };
                 if whole < n_re {
                     // SAFETY: as above; n_re - 16 >= 0.
                     unsafe {
-                        crate::simd::avx512::mimo::detect(p, yp, hp, xp, np, n_re - 16, n_re)
+                        crate::mimo::lanes::entry::avx512::detect(
+                            p,
+                            yp,
+                            hp,
+                            xp,
+                            np,
+                            n_re - 16,
+                            n_re,
+                        )
                     };
                 }
                 done = n_re;
@@ -405,10 +413,12 @@ unsafe fn run_detect(
             SimdLevel::Avx2 | SimdLevel::Avx512 if n_re >= 8 => {
                 let whole = n_re / 8 * 8;
                 // SAFETY: as above (AVX-512 implies AVX2 + FMA here).
-                unsafe { crate::simd::avx2::mimo::detect(p, yp, hp, xp, np, 0, whole) };
+                unsafe { crate::mimo::lanes::entry::avx2::detect(p, yp, hp, xp, np, 0, whole) };
                 if whole < n_re {
                     // SAFETY: as above; n_re - 8 >= 0.
-                    unsafe { crate::simd::avx2::mimo::detect(p, yp, hp, xp, np, n_re - 8, n_re) };
+                    unsafe {
+                        crate::mimo::lanes::entry::avx2::detect(p, yp, hp, xp, np, n_re - 8, n_re)
+                    };
                 }
                 done = n_re;
             }
@@ -455,9 +465,9 @@ unsafe fn run_detect_grouped(
                 // (AVX-512 implies AVX2 + FMA here); groups s..e are whole.
                 unsafe {
                     if w == 16 {
-                        crate::simd::avx512::mimo::detect_group(p, yp, hp, xp, np, s, e, r)
+                        crate::mimo::lanes::entry::avx512::detect_group(p, yp, hp, xp, np, s, e, r)
                     } else {
-                        crate::simd::avx2::mimo::detect_group(p, yp, hp, xp, np, s, e, r)
+                        crate::mimo::lanes::entry::avx2::detect_group(p, yp, hp, xp, np, s, e, r)
                     }
                 }
             };

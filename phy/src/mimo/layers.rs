@@ -126,7 +126,7 @@ pub fn precode_layers(
                 mid = r0 + (r1 - r0) / 16 * 16;
                 // SAFETY: supported level; indices inside the checked planes.
                 unsafe {
-                    crate::simd::avx512::mimo::apply_precoder(
+                    crate::mimo::lanes::entry::avx512::apply_precoder(
                         n_ports, n_layers, n, wp, ng, g, xp, op, r0, mid,
                     )
                 };
@@ -135,7 +135,7 @@ pub fn precode_layers(
                 mid = r0 + (r1 - r0) / 8 * 8;
                 // SAFETY: as above.
                 unsafe {
-                    crate::simd::avx2::mimo::apply_precoder(
+                    crate::mimo::lanes::entry::avx2::apply_precoder(
                         n_ports, n_layers, n, wp, ng, g, xp, op, r0, mid,
                     )
                 };
@@ -217,7 +217,7 @@ pub fn precode_add(
                 mid = r0 + (r1 - r0) / 8 * 8;
                 // SAFETY: supported level; every span checked inside the planes.
                 unsafe {
-                    crate::simd::avx512::mimo::apply_precoder_add(
+                    crate::mimo::lanes::entry::avx512::apply_precoder_add(
                         n_ports, n_layers, wp, n_groups, g, xp, op, r0, mid,
                     )
                 };
@@ -226,7 +226,7 @@ pub fn precode_add(
                 mid = r0 + (r1 - r0) / 4 * 4;
                 // SAFETY: as above.
                 unsafe {
-                    crate::simd::avx2::mimo::apply_precoder_add(
+                    crate::mimo::lanes::entry::avx2::apply_precoder_add(
                         n_ports, n_layers, wp, n_groups, g, xp, op, r0, mid,
                     )
                 };

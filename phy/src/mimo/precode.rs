@@ -139,20 +139,20 @@ impl Precoder {
             SimdLevel::Avx512 if ng >= 16 => {
                 let whole = ng / 16 * 16;
                 // SAFETY: level supported (clamped at construction), lengths checked.
-                unsafe { crate::simd::avx512::mimo::precode(&p, hp, wp, 0, whole) };
+                unsafe { crate::mimo::lanes::entry::avx512::precode(&p, hp, wp, 0, whole) };
                 if whole < ng {
                     // SAFETY: as above; ng - 16 >= 0.
-                    unsafe { crate::simd::avx512::mimo::precode(&p, hp, wp, ng - 16, ng) };
+                    unsafe { crate::mimo::lanes::entry::avx512::precode(&p, hp, wp, ng - 16, ng) };
                 }
                 done = ng;
             }
             SimdLevel::Avx2 | SimdLevel::Avx512 if ng >= 8 => {
                 let whole = ng / 8 * 8;
                 // SAFETY: as above (AVX-512 implies AVX2 + FMA here).
-                unsafe { crate::simd::avx2::mimo::precode(&p, hp, wp, 0, whole) };
+                unsafe { crate::mimo::lanes::entry::avx2::precode(&p, hp, wp, 0, whole) };
                 if whole < ng {
                     // SAFETY: as above; ng - 8 >= 0.
-                    unsafe { crate::simd::avx2::mimo::precode(&p, hp, wp, ng - 8, ng) };
+                    unsafe { crate::mimo::lanes::entry::avx2::precode(&p, hp, wp, ng - 8, ng) };
                 }
                 done = ng;
             }

@@ -8,6 +8,8 @@
 pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
+pub(crate) mod lanes8;
+pub(crate) mod lanes_f32;
 pub mod scalar;
 
 use std::fmt;

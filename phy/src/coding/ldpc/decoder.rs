@@ -139,19 +139,19 @@ impl Kernels {
         match level {
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512 => Kernels {
-                layer: crate::simd::avx512::ldpc::layer_update,
+                layer: super::layer::layer_update_avx512,
                 // AVX-512 implies AVX2; the parity check is load bound.
                 parity: crate::simd::avx2::ldpc::parity_ok,
                 fused: true,
             },
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => Kernels {
-                layer: crate::simd::avx2::ldpc::layer_update,
+                layer: super::layer::layer_update_avx2,
                 parity: crate::simd::avx2::ldpc::parity_ok,
                 fused: true,
             },
             _ => Kernels {
-                layer: crate::simd::scalar::ldpc::layer_update,
+                layer: super::layer_scalar::layer_update,
                 parity: crate::simd::scalar::ldpc::parity_ok,
                 fused: false,
             },

@@ -1,19 +1,21 @@
 //! One layer (base row) of layered min-sum: the contract the decoder and its
 //! kernels share, and the vector kernel written once over a lane type.
 //!
-//! The decoder ([`super::decoder`]) and the per-instruction-set kernels
-//! (`simd::{scalar,avx2,avx512}::ldpc`) both import this module and nothing
-//! else of each other's: the decoder picks a kernel, the kernels see only
-//! [`LayerArgs`], the constants and [`MinSum`].
+//! The decoder ([`super::decoder`]) picks one of the entry points here; the
+//! instruction sets (`simd::{avx2,avx512}::ldpc`) supply only the lane types
+//! and import nothing of `coding`.
 //!
 //! [`layer_update`] is the algorithm for every vector width: an instruction
-//! set supplies only [`I8Lanes`] (loads, stores, saturating byte arithmetic,
-//! packing between i16 and i8, masks and a 16-entry table look-up) and a
-//! `#[target_feature]` entry point that instantiates it. Everything here is
-//! `#[inline(always)]` so it is compiled inside that entry point, as
-//! `mimo::lanes` does for the MIMO kernels. The scalar twin
-//! (`simd::scalar::ldpc::layer_update`) stays written out lane by lane: it is
-//! the reference the vector kernels are tested against.
+//! set supplies only [`I8Lanes`] (`simd::lanes8`: loads, stores, saturating
+//! byte arithmetic, packing between i16 and i8, masks and a 16-entry table
+//! look-up), and the `#[target_feature]` entry points below
+//! ([`layer_update_avx2`], [`layer_update_avx512`]) instantiate it.
+//! Everything is `#[inline(always)]` so it is compiled inside that entry
+//! point. The scalar twin ([`super::layer_scalar::layer_update`]) stays
+//! written out lane by lane: it is the reference the vector kernels are
+//! tested against.
+
+use crate::simd::lanes8::I8Lanes;
 
 /// The check-node correction of min-sum, in fixed point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,75 +144,6 @@ pub(crate) struct LayerArgs<'a> {
     /// each column instead of `work` (only offered when `lanes` is a multiple of
     /// 64, so no padding lane lands on a real one); the scalar kernel never does.
     pub write_back: bool,
-}
-
-/// A vector of `W` i8 lanes, and the two vectors of `W / 2` i16 lanes
-/// ([`I8Lanes::Wide`]) that hold the same lanes widened. The lane order of a
-/// byte vector is the instruction set's own ([`I8Lanes::pack`]); only the
-/// kernel reads it back. All methods are `unsafe`: the SIMD implementations
-/// need their target feature, and loads and stores take raw pointers to a
-/// whole vector.
-pub(crate) trait I8Lanes: Copy {
-    /// i8 lanes per vector.
-    const W: usize;
-    /// `W / 2` i16 lanes.
-    type Wide: Copy;
-    /// One flag per i8 lane.
-    type Mask: Copy;
-
-    /// Every lane `x`.
-    unsafe fn splat(x: i8) -> Self;
-    /// Loads `W` bytes.
-    unsafe fn load(p: *const i8) -> Self;
-    /// Stores `W` bytes.
-    unsafe fn store(p: *mut i8, v: Self);
-    /// Loads `W / 2` i16 values.
-    unsafe fn load_wide(p: *const i16) -> Self::Wide;
-    /// Stores `W / 2` i16 values.
-    unsafe fn store_wide(p: *mut i16, v: Self::Wide);
-    /// Wrapping i16 `a + b`.
-    unsafe fn add_wide(a: Self::Wide, b: Self::Wide) -> Self::Wide;
-    /// Wrapping i16 `a - b`.
-    unsafe fn sub_wide(a: Self::Wide, b: Self::Wide) -> Self::Wide;
-    /// The i16 lanes of `lo` and `hi` saturated to i8, in the instruction
-    /// set's pack order (`packs_epi16`).
-    unsafe fn pack(lo: Self::Wide, hi: Self::Wide) -> Self;
-    /// Sign-extends the lanes back to the `(lo, hi)` that [`I8Lanes::pack`] took.
-    unsafe fn widen(self) -> (Self::Wide, Self::Wide);
-
-    /// Signed minimum.
-    unsafe fn min_i8(self, o: Self) -> Self;
-    /// Signed maximum.
-    unsafe fn max_i8(self, o: Self) -> Self;
-    /// `|self|` (the lanes are never -128 here).
-    unsafe fn abs_i8(self) -> Self;
-    /// Wrapping `self - o`.
-    unsafe fn sub_i8(self, o: Self) -> Self;
-    /// Bitwise XOR.
-    unsafe fn xor(self, o: Self) -> Self;
-    /// Per lane: signed `self > o`.
-    unsafe fn gt(self, o: Self) -> Self::Mask;
-    /// Per lane: `self == o`.
-    unsafe fn eq(self, o: Self) -> Self::Mask;
-    /// Per lane: `self < 0`.
-    unsafe fn negative(self) -> Self::Mask;
-    /// Per lane: `if m { b } else { a }`.
-    unsafe fn blend(m: Self::Mask, a: Self, b: Self) -> Self;
-
-    /// Unsigned minimum.
-    unsafe fn min_u8(self, o: Self) -> Self;
-    /// Unsigned maximum.
-    unsafe fn max_u8(self, o: Self) -> Self;
-    /// Unsigned saturating `self + o`.
-    unsafe fn adds_u8(self, o: Self) -> Self;
-    /// Unsigned saturating `self - o`.
-    unsafe fn subs_u8(self, o: Self) -> Self;
-    /// Unsigned `self >> 1`.
-    unsafe fn half_u8(self) -> Self;
-    /// `(self * alpha_16) >> 4` on lanes 0..=127 (the product in 16 bits).
-    unsafe fn mul_q4_u8(self, alpha_16: u8) -> Self;
-    /// `table[self]` for lanes 0..=15.
-    unsafe fn lookup16(table: &[u8; 16], idx: Self) -> Self;
 }
 
 /// |R| = rule(m) on magnitudes 0..=127, as [`MinSum::apply`].
@@ -416,4 +349,29 @@ mod tests {
         let o = MinSum::Offset { beta: 4 };
         assert_eq!(o.magnitudes(10, 20, 30), (6, 16));
     }
+}
+
+/// One layer of layered min-sum, 32 lanes at a time: [`layer_update`] over
+/// the AVX2 lanes.
+///
+/// # Safety
+/// The CPU must support AVX2; the bounds of [`layer_update`] with a width of 32.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn layer_update_avx2(a: LayerArgs<'_>) {
+    // SAFETY: the caller's contract, passed on; AVX2 is enabled here.
+    unsafe { layer_update::<crate::simd::avx2::ldpc::V32>(a) }
+}
+
+/// One layer of layered min-sum, 64 lanes at a time: [`layer_update`] over
+/// the AVX-512 lanes.
+///
+/// # Safety
+/// The CPU must support AVX-512 F and BW; the bounds of [`layer_update`]
+/// with a width of 64.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(crate) unsafe fn layer_update_avx512(a: LayerArgs<'_>) {
+    // SAFETY: the caller's contract, passed on; AVX-512 F and BW are enabled here.
+    unsafe { layer_update::<crate::simd::avx512::ldpc::V64>(a) }
 }

@@ -15,6 +15,7 @@ pub mod decoder;
 pub mod encoder;
 mod error;
 pub(crate) mod layer;
+pub(crate) mod layer_scalar;
 mod tables;
 
 pub use base_graph::{lifting_set_index, select_lifting, BaseGraph, LiftedGraph, LIFTING_SIZES};

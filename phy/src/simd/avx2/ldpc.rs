@@ -2,7 +2,7 @@
 //! parity check, and the lane type the shared layer update
 //! (`coding::ldpc::layer`) runs on. Twins of `simd::scalar::ldpc`.
 
-use crate::coding::ldpc::layer::{self, I8Lanes, LayerArgs};
+use crate::simd::lanes8::I8Lanes;
 use std::arch::x86_64::*;
 
 /// `dst[i] = XOR over e of base[offs[e] + i]` (see the scalar twin).
@@ -233,18 +233,6 @@ impl I8Lanes for V32 {
     }
 }
 
-/// One layer of layered min-sum, 32 lanes at a time: the shared kernel
-/// ([`layer::layer_update`]) over [`V32`].
-///
-/// # Safety
-/// The CPU must support AVX2; the bounds of [`layer::layer_update`] with a
-/// width of 32.
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn layer_update(a: LayerArgs<'_>) {
-    // SAFETY: the caller's contract, passed on; AVX2 is enabled here.
-    unsafe { layer::layer_update::<V32>(a) }
-}
-
 /// True when every check of the row (lanes < `lanes`) sees an even number of
 /// negative values among `app[offs[e] + l]` (see the scalar twin).
 ///
@@ -273,21 +261,4 @@ pub(crate) unsafe fn parity_ok(app: &[i16], offs: &[usize], lanes: usize) -> boo
         }
     }
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::simd::SimdLevel;
-
-    /// The layer update over the AVX2 lanes against the scalar twin.
-    #[test]
-    #[cfg_attr(not(host_avx2), ignore = "this CPU has no AVX2/FMA")]
-    fn layer_update_matches_the_scalar_twin() {
-        assert!(
-            SimdLevel::Avx2.is_supported(),
-            "built on an AVX2 machine, run on one without: rebuild here"
-        );
-        // SAFETY: AVX2 is present (asserted above).
-        unsafe { crate::simd::scalar::ldpc::assert_layer_twin(super::layer_update) };
-    }
 }

@@ -3,7 +3,7 @@
 //! runs on. Twins of `simd::scalar::ldpc`; compiled everywhere on x86-64, run
 //! only when detected.
 
-use crate::coding::ldpc::layer::{self, I8Lanes, LayerArgs};
+use crate::simd::lanes8::I8Lanes;
 use std::arch::x86_64::*;
 
 /// `dst[i] = XOR over e of base[offs[e] + i]` (see the scalar twin).
@@ -167,34 +167,5 @@ impl I8Lanes for V64 {
             let t = _mm512_broadcast_i32x4(_mm_loadu_si128(table.as_ptr() as *const __m128i));
             V64(_mm512_shuffle_epi8(t, idx.0))
         }
-    }
-}
-
-/// One layer of layered min-sum, 64 lanes at a time: the shared kernel
-/// ([`layer::layer_update`]) over [`V64`].
-///
-/// # Safety
-/// The CPU must support AVX-512 F and BW; the bounds of
-/// [`layer::layer_update`] with a width of 64.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub(crate) unsafe fn layer_update(a: LayerArgs<'_>) {
-    // SAFETY: the caller's contract, passed on; AVX-512 F and BW are enabled here.
-    unsafe { layer::layer_update::<V64>(a) }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::simd::SimdLevel;
-
-    /// The layer update over the AVX-512 lanes against the scalar twin.
-    #[test]
-    #[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512F/BW")]
-    fn layer_update_matches_the_scalar_twin() {
-        assert!(
-            SimdLevel::Avx512.is_supported(),
-            "built on an AVX-512 machine, run on one without: rebuild here"
-        );
-        // SAFETY: AVX-512 F and BW are present (asserted above).
-        unsafe { crate::simd::scalar::ldpc::assert_layer_twin(super::layer_update) };
     }
 }

@@ -2,7 +2,7 @@
 //! vector, complex values split and merged in order with two-source
 //! permutes.
 
-use crate::mimo::lanes::{self, Lanes, C};
+use crate::simd::lanes_f32::{Lanes, C};
 use core::arch::x86_64::*;
 use num_complex::Complex32;
 
@@ -109,126 +109,6 @@ impl Lanes for V16 {
             _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(8) as *const i8);
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(15) as *const i8);
-        }
-    }
-}
-
-/// Detects REs `start..end` (length a multiple of 16) with AVX-512F.
-///
-/// # Safety
-/// The CPU must support AVX-512F; the pointers as
-/// [`lanes::detector::detect_block`] requires.
-#[target_feature(enable = "avx512f,avx2,fma")]
-pub(crate) unsafe fn detect(
-    p: &lanes::detector::DetectParams,
-    y: *const Complex32,
-    h: *const Complex32,
-    x: *mut Complex32,
-    nv: *mut f32,
-    start: usize,
-    end: usize,
-) {
-    unsafe { lanes::kernels::detect_range::<V16>(p, y, h, x, nv, start, end) }
-}
-
-/// Detects the groups `start..end` (a multiple of 16) of `r_len` REs each
-/// with AVX-512.
-///
-/// # Safety
-/// AVX-512F present; pointers as [`lanes::grouped::detect_group_block`] requires.
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn detect_group(
-    p: &lanes::grouped::GroupParams,
-    y: *const Complex32,
-    h: *const Complex32,
-    x: *mut Complex32,
-    nv: *mut f32,
-    start: usize,
-    end: usize,
-    r_len: usize,
-) {
-    unsafe { lanes::grouped::detect_group_range::<V16>(p, y, h, x, nv, start, end, r_len) }
-}
-
-/// Precoders for PRB groups `start..end` (a multiple of 16) with AVX-512.
-///
-/// # Safety
-/// AVX-512F present; pointers as [`lanes::precode::precode_block`] requires.
-#[target_feature(enable = "avx512f,avx2,fma")]
-pub(crate) unsafe fn precode(
-    p: &lanes::precode::PrecodeParams,
-    h: *const Complex32,
-    w: *mut Complex32,
-    start: usize,
-    end: usize,
-) {
-    unsafe { lanes::precode::precode_range::<V16>(p, h, w, start, end) }
-}
-
-/// Applies one group's precoder to REs `r0..r1` (a multiple of 16) with AVX-512.
-///
-/// # Safety
-/// AVX-512F present; pointers as [`lanes::precode::apply_precoder`] requires.
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn apply_precoder(
-    n_ports: usize,
-    n_layers: usize,
-    n: usize,
-    w: *const Complex32,
-    stride_w: usize,
-    group: usize,
-    x: *const Complex32,
-    out: *mut Complex32,
-    r0: usize,
-    r1: usize,
-) {
-    unsafe {
-        lanes::precode::apply_precoder::<V16>(
-            n_ports, n_layers, n, w, stride_w, group, x, out, r0, r1,
-        )
-    }
-}
-
-/// Adds one group's precoded layers to antenna planes over REs `r0..r1` (a
-/// multiple of 8) with AVX-512, on interleaved samples as the AVX2 form
-/// ([`crate::simd::avx2::mimo::apply_precoder_add`]).
-///
-/// # Safety
-/// AVX-512F present; pointers as [`lanes::precode::apply_precoder_add`] requires.
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn apply_precoder_add(
-    n_ports: usize,
-    n_layers: usize,
-    w: *const Complex32,
-    stride_w: usize,
-    group: usize,
-    x: *const *const Complex32,
-    out: *const *mut Complex32,
-    r0: usize,
-    r1: usize,
-) {
-    unsafe {
-        let sign = _mm512_setr_ps(
-            -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0,
-        );
-        for port in 0..n_ports {
-            let o = *out.add(port) as *mut f32;
-            let mut re = r0;
-            while re < r1 {
-                let mut acc = _mm512_loadu_ps(o.add(2 * re));
-                for l in 0..n_layers {
-                    let c = *w.add((port * n_layers + l) * stride_w + group);
-                    let xv = _mm512_loadu_ps((*x.add(l) as *const f32).add(2 * re));
-                    let xs = _mm512_permute_ps::<0xB1>(xv);
-                    acc = _mm512_fmadd_ps(_mm512_set1_ps(c.re), xv, acc);
-                    acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(c.im), sign), xs, acc);
-                }
-                _mm512_storeu_ps(o.add(2 * re), acc);
-                re += 8;
-            }
         }
     }
 }
