@@ -224,6 +224,10 @@ pub struct LinkReport {
     pub points: Vec<Point>,
 }
 
+/// Most receive and transmit antennas of a link run.
+const MAX_RX: usize = 16;
+const MAX_TX: usize = 8;
+
 /// Redundancy versions in transmission order (TS 38.214 §6.1.2.1 / §5.1.2.1).
 const RV_ORDER: [u8; 4] = [0, 2, 3, 1];
 
@@ -251,7 +255,13 @@ impl Chain {
         tb: &[u8],
         out: &mut [Vec<Complex32>],
     ) -> CliResult {
-        let mut refs: Vec<&mut [Complex32]> = out.iter_mut().map(|b| &mut b[..]).collect();
+        // Slices on the stack: nothing is allocated per slot.
+        let n = out.len();
+        let mut refs: [&mut [Complex32]; MAX_TX] = Default::default();
+        for (r, b) in refs.iter_mut().zip(out.iter_mut()) {
+            *r = &mut b[..];
+        }
+        let refs = &mut refs[..n];
         macro_rules! go {
             ($c:expr) => {{
                 let (tx, _, pdu) = &mut **$c;
@@ -260,7 +270,7 @@ impl Chain {
                 pdu.new_data = new_data;
                 pdu.ndi = ndi;
                 tx.transmit(pdu, tb)?;
-                tx.modulate(slot as u32, &mut refs)?;
+                tx.modulate(slot as u32, refs)?;
             }};
         }
         match self {
@@ -272,11 +282,15 @@ impl Chain {
 
     /// Receives the samples: (CRC and right bits, SINR dB, LDPC iterations).
     fn receive(&mut self, rx: &[Vec<Complex32>], tb: &[u8]) -> (bool, Option<f32>, u32) {
-        let ins: Vec<&[Complex32]> = rx.iter().map(|b| &b[..]).collect();
+        let mut ins: [&[Complex32]; MAX_RX] = [&[]; MAX_RX];
+        for (i, b) in ins.iter_mut().zip(rx) {
+            *i = &b[..];
+        }
+        let ins = &ins[..rx.len()];
         macro_rules! go {
             ($c:expr) => {{
                 let (_, r, pdu) = &mut **$c;
-                match r.process_samples(pdu, &ins) {
+                match r.process_samples(pdu, ins) {
                     Ok(res) => {
                         let right = res.crc_ok
                             && r.plan(pdu)
@@ -309,11 +323,11 @@ fn dmrs(add: u8, layers: u8) -> CliResult<DmrsConfig> {
 
 fn check(a: &Args) -> CliResult {
     let bad = |m: String| -> CliResult { Err(m.into()) };
-    if a.rx == 0 || a.rx > 16 {
-        return bad(format!("--rx {}: allowed 1..=16", a.rx));
+    if a.rx == 0 || a.rx > MAX_RX {
+        return bad(format!("--rx {}: allowed 1..={MAX_RX}", a.rx));
     }
-    if a.tx == 0 || a.tx > 8 {
-        return bad(format!("--tx {}: allowed 1..=8", a.tx));
+    if a.tx == 0 || a.tx > MAX_TX {
+        return bad(format!("--tx {}: allowed 1..={MAX_TX}", a.tx));
     }
     if a.layers == 0 || a.layers > 4 {
         return bad(format!("--layers {}: one codeword carries 1..=4", a.layers));
