@@ -82,6 +82,26 @@ pub struct Cell {
     /// by QoS priority and head-of-line delay against the class's budget).
     #[serde(default)]
     pub scheduler: ranlab_sched::Policy,
+    /// Supplementary-uplink selection, when a carrier has `duplex = "sul"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sul: Option<SulSelection>,
+}
+
+/// How UEs choose between the normal uplink (the primary carrier) and the
+/// SUL: first by SS-RSRP against `rsrp-ThresholdSSB-SUL` (TS 38.331,
+/// TS 38.321 §5.1.1), then per slot by expected rate with a hysteresis.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SulSelection {
+    /// `rsrp-ThresholdSSB-SUL`, dBm: below it a UE starts on the SUL.
+    pub threshold_dbm: f64,
+    /// Relative rate advantage needed to switch (0.2: 20 % more).
+    #[serde(default = "default_sul_hysteresis")]
+    pub hysteresis: f64,
+}
+
+fn default_sul_hysteresis() -> f64 {
+    0.2
 }
 
 /// Duplexing of a carrier.
@@ -123,7 +143,18 @@ pub struct Carrier {
     /// gNB receiver noise figure, dB.
     #[serde(default = "default_nf")]
     pub noise_figure_db: f64,
+    /// Open-loop PUSCH power control P0, dBm per PRB (TS 38.213 §7.1.1
+    /// `p0-NominalPUSCH`); default -90. Needs path loss: refused with
+    /// `channel.snr_db`, which holds every UE's per-RE SNR fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p0_dbm: Option<f64>,
+    /// Path-loss compensation factor alpha (TS 38.213 §7.1.1), 0..=1; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
 }
+
+/// Default open-loop P0, dBm per PRB.
+pub const DEFAULT_P0_DBM: f64 = -90.0;
 
 fn default_gnb_power() -> f64 {
     46.0
@@ -161,6 +192,26 @@ pub struct UeGroup {
     /// QoS class.
     #[serde(default = "default_qos")]
     pub qos_class: QosClass,
+    /// Mean offered rate of `video` / `ai-uplink` traffic, Mbit/s (the
+    /// model's standard rate when absent; refused for other models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_mbps: Option<f64>,
+    /// Uplink carriers this UE may use, by name (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carriers: Option<Vec<String>>,
+}
+
+impl UeGroup {
+    /// The traffic model of these UEs.
+    pub fn traffic_model(&self) -> ranlab_mac::traffic::TrafficModel {
+        use ranlab_mac::traffic::TrafficModel;
+        let m = TrafficModel::standard(self.traffic);
+        match (m, self.rate_mbps) {
+            (TrafficModel::AiUplink { fps, .. }, Some(r)) => TrafficModel::AiUplink { rate_mbps: r, fps },
+            (TrafficModel::Video { fps, .. }, Some(r)) => TrafficModel::Video { rate_mbps: r, fps },
+            (m, _) => m,
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -509,6 +560,7 @@ impl Scenario {
         if self.cell.carriers[0].duplex == Duplex::Sul {
             return Err("cell.carriers[0].duplex: the primary carrier cannot be a supplementary uplink (allowed: tdd, fdd)".into());
         }
+        self.validate_uplink_options()?;
         if self.ues.is_empty() {
             return Err("ue: at least one [[ue]] entry is required".into());
         }
@@ -557,6 +609,85 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// Checks carrier names, SUL selection, power control and traffic rates.
+    fn validate_uplink_options(&self) -> Result<(), String> {
+        let names: Vec<&str> = self.cell.carriers.iter().map(|c| c.name.as_str()).collect();
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() || names[..i].contains(n) {
+                return Err(format!(
+                    "cell.carriers[{i}].name: `{n}` must be non-empty and unique"
+                ));
+            }
+        }
+        let sul_n = self.cell.carriers.iter().filter(|c| c.duplex == Duplex::Sul).count();
+        if sul_n > 1 {
+            return Err(format!("cell.carriers: {sul_n} SUL carriers (allowed: at most one)"));
+        }
+        match (&self.cell.sul, sul_n) {
+            (Some(_), 0) => {
+                return Err("cell.sul: no carrier has duplex = \"sul\" (remove [cell.sul] or add the SUL carrier)".into())
+            }
+            (None, 1) => {
+                return Err("cell.sul: required with a SUL carrier (threshold_dbm, the rsrp-ThresholdSSB-SUL, and hysteresis)".into())
+            }
+            (Some(sel), _) => {
+                check_range("cell.sul.threshold_dbm", sel.threshold_dbm, -156.0..=-31.0, " dBm")?;
+                check_range("cell.sul.hysteresis", sel.hysteresis, 0.0..=10.0, "")?;
+                if self.channel.snr_db.is_some() {
+                    return Err("cell.sul: the SUL choice follows RSRP, which needs path loss; remove channel.snr_db (it fixes every UE's SNR)".into());
+                }
+            }
+            (None, _) => {}
+        }
+        for (i, c) in self.cell.carriers.iter().enumerate() {
+            for (key, v) in [("p0_dbm", c.p0_dbm), ("alpha", c.alpha)] {
+                if v.is_some() && self.channel.snr_db.is_some() {
+                    return Err(format!(
+                        "cell.carriers[{i}].{key}: open-loop power control needs path loss, but channel.snr_db holds every UE's per-RE SNR fixed (remove one of them)"
+                    ));
+                }
+            }
+            if let Some(p0) = c.p0_dbm {
+                check_range(&format!("cell.carriers[{i}].p0_dbm"), p0, -202.0..=24.0, " dBm")?;
+            }
+            if let Some(a) = c.alpha {
+                check_range(&format!("cell.carriers[{i}].alpha"), a, 0.0..=1.0, "")?;
+            }
+        }
+        for (i, u) in self.ues.iter().enumerate() {
+            if let Some(r) = u.rate_mbps {
+                if !matches!(u.traffic, Traffic::Video | Traffic::AiUplink) {
+                    return Err(format!(
+                        "ue[{i}].rate_mbps: only video and ai-uplink traffic take a rate (this group is {:?})",
+                        u.traffic
+                    ));
+                }
+                check_range(&format!("ue[{i}].rate_mbps"), r, 0.001..=10_000.0, " Mbit/s")?;
+            }
+            if let Some(l) = &u.carriers {
+                if l.is_empty() {
+                    return Err(format!("ue[{i}].carriers: empty (omit it for every carrier)"));
+                }
+                for n in l {
+                    if !names.contains(&n.as_str()) {
+                        return Err(format!(
+                            "ue[{i}].carriers: `{n}` is not a carrier (allowed: {})",
+                            names.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether UE group `g` may send on carrier `c`.
+    pub fn ue_on_carrier(&self, g: &UeGroup, c: usize) -> bool {
+        g.carriers
+            .as_ref()
+            .is_none_or(|l| l.contains(&self.cell.carriers[c].name))
     }
 
     /// Total number of UEs.

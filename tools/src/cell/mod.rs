@@ -21,18 +21,20 @@
 //! block whose last transmission was dropped is reported as dropped, not
 //! failed).
 
+mod carrier;
 pub(crate) mod downlink;
 pub mod radio;
 pub mod report;
 pub(crate) mod stats;
 mod ue;
 
+use self::carrier::{CarrierParts, CarrierPath};
 use self::downlink::Downlink;
-use self::radio::{
-    mix, open_soapy, receive_slot, sim_link, stack_ref, Link, RadioChoice, RadioKind, Request,
-    MAX_STREAMS,
+use self::radio::{open_soapy, sim_link, RadioChoice, RadioKind, Request, MAX_STREAMS};
+use self::report::{
+    CarrierReport, CellReport, ClassReport, PacketReport, RadioReport, Report, Timing,
+    UeCarrierReport, UeReport, Verdict,
 };
-use self::report::{CellReport, RadioReport, Report, Timing, UeReport, Verdict};
 use self::stats::LinkStats;
 use self::ue::{UeState, MAX_HARQ_TX};
 use crate::scenario::{Duplex, Scenario};
@@ -41,16 +43,14 @@ use num_complex::Complex32;
 use ranlab_mac::la::McsSelector;
 use ranlab_mac::mcs::McsTable;
 use ranlab_mac::timing::{CarrierTiming, SlotPattern};
-use ranlab_mac::{CarrierConfig, Mac, MacConfig, UlCrc, UlGrant};
+use ranlab_mac::{CarrierConfig, Mac, MacConfig, UlGrant};
 use ranlab_phy::numerology::{carrier_prbs, CyclicPrefix, FrequencyRange, Numerology, Scs};
 use ranlab_phy::ofdm::OfdmOptions;
 use ranlab_phy::pdu::PuschPdu;
 use ranlab_phy::pipeline::uplink_phy::{UplinkPhy, UplinkPhyConfig};
 use ranlab_phy::pipeline::{PipelineConfig, SubmitError};
 use ranlab_phy::pusch::PuschRxConfig;
-use ranlab_sched::{Policy, SchedConfig, Scheduler, UlScheduler};
-use ranlab_sdr::radio::TxTime;
-use ranlab_sdr::reader::TimedReader;
+use ranlab_sched::{Policy, SchedConfig, Scheduler, SulConfig, UlScheduler};
 use std::time::{Duration, Instant};
 
 /// Pacing of the run.
@@ -129,7 +129,7 @@ pub struct FixedUl {
 }
 
 /// A slot the UE side has sent and the gNB side has still to receive.
-struct Pending {
+pub(crate) struct Pending {
     index: u64,
     slot_in_frame: u32,
     len: usize,
@@ -144,43 +144,31 @@ const MAX_IN_FLIGHT: usize = 4;
 /// PUSCHs one slot can carry.
 const MAX_PDUS: usize = 16;
 
-/// The gNB of one carrier with its UEs and radio.
+/// The gNB of one cell, its carriers, UEs and radios.
 pub struct Cell {
     /// The scenario as run.
     scenario: Scenario,
     name: String,
     cell_id: u16,
     seed: u64,
+    /// Ticks to run: slots of the shortest slot duration among the carriers.
     slots: u64,
     pace: Pace,
     workers: usize,
     fixed: Option<FixedUl>,
     link_desc: String,
-    carrier_name: String,
-    num: Numerology,
-    pattern: SlotPattern,
-    slot_us: u64,
-    budget_us: f64,
+    /// The shortest slot of the carriers, µs: the cell's timeline advances by it.
+    tick_us: u64,
     mac: Mac,
     sched: UlScheduler,
-    ues: Vec<UeState>,
-    snrs: Vec<f64>,
-    link: Link,
+    /// The component carriers, primary first.
+    carriers: Vec<CarrierPath>,
     downlink: Option<Downlink>,
-    phy: UplinkPhy,
-    reader: TimedReader,
-    /// Where a dropped slot's samples are read to.
-    rx_bufs: Vec<Vec<Complex32>>,
-    /// UE antenna streams added onto the radio's TX channels.
-    tx_mix: Vec<Vec<Complex32>>,
     grants: Vec<UlGrant>,
-    pdus: Vec<PuschPdu>,
-    /// Slots sent and not yet received, `lookahead + 1` of them in a ring.
-    pending: Vec<Pending>,
-    sample_time: i64,
+    /// Per carrier: an uplink slot starts at this tick.
+    ul_now: Vec<bool>,
+    /// Ticks scheduled.
     scheduled: u64,
-    slots_run: u64,
-    dropped_slots: u64,
     interrupted: bool,
     started: Option<Instant>,
 }
@@ -188,63 +176,17 @@ pub struct Cell {
 impl Cell {
     /// Builds the cell of scenario `s`: opens the radio (SoapySDR devices
     /// first, their channels bound the gNB antennas), the UEs, MAC,
-    /// scheduler and the PHY pipelines.
+    /// scheduler and, per carrier, the uplink PHY pipeline; the downlink
+    /// runs on the primary carrier.
     pub fn new(s: &Scenario, o: &CellOptions) -> CliResult<Cell> {
-        check_waveform_scenario(s)?;
-        let c = &s.cell.carriers[0];
-        let num = numerology(s)?;
-        let n_prb = num.n_prb();
-        let slot_len_max = (0..num.slots_per_frame())
-            .map(|k| num.slot_len(k))
-            .max()
-            .unwrap_or(0);
-        let tx_streams: usize = s.ues.iter().map(|g| (g.count * g.antennas) as usize).sum();
-        let soapy = match o.radio.kind {
-            RadioKind::Sim => {
-                if s.radio.is_some() {
-                    eprintln!("note: the scenario's [radio] board settings apply to --radio soapy; the simulated channel runs without them");
-                }
-                None
-            }
-            RadioKind::Soapy => Some(open_soapy(
-                &o.radio.with_profile(s.radio.as_ref()),
-                &Request {
-                    n_rx: c.antennas as usize,
-                    tx_streams,
-                    sample_rate_hz: num.sample_rate_hz(),
-                    center_frequency_hz: c.center_frequency_mhz * 1e6,
-                    scs_khz: c.scs_khz,
-                    slot_len: slot_len_max,
-                    occupancy: num.n_sc() as f64 / num.fft_size() as f64,
-                },
-            )?),
-        };
-        let n_rx = soapy.as_ref().map_or(c.antennas as usize, |l| l.n_rx);
-        let max_tx_layers = soapy.as_ref().map_or(usize::MAX, |l| l.tx_channels);
-        let pattern = match c.duplex {
-            Duplex::Tdd => SlotPattern::tdd(c.tdd_pattern.as_deref().unwrap_or("U"))
-                .map_err(|e| format!("cell.carriers[0].tdd_pattern: {e}"))?,
-            Duplex::Fdd => SlotPattern::fdd(),
-            Duplex::Sul => SlotPattern::sul(),
-        };
-        let timing = CarrierTiming::new(c.scs_khz, pattern.clone());
-        let slot_us = timing.slot_us;
-        // DM-RS type 1, type A position 2, one additional position, 2 CDM groups without data:
-        // two DM-RS symbols of 12 REs per PRB carry no data (TS 38.214 §6.1.4.2 N_DMRS^PRB).
-        let carrier = CarrierConfig {
-            name: c.name.clone(),
-            timing,
-            n_prb,
-            sul: false,
-            dci_carrier: 0,
-            rx_antennas: n_rx as u16,
-            n_symbols: 14,
-            dmrs_re_per_prb: 24,
-            overhead_re: 0,
-            // Loopback holds each UE at its scenario SNR: no open-loop power control.
-            p0_dbm: 0.0,
-            alpha: 0.0,
-        };
+        check_waveform_scenario(s, o)?;
+        let nums = s
+            .cell
+            .carriers
+            .iter()
+            .enumerate()
+            .map(|(k, _)| carrier_numerology(s, k))
+            .collect::<CliResult<Vec<_>>>()?;
         if s.ue_count() as usize > MAX_PDUS {
             return Err(format!(
                 "ue: {} UEs in loopback (at most {MAX_PDUS}, one PUSCH each per slot)",
@@ -253,59 +195,197 @@ impl Cell {
             .into());
         }
         let seed = s.channel.seed;
-        let setup = ue::setup(s, &num, n_rx, max_tx_layers)?;
-        let max_slot_len = slot_len_max;
-        let link = match soapy {
-            Some(l) => l,
-            None => sim_link(
-                &num,
-                c,
-                &setup,
-                n_rx,
-                tx_streams,
-                max_slot_len,
-                o.pace,
-                seed,
-            )?,
-        };
-        if let Some(note) = &link.note {
-            eprintln!("note: {note}");
+        // Radios first: a SoapySDR device's channels bound the gNB antennas and UE layers.
+        let mut soapy = None;
+        if o.radio.kind == RadioKind::Soapy {
+            let c = &s.cell.carriers[0];
+            let num = &nums[0];
+            let tx_streams: usize = s.ues.iter().map(|g| (g.count * g.antennas) as usize).sum();
+            soapy = Some(open_soapy(
+                &o.radio.with_profile(s.radio.as_ref()),
+                &Request {
+                    n_rx: c.antennas as usize,
+                    tx_streams,
+                    sample_rate_hz: num.sample_rate_hz(),
+                    center_frequency_hz: c.center_frequency_mhz * 1e6,
+                    scs_khz: c.scs_khz,
+                    slot_len: max_slot_len(num),
+                    occupancy: num.n_sc() as f64 / num.fft_size() as f64,
+                },
+            )?);
+        } else if s.radio.is_some() {
+            eprintln!("note: the scenario's [radio] board settings apply to --radio soapy; the simulated channel runs without them");
         }
-        let max_ue_antennas = s.ues.iter().map(|g| g.antennas as usize).max().unwrap_or(0);
-        if n_rx > MAX_STREAMS || link.tx_channels > MAX_STREAMS || max_ue_antennas > MAX_STREAMS {
-            return Err(format!(
-                "{n_rx} gNB antennas, {} radio TX channels, {max_ue_antennas} antennas per UE: at most {MAX_STREAMS} each in loopback",
-                link.tx_channels
-            )
-            .into());
-        }
-
-        let ofdm = OfdmOptions::default();
-        let ues = s
-            .ues
+        let n_rx: Vec<usize> = s
+            .cell
+            .carriers
             .iter()
-            .flat_map(|g| std::iter::repeat_n(g, g.count as usize))
             .enumerate()
-            .map(|(i, g)| UeState::new(i, g, num, ofdm, max_slot_len, seed))
-            .collect::<CliResult<Vec<_>>>()?;
+            .map(|(k, c)| match (&soapy, k) {
+                (Some(l), 0) => l.n_rx,
+                _ => c.antennas as usize,
+            })
+            .collect();
+        let max_tx_layers = soapy.as_ref().map_or(usize::MAX, |l| l.tx_channels);
+        let setup = ue::setup(s, &nums, &n_rx, max_tx_layers)?;
+        let mut mac_carriers = Vec::with_capacity(nums.len());
+        for (k, (c, num)) in s.cell.carriers.iter().zip(&nums).enumerate() {
+            let pattern = match c.duplex {
+                Duplex::Tdd => SlotPattern::tdd(c.tdd_pattern.as_deref().unwrap_or("U"))
+                    .map_err(|e| format!("cell.carriers[{k}].tdd_pattern: {e}"))?,
+                Duplex::Fdd => SlotPattern::fdd(),
+                Duplex::Sul => SlotPattern::sul(),
+            };
+            let sul = c.duplex == Duplex::Sul;
+            // DM-RS type 1, type A position 2, one additional position, 2 CDM groups without data:
+            // two DM-RS symbols of 12 REs per PRB carry no data (TS 38.214 §6.1.4.2 N_DMRS^PRB).
+            mac_carriers.push(CarrierConfig {
+                name: c.name.clone(),
+                timing: CarrierTiming::new(c.scs_khz, pattern),
+                n_prb: num.n_prb(),
+                sul,
+                // A SUL is scheduled by the primary's PDCCH (TS 38.213 §7.3.1 UL/SUL indicator).
+                dci_carrier: if sul { 0 } else { k },
+                rx_antennas: n_rx[k] as u16,
+                n_symbols: 14,
+                dmrs_re_per_prb: 24,
+                overhead_re: 0,
+                // TS 38.213 §7.1.1 open loop; with channel.snr_db the SNR is held fixed (P0 0, alpha 0).
+                p0_dbm: if setup.power_control {
+                    c.p0_dbm.unwrap_or(crate::scenario::DEFAULT_P0_DBM) as f32
+                } else {
+                    0.0
+                },
+                alpha: if setup.power_control {
+                    c.alpha.unwrap_or(1.0) as f32
+                } else {
+                    0.0
+                },
+            });
+        }
+        let tick_us = mac_carriers
+            .iter()
+            .map(|c| c.timing.slot_us)
+            .min()
+            .unwrap_or(1000);
+        if let Some(c) = mac_carriers.iter().find(|c| c.timing.slot_us % tick_us != 0) {
+            return Err(format!("cell.carriers: the slot of {} is not a multiple of the shortest slot", c.name).into());
+        }
+        let ues_n = s.ue_count() as usize;
+        let ofdm = OfdmOptions::default();
+        let mut carriers = Vec::with_capacity(nums.len());
+        let mut soapy = soapy;
+        for (k, (c, &num)) in s.cell.carriers.iter().zip(&nums).enumerate() {
+            let cl = &setup.carriers[k];
+            let tx_streams: usize = s
+                .ues
+                .iter()
+                .filter(|g| s.ue_on_carrier(g, k))
+                .map(|g| (g.count * g.antennas) as usize)
+                .sum();
+            let slot_len = max_slot_len(&num);
+            let link = match soapy.take() {
+                Some(l) => l,
+                None => {
+                    let links: Vec<_> = cl
+                        .links
+                        .iter()
+                        .zip(&cl.on)
+                        .filter(|(_, &on)| on)
+                        .map(|(l, _)| l.clone())
+                        .collect();
+                    sim_link(&num, c, &links, n_rx[k], tx_streams, slot_len, o.pace, seed)?
+                }
+            };
+            if let Some(note) = &link.note {
+                eprintln!("note: {note}");
+            }
+            let max_ue_antennas = s.ues.iter().map(|g| g.antennas as usize).max().unwrap_or(0);
+            if n_rx[k] > MAX_STREAMS || link.tx_channels > MAX_STREAMS || max_ue_antennas > MAX_STREAMS
+            {
+                return Err(format!(
+                    "{} gNB antennas, {} radio TX channels, {max_ue_antennas} antennas per UE: at most {MAX_STREAMS} each in loopback",
+                    n_rx[k], link.tx_channels
+                )
+                .into());
+            }
+            let mut ues = Vec::with_capacity(ues_n);
+            let mut p_max = Vec::with_capacity(ues_n);
+            for (i, g) in s
+                .ues
+                .iter()
+                .flat_map(|g| std::iter::repeat_n(g, g.count as usize))
+                .enumerate()
+            {
+                p_max.push(g.max_tx_power_dbm);
+                ues.push(if cl.on[i] {
+                    // Carrier 0 keeps the single-carrier random streams.
+                    Some(UeState::new(i, g, num, ofdm, slot_len, seed ^ ((k as u64) << 40))?)
+                } else {
+                    None
+                });
+            }
+            let max_layers = s
+                .ues
+                .iter()
+                .map(|g| (g.antennas as usize).min(max_tx_layers))
+                .max()
+                .unwrap_or(1);
+            let slot_us = mac_carriers[k].timing.slot_us;
+            let budget_us = slot_us as f64 * 2.0; // a slot's samples plus one slot of processing (K2 >= 1)
+            let ues_here = cl.on.iter().filter(|&&on| on).count().max(1);
+            let phy = UplinkPhy::new(UplinkPhyConfig {
+                num,
+                rx: rx_config(n_rx[k], max_layers, ues_here, o.workers),
+                ofdm,
+                receivers: ul_receivers(ues_here, o.workers),
+                pool: MAX_IN_FLIGHT + 1,
+                max_pdus: MAX_PDUS,
+                pipeline: PipelineConfig {
+                    workers: o.workers,
+                    pin: true,
+                    cores: Vec::new(),
+                    deadline: Duration::from_micros(budget_us as u64),
+                },
+            })?;
+            carriers.push(CarrierPath::new(CarrierParts {
+                index: k,
+                name: c.name.clone(),
+                duplex: c.duplex,
+                num,
+                pattern: mac_carriers[k].timing.pattern.clone(),
+                slot_us,
+                budget_us,
+                phy,
+                link,
+                n_rx: n_rx[k],
+                max_slot_len: slot_len,
+                ues,
+                snrs: cl.snrs.clone(),
+                p_max_dbm: p_max,
+                power_control: setup.power_control,
+                max_pdus: MAX_PDUS,
+            }));
+        }
         let mac = Mac::new(
-            vec![carrier],
+            mac_carriers,
             setup.contexts,
             MacConfig {
                 k2_min: 1,
-                decode_us: slot_us,
+                decode_us: carriers[0].slot_us,
                 pf_window_s: 0.05,
             },
         );
-        // The downlink runs over the simulated air only.
+        // The downlink runs on the primary carrier, over the simulated air only.
         let downlink = match o.radio.kind {
             RadioKind::Sim => {
                 let rntis: Vec<u16> = mac.ues().iter().map(|u| u.rnti).collect();
+                let p = &carriers[0];
                 Some(Downlink::new(
-                    num,
-                    pattern.clone(),
-                    slot_us,
-                    &setup.links,
+                    p.num,
+                    p.pattern.clone(),
+                    p.slot_us,
+                    &setup.carriers[0].links,
                     &setup.dl_snrs,
                     &rntis,
                     s.cell.id,
@@ -315,39 +395,27 @@ impl Cell {
             }
             RadioKind::Soapy => None,
         };
+        let sul_idx = s.cell.carriers.iter().position(|c| c.duplex == Duplex::Sul);
         let sched = UlScheduler::new(
             SchedConfig {
                 policy: s.cell.scheduler,
                 max_ues_per_carrier: MAX_PDUS,
+                sul: match (s.cell.sul, sul_idx) {
+                    (Some(sel), Some(i)) => Some(SulConfig {
+                        nul: 0,
+                        sul: i,
+                        threshold_dbm: sel.threshold_dbm as f32,
+                        hysteresis: sel.hysteresis as f32,
+                    }),
+                    _ => None,
+                },
                 ..SchedConfig::default()
             },
             McsSelector::shannon_gap(McsTable::Qam256, 3.0),
         );
-        let max_layers = s
-            .ues
-            .iter()
-            .map(|g| (g.antennas as usize).min(max_tx_layers))
-            .max()
-            .unwrap_or(1);
-        let ues_n = s.ue_count() as usize;
-        let rx_cfg = rx_config(n_rx, max_layers, ues_n, o.workers);
-        let budget_us = slot_us as f64 * 2.0; // a slot's samples plus one slot of processing (K2 >= 1)
-        let phy = UplinkPhy::new(UplinkPhyConfig {
-            num,
-            rx: rx_cfg,
-            ofdm,
-            receivers: ul_receivers(ues_n, o.workers),
-            pool: MAX_IN_FLIGHT + 1,
-            max_pdus: MAX_PDUS,
-            pipeline: PipelineConfig {
-                workers: o.workers,
-                pin: true,
-                cores: Vec::new(),
-                deadline: Duration::from_micros(budget_us as u64),
-            },
-        })?;
+        let p = &carriers[0];
         let link_desc = format!(
-            "PUSCH over {}, {} PRB at {} kHz, {} gNB antennas, ZF, LDPC {} iterations, {} scheduler with HARQ (max {} tx) and OLLA",
+            "PUSCH over {}, {}, {} gNB antennas, ZF, LDPC {} iterations, {} scheduler with HARQ (max {} tx) and OLLA{}",
             match o.radio.kind {
                 RadioKind::Sim => format!(
                     "{} ({:.0} ns, {:.0} km/h)",
@@ -357,19 +425,36 @@ impl Cell {
                 ),
                 RadioKind::Soapy => format!(
                     "SoapySDR {} ({} TX channels, bursts {} slots ahead)",
-                    link.radio.info().hardware,
-                    link.tx_channels,
-                    link.lookahead
+                    p.link.radio.info().hardware,
+                    p.link.tx_channels,
+                    p.link.lookahead
                 ),
             },
-            n_prb,
-            c.scs_khz,
-            n_rx,
-            rx_cfg.ldpc_iterations,
+            carriers
+                .iter()
+                .map(|c| format!(
+                    "{} {} PRB at {} kHz {}",
+                    c.name,
+                    c.num.n_prb(),
+                    c.num.scs().hz() / 1e3,
+                    match c.duplex {
+                        Duplex::Tdd => "TDD",
+                        Duplex::Fdd => "FDD",
+                        Duplex::Sul => "SUL",
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            n_rx[0],
+            rx_config(n_rx[0], 1, 1, 1).ldpc_iterations,
             s.cell.scheduler.name().to_uppercase(),
-            MAX_HARQ_TX
+            MAX_HARQ_TX,
+            if setup.power_control {
+                ", open-loop power control (TS 38.213 §7.1.1)"
+            } else {
+                ", per-RE SNR held at channel.snr_db"
+            }
         );
-        let lookahead = link.lookahead;
         Ok(Cell {
             scenario: s.clone(),
             name: s.name.clone(),
@@ -380,43 +465,20 @@ impl Cell {
             workers: o.workers,
             fixed: o.fixed_ul,
             link_desc,
-            carrier_name: c.name.clone(),
-            num,
-            pattern,
-            slot_us,
-            budget_us,
+            tick_us,
+            ul_now: vec![false; carriers.len()],
+            carriers,
             mac,
             sched,
-            ues,
-            snrs: setup.snrs,
             downlink,
-            phy,
-            reader: TimedReader::new(n_rx, max_slot_len),
-            rx_bufs: vec![vec![Complex32::default(); max_slot_len]; n_rx],
-            tx_mix: vec![vec![Complex32::default(); max_slot_len]; link.tx_channels],
-            link,
-            grants: Vec::with_capacity(MAX_PDUS),
-            pdus: Vec::with_capacity(MAX_PDUS),
-            pending: (0..=lookahead)
-                .map(|_| Pending {
-                    index: 0,
-                    slot_in_frame: 0,
-                    len: 0,
-                    time: 0,
-                    pdus: Vec::with_capacity(MAX_PDUS),
-                    grants: Vec::with_capacity(MAX_PDUS),
-                })
-                .collect(),
-            sample_time: 0,
+            grants: Vec::with_capacity(MAX_PDUS * 4),
             scheduled: 0,
-            slots_run: 0,
-            dropped_slots: 0,
             interrupted: false,
             started: None,
         })
     }
 
-    /// Slots the scenario runs.
+    /// Ticks the scenario runs (slots of the shortest slot duration).
     pub fn slots(&self) -> u64 {
         self.slots
     }
@@ -429,218 +491,126 @@ impl Cell {
         }
     }
 
-    /// Starts the radio (on the first slot).
+    /// Starts the radios (on the first slot).
     fn start(&mut self) -> CliResult {
-        let max_slot_len = self.reader_len();
-        let radio = &mut self.link.radio;
-        radio.start()?;
-        // The UE side runs `lookahead` slots ahead of the gNB side (a device
-        // needs its bursts before its clock reaches them); slot 0 starts on a
-        // slot boundary that far past the device time now.
-        let ahead = (self.link.lookahead * max_slot_len) as i64;
-        self.sample_time = radio.hardware_time().map_or(0, |t| {
-            (t + ahead + max_slot_len as i64 - 1).div_euclid(max_slot_len as i64)
-        }) * max_slot_len as i64;
+        for c in &mut self.carriers {
+            let max_slot_len = c.max_slot_len();
+            let radio = &mut c.link.radio;
+            radio.start()?;
+            // The UE side runs `lookahead` slots ahead of the gNB side (a device
+            // needs its bursts before its clock reaches them); slot 0 starts on a
+            // slot boundary that far past the device time now.
+            let ahead = (c.link.lookahead * max_slot_len) as i64;
+            c.sample_time = radio.hardware_time().map_or(0, |t| {
+                (t + ahead + max_slot_len as i64 - 1).div_euclid(max_slot_len as i64)
+            }) * max_slot_len as i64;
+        }
         self.started = Some(Instant::now());
         Ok(())
     }
 
-    fn reader_len(&self) -> usize {
-        self.rx_bufs.first().map_or(0, |b| b.len())
-    }
-
-    /// Runs one step: schedules and sends the next slot (unless every slot
-    /// is sent or the run was interrupted) and receives the oldest sent slot
-    /// once it is due. `None` when every sent slot has been received.
+    /// Runs one step of the timeline (the shortest slot of the carriers):
+    /// schedules and sends the slots starting now (unless every slot is
+    /// sent or the run was interrupted) and receives each carrier's oldest
+    /// sent slot once it is due. `None` when every sent slot has been received.
     pub fn run_slot(&mut self, mut tap: Option<Tap<'_>>) -> CliResult<Option<SlotStep>> {
         if self.started.is_none() {
             self.start()?;
         }
         let more = self.scheduled < self.slots && !self.interrupted;
-        let now = self.scheduled * self.slot_us;
+        let now = self.scheduled * self.tick_us;
         let mut step = SlotStep {
             scheduled: None,
             received: None,
         };
         if more {
             step.scheduled = Some(self.scheduled);
-            self.send_slot()?;
+            self.send_tick(now)?;
         }
         // The gNB receives every slot (the device clock runs on); uplink slots
         // with PUSCHs go to the pipeline.
-        let lookahead = self.link.lookahead as u64;
-        if self.slots_run < self.scheduled && (self.scheduled - self.slots_run > lookahead || !more)
-        {
-            step.received = Some(self.slots_run);
-            self.receive(now, &mut tap)?;
-        } else if !more {
+        let mut received = false;
+        for c in &mut self.carriers {
+            if c.receive_due(more) {
+                if c.index == 0 {
+                    step.received = Some(c.slots_run);
+                }
+                received = true;
+                c.receive(now, &mut self.mac, &mut tap)?;
+            }
+        }
+        if !more && !received {
             return Ok(None);
         }
         if more {
-            self.mac.end_slot(self.slot_us);
+            self.mac.end_slot(self.tick_us);
+            self.scheduled += 1;
         }
         Ok(Some(step))
     }
 
-    /// The UE side of the next slot: results of earlier slots, MAC, the
-    /// scheduler's grants, the UEs' PUSCHs on the radio, and the downlink.
-    fn send_slot(&mut self) -> CliResult {
-        let n = self.scheduled;
-        let now = n * self.slot_us;
-        let slot_in_frame = (n % self.num.slots_per_frame() as u64) as u32;
-        let len = self.num.slot_len(slot_in_frame);
+    /// The UE side of the tick at `now`: results of earlier slots, MAC, the
+    /// scheduler's grants over the carriers with an uplink slot starting
+    /// now, the UEs' PUSCHs on each carrier's radio, and the downlink.
+    fn send_tick(&mut self, now: u64) -> CliResult {
         // Results of earlier slots come back before this slot is scheduled.
-        self.collect(now, self.pace == Pace::Free);
+        let wait = self.pace == Pace::Free;
+        for c in &mut self.carriers {
+            c.collect(now, wait, &mut self.mac);
+        }
         self.mac.begin_slot(now);
         self.grants.clear();
-        self.pdus.clear();
-        if self.pattern.is_ul(n) {
+        for (u, c) in self.ul_now.iter_mut().zip(&self.carriers) {
+            *u = c.ul_starts(now);
+        }
+        if self.ul_now.iter().any(|&u| u) {
             self.sched.schedule_ul(
                 now,
-                &[true],
+                &self.ul_now,
                 self.mac.carriers(),
                 self.mac.ues(),
                 &mut self.grants,
             );
             if let Some(f) = self.fixed {
                 for g in self.grants.iter_mut().filter(|g| g.new_data) {
-                    f.apply(g, &self.mac.carriers()[0]);
+                    f.apply(g, &self.mac.carriers()[g.carrier as usize]);
                 }
             }
             self.mac.apply_grants(now, &mut self.grants);
-            for g in &self.grants {
-                let rnti = self.mac.ues()[g.ue as usize].rnti;
-                let pdu = g.pusch_pdu(rnti, self.cell_id, slot_in_frame as u16);
-                self.pdus.push(pdu);
-                self.ues[g.ue as usize].transmit(g, &pdu, len)?;
+        }
+        for c in &mut self.carriers {
+            if !c.starts(now) {
+                continue;
             }
-            // Every UE antenna is a TX stream: silent UEs send zeros.
-            for (u, st) in self.ues.iter_mut().enumerate() {
-                if !self.grants.iter().any(|g| g.ue as usize == u) {
-                    st.silence(len);
+            let sent = c.send(&self.grants, &self.mac, self.cell_id)?;
+            if c.index == 0 {
+                if let Some(dl) = self.downlink.as_mut() {
+                    dl.run_slot(sent.index, sent.slot_in_frame, sent.len, sent.time)?;
                 }
             }
-            let streams = self
-                .ues
-                .iter()
-                .flat_map(|st| st.samples.iter().map(|b| &b[..len]));
-            mix(streams, &mut self.tx_mix, len, self.link.tx_scale);
-            let txs = stack_ref(&self.tx_mix, len);
-            self.link.radio.transmit(
-                &txs[..self.tx_mix.len()],
-                TxTime::At(self.sample_time),
-                true,
-            )?;
         }
-        let ring = self.pending.len() as u64;
-        let p = &mut self.pending[(n % ring) as usize];
-        p.index = n;
-        p.slot_in_frame = slot_in_frame;
-        p.len = len;
-        p.time = self.sample_time;
-        // Swapped, not cloned: `pdus` and `grants` are cleared before the next slot.
-        std::mem::swap(&mut p.pdus, &mut self.pdus);
-        std::mem::swap(&mut p.grants, &mut self.grants);
-        if let Some(dl) = self.downlink.as_mut() {
-            dl.run_slot(n, slot_in_frame, len, self.sample_time)?;
-        }
-        self.sample_time += len as i64;
-        self.scheduled += 1;
         Ok(())
     }
 
-    /// The gNB side of the oldest sent slot: its samples from the radio,
-    /// to the uplink PHY when it carries PUSCHs.
-    fn receive(&mut self, now: u64, tap: &mut Option<Tap<'_>>) -> CliResult {
-        let ring = self.pending.len() as u64;
-        let p = &self.pending[(self.slots_run % ring) as usize];
-        let radio = self.link.radio.as_mut();
-        let reader = &mut self.reader;
-        if p.pdus.is_empty() {
-            receive_slot(reader, radio, &mut self.rx_bufs, p, tap)?;
-        } else {
-            let submitted = self.phy.submit_with(p.slot_in_frame, &p.pdus, |rx| {
-                receive_slot(reader, radio, rx, p, tap).map_err(Submit::Radio)
-            });
-            match submitted {
-                Ok(()) => {
-                    for g in &p.grants {
-                        self.ues[g.ue as usize].awaiting[g.harq_id as usize] = Some(g.clone());
-                    }
-                }
-                Err(Submit::Phy(SubmitError::Dropped(_))) => {
-                    self.dropped_slots += 1;
-                    receive_slot(reader, radio, &mut self.rx_bufs, p, tap)?;
-                    for g in &p.grants {
-                        let out = self.mac.on_crc(
-                            now,
-                            &UlCrc {
-                                ue: g.ue,
-                                carrier: 0,
-                                harq_id: g.harq_id,
-                                ok: false,
-                                sinr_db: None,
-                            },
-                        );
-                        self.ues[g.ue as usize].account(g, out, false, true);
-                    }
-                }
-                Err(Submit::Phy(e)) => return Err(e.to_string().into()),
-                Err(Submit::Radio(e)) => return Err(e),
-            }
-        }
-        self.slots_run += 1;
-        Ok(())
-    }
-
-    /// Feeds completed slots' CRC indications back to the MAC; with
-    /// `wait_all`, waits for every submitted slot (in submit order, so the
-    /// run is the same with any worker count).
-    fn collect(&mut self, now: u64, wait_all: bool) {
-        let wait = wait_all.then_some(Duration::from_secs(60));
-        let (mac, ues) = (&mut self.mac, &mut self.ues);
-        while self.phy.poll(wait, |ind| {
-            let Some(ue) = mac.ue_of(ind.rnti) else {
-                return;
-            };
-            let st = &mut ues[ue as usize];
-            let Some(g) = st.awaiting[ind.harq_id as usize & 15].take() else {
-                return;
-            };
-            // The cell knows what was sent: a CRC pass with wrong bits (e.g. a
-            // lone rv 2/3 decoding to the all-zero codeword, whose CRC is zero) is
-            // counted as an undetected error and handled as a NACK.
-            let crc_ok = if ind.crc_ok && ind.tb != st.tb[g.harq_id as usize] {
-                st.ul.undetected += 1;
-                false
-            } else {
-                ind.crc_ok
-            };
-            if let Some(s) = ind.sinr_db {
-                st.ul.sinr_sum += s as f64;
-                st.ul.sinr_n += 1;
-            }
-            let out = mac.on_crc(now, &UlCrc::from_indication(ue, 0, &ind, crc_ok));
-            st.account(&g, out, crc_ok, false);
-        }) {}
-    }
-
-    /// Drains the pipeline, stops the radio and reports the run.
+    /// Drains the pipelines, stops the radios and reports the run.
     pub fn finish(mut self) -> CliResult<Report> {
         // Every submitted slot completes.
-        self.collect(self.slots_run * self.slot_us, true);
-        let wall = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
-        let radio = &mut self.link.radio;
-        if self.started.is_some() {
-            radio.stop()?;
+        let now = self.scheduled * self.tick_us;
+        for c in &mut self.carriers {
+            c.collect(now, true, &mut self.mac);
         }
-        let slots_run = self.slots_run;
-        let air_s = slots_run as f64 * self.slot_us as f64 * 1e-6;
+        let wall = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        if self.started.is_some() {
+            for c in &mut self.carriers {
+                c.link.radio.stop()?;
+            }
+        }
+        let air_s = self.scheduled as f64 * self.tick_us as f64 * 1e-6;
         let mut report = Report {
             version: env!("CARGO_PKG_VERSION").to_string(),
             config: Some(self.scenario.clone()),
             scenario: self.name.clone(),
-            slots: slots_run,
+            slots: self.scheduled,
             seed: self.seed,
             interrupted: self.interrupted,
             air_time_s: air_s,
@@ -648,35 +618,64 @@ impl Cell {
             ..Report::default()
         };
         let mut cell_ul = LinkStats::default();
-        for (i, st) in self.ues.iter().enumerate() {
-            let ue = &self.mac.ues()[i];
-            report.ues.push(UeReport {
+        for (i, ue) in self.mac.ues().iter().enumerate() {
+            let mut ul = LinkStats::default();
+            let mut carriers = Vec::new();
+            for c in &self.carriers {
+                let Some(st) = &c.ues[i] else { continue };
+                ul.add(&st.ul);
+                let uc = ue.on_carrier(c.index);
+                carriers.push(UeCarrierReport {
+                    name: c.name.clone(),
+                    ul_goodput_mbps: st.ul.goodput_mbps(air_s),
+                    slots_used: uc.map_or(0, |x| x.stats.slots_scheduled),
+                    tb_ok: st.ul.ok,
+                    tb_failed: st.ul.failed,
+                    tb_dropped: st.ul.dropped,
+                    bler_first_tx: st.ul.bler_first_tx(),
+                    mcs_mean: st.ul.mcs_mean(),
+                    sinr_db: st.ul.sinr_db(),
+                    snr_max_power_db: c.snrs[i],
+                });
+            }
+            let in_flight: u64 = ue.carriers.iter().map(|c| c.harq.busy() as u64).sum();
+            let mut r = UeReport {
                 id: i as u32,
                 rnti: ue.rnti,
-                ul_goodput_mbps: st.ul.goodput_mbps(air_s),
+                ul_goodput_mbps: ul.goodput_mbps(air_s),
                 dl_goodput_mbps: 0.0,
-                bler: st.ul.bler(),
-                bler_first_tx: st.ul.bler_first_tx(),
-                tb_ok: st.ul.ok,
-                tb_failed: st.ul.failed,
-                tb_dropped: st.ul.dropped,
-                tb_in_flight: ue.carriers[0].harq.busy() as u64,
-                transmissions: st.ul.transmissions,
-                mcs_mean: st.ul.mcs_mean(),
-                sinr_db: st.ul.sinr_db().unwrap_or(self.snrs[i]),
-                tb_undetected: st.ul.undetected,
-                drop_reasons: if st.ul.dropped > 0 {
+                bler: ul.bler(),
+                bler_first_tx: ul.bler_first_tx(),
+                tb_ok: ul.ok,
+                tb_failed: ul.failed,
+                tb_dropped: ul.dropped,
+                tb_in_flight: in_flight,
+                transmissions: ul.transmissions,
+                mcs_mean: ul.mcs_mean(),
+                sinr_db: ul.sinr_db().unwrap_or(self.carriers[0].snrs[i]),
+                tb_undetected: ul.undetected,
+                drop_reasons: if ul.dropped > 0 {
                     vec![(
                         "last HARQ transmission dropped: pipeline behind".into(),
-                        st.ul.dropped,
+                        ul.dropped,
                     )]
                 } else {
                     vec![]
                 },
-                ul_carriers: vec![self.carrier_name.clone()],
+                ul_carriers: carriers
+                    .iter()
+                    .filter(|c| c.slots_used > 0)
+                    .map(|c| c.name.clone())
+                    .collect(),
+                carriers,
+                rsrp_dbm: self.scenario.channel.snr_db.is_none().then_some(ue.rsrp_dbm as f64),
                 ..UeReport::default()
-            });
-            cell_ul.add(&st.ul);
+            };
+            r.packets = PacketReport::of(ue, air_s);
+            r.latency_p99_ms = r.packets.latency_p99_ms;
+            r.qos_class = ue.lcs.first().map_or("", |l| l.qos.name()).into();
+            report.ues.push(r);
+            cell_ul.add(&ul);
         }
         report.cell = CellReport {
             ul_goodput_mbps: cell_ul.goodput_mbps(air_s),
@@ -685,29 +684,72 @@ impl Cell {
             bler_first_tx: cell_ul.bler_first_tx(),
             ..CellReport::default()
         };
+        report.classes = ClassReport::pool(self.mac.ues());
         if let Some(dl) = &self.downlink {
             dl.report(&mut report.ues, &mut report.cell, air_s);
             report.link += &format!(
-                "; downlink: PDSCH from 1 gNB antenna to every UE antenna, one UE per D slot (PF), 256QAM table, HARQ (max {MAX_HARQ_TX} tx, ACK in the next U slot) and OLLA"
+                "; downlink on {}: PDSCH from 1 gNB antenna to every UE antenna, one UE per D slot (PF), 256QAM table, HARQ (max {MAX_HARQ_TX} tx, ACK in the next U slot) and OLLA",
+                self.carriers[0].name
             );
         }
-        let mut t = Timing::from_metrics(
-            self.phy.metrics(),
-            self.phy.stages(),
-            self.budget_us,
-            self.workers,
-        );
-        t.wall_s = wall;
-        t.realtime_factor = air_s / wall.max(1e-9);
-        t.dropped_slots = self.dropped_slots;
+        let mut timings = Vec::with_capacity(self.carriers.len());
+        for c in &self.carriers {
+            let mut t = Timing::from_metrics(
+                c.phy.metrics(),
+                c.phy.stages(),
+                c.budget_us,
+                self.workers,
+            );
+            t.wall_s = wall;
+            t.realtime_factor = air_s / wall.max(1e-9);
+            t.dropped_slots = c.dropped_slots;
+            timings.push(t);
+        }
+        let mut t = timings[0].clone();
+        // Misses and drops of every carrier count against real time.
+        t.deadline_misses = timings.iter().map(|x| x.deadline_misses).sum();
+        t.dropped_slots = timings.iter().map(|x| x.dropped_slots).sum();
         if let Some(dl) = &self.downlink {
             let (m, stages) = dl.pipeline_metrics();
             t.downlink = Some(
-                Timing::from_metrics(m, stages, 2.0 * self.slot_us as f64, self.workers).into(),
+                Timing::from_metrics(m, stages, 2.0 * self.carriers[0].slot_us as f64, self.workers)
+                    .into(),
             );
         }
         report.timing = t;
-        report.radio = RadioReport::from((radio.info().driver.as_str(), radio.events()));
+        let mut radio = RadioReport::default();
+        for (c, ct) in self.carriers.iter().zip(timings) {
+            let r = RadioReport::from((c.link.radio.info().driver.as_str(), c.link.radio.events()));
+            if c.index == 0 {
+                radio.driver = r.driver.clone();
+            }
+            radio.overflows += r.overflows;
+            radio.underflows += r.underflows;
+            radio.late += r.late;
+            radio.time_errors += r.time_errors;
+            if self.carriers.len() > 1 {
+                report.carriers.push(CarrierReport {
+                    name: c.name.clone(),
+                    duplex: match c.duplex {
+                        Duplex::Tdd => "tdd",
+                        Duplex::Fdd => "fdd",
+                        Duplex::Sul => "sul",
+                    },
+                    n_prb: c.num.n_prb(),
+                    scs_khz: (c.num.scs().hz() / 1e3) as u32,
+                    ul_slots: c.ul_slots,
+                    ul_goodput_mbps: report
+                        .ues
+                        .iter()
+                        .flat_map(|u| u.carriers.iter().filter(|x| x.name == c.name))
+                        .map(|x| x.ul_goodput_mbps)
+                        .sum(),
+                    timing: ct,
+                    radio: r,
+                });
+            }
+        }
+        report.radio = radio;
         report.verdict = Verdict::of(
             self.pace == Pace::Realtime,
             &report.timing,
@@ -719,10 +761,10 @@ impl Cell {
 }
 
 /// Refuses what the waveform cell cannot honour yet, naming the key.
-fn check_waveform_scenario(s: &Scenario) -> CliResult {
-    if s.cell.carriers.len() > 1 {
+fn check_waveform_scenario(s: &Scenario, o: &CellOptions) -> CliResult {
+    if s.cell.carriers.len() > 1 && o.radio.kind == RadioKind::Soapy {
         return Err(format!(
-            "cell.carriers: {} carriers, but the waveform cell runs one carrier; uplink carrier aggregation and SUL run with the link abstraction (`ranlab system`)",
+            "cell.carriers: {} carriers over --radio soapy; the waveform cell opens one SoapySDR device for the primary carrier only (run the carriers with --radio sim, or keep one carrier)",
             s.cell.carriers.len()
         )
         .into());
@@ -798,17 +840,31 @@ impl FixedUl {
 
 /// The numerology of the scenario's first carrier.
 pub fn numerology(s: &Scenario) -> CliResult<Numerology> {
-    let c = &s.cell.carriers[0];
-    let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[0].scs_khz: {e}"))?;
+    carrier_numerology(s, 0)
+}
+
+/// The numerology of carrier `k` of the scenario.
+pub fn carrier_numerology(s: &Scenario, k: usize) -> CliResult<Numerology> {
+    let c = &s.cell.carriers[k];
+    let scs =
+        Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[{k}].scs_khz: {e}"))?;
     let fr = if c.center_frequency_mhz > 7_125.0 {
         FrequencyRange::Fr2
     } else {
         FrequencyRange::Fr1
     };
     let n_prb =
-        carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[0]: {e}"))?;
+        carrier_prbs(fr, c.bandwidth_mhz, scs).map_err(|e| format!("cell.carriers[{k}]: {e}"))?;
     Ok(Numerology::new(scs, CyclicPrefix::Normal, n_prb, None)
-        .map_err(|e| format!("cell.carriers[0]: {e}"))?)
+        .map_err(|e| format!("cell.carriers[{k}]: {e}"))?)
+}
+
+/// The longest slot of numerology `num`, in samples.
+fn max_slot_len(num: &Numerology) -> usize {
+    (0..num.slots_per_frame())
+        .map(|k| num.slot_len(k))
+        .max()
+        .unwrap_or(0)
 }
 
 /// The gNB PUSCH receivers of the uplink job for `ues` UEs and `workers`

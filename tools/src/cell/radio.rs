@@ -275,14 +275,14 @@ pub fn open_soapy(choice: &RadioChoice, req: &Request) -> CliResult<Link> {
 pub(super) fn sim_link(
     num: &Numerology,
     c: &crate::scenario::Carrier,
-    setup: &super::ue::UeSetup,
+    links: &[ranlab_sim_channel::LinkConfig],
     n_rx: usize,
     tx_streams: usize,
     max_slot_len: usize,
     pace: Pace,
     seed: u64,
 ) -> CliResult<Link> {
-    let air = MultiLinkChannel::new(n_rx, &setup.links, 1.0, seed)
+    let air = MultiLinkChannel::new(n_rx, links, 1.0, seed)
         .map_err(|e| format!("channel: {e}"))?;
     let mut radio: Box<dyn Radio> = Box::new(SimRadio::new(
         Box::new(air),

@@ -64,6 +64,204 @@ pub struct UeReport {
     pub dl_sinr_db: f64,
     /// Downlink drop reasons and counts.
     pub dl_drop_reasons: Vec<(String, u64)>,
+    /// QoS class of the UE's traffic.
+    pub qos_class: String,
+    /// SS-RSRP on the primary carrier, dBm (when path loss is modelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rsrp_dbm: Option<f64>,
+    /// Uplink packets: accounting and air-interface latency.
+    pub packets: PacketReport,
+    /// Latency p99 of delivered uplink packets, ms (also in `packets`).
+    pub latency_p99_ms: Option<f64>,
+    /// Per uplink carrier the UE may use.
+    pub carriers: Vec<UeCarrierReport>,
+}
+
+/// One UE's uplink on one carrier.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UeCarrierReport {
+    /// Carrier name.
+    pub name: String,
+    /// Bits of transport blocks delivered on this carrier, Mbit/s of air time.
+    pub ul_goodput_mbps: f64,
+    /// Slots with a grant on this carrier.
+    pub slots_used: u64,
+    /// Transport blocks delivered.
+    pub tb_ok: u64,
+    /// Transport blocks failed after HARQ.
+    pub tb_failed: u64,
+    /// Transport blocks dropped.
+    pub tb_dropped: u64,
+    /// BLER of first transmissions.
+    pub bler_first_tx: f64,
+    /// Mean MCS index.
+    pub mcs_mean: f64,
+    /// Mean measured SINR (DM-RS), dB.
+    pub sinr_db: Option<f64>,
+    /// Per-RE Es/N0 at one antenna with the UE's maximum power over the whole carrier, dB.
+    pub snr_max_power_db: f64,
+}
+
+/// A UE's uplink packets: every packet that entered its buffer is delivered,
+/// dropped (HARQ failure or discard timer) or still queued. Latency runs
+/// from arrival in the UE's buffer to the successful decode at the gNB
+/// (SR, BSR, grant delay, queueing and HARQ included).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PacketReport {
+    /// Offered load, Mbit/s (absent for full buffer).
+    pub offered_mbps: Option<f64>,
+    /// Delivered packet bytes, Mbit/s of air time.
+    pub delivered_mbps: f64,
+    /// Packets that entered the buffer.
+    pub packets_in: u64,
+    /// Packets delivered whole.
+    pub delivered: u64,
+    /// Dropped: a HARQ process carrying part of them failed.
+    pub dropped_harq: u64,
+    /// Dropped: PDCP discard timer (TS 38.323 §5.2.2.1).
+    pub dropped_expired: u64,
+    /// Waiting or in flight when the run ended.
+    pub queued: u64,
+    /// Latency percentiles of delivered packets, ms.
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p95_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    /// The class's packet delay budget, ms.
+    pub budget_ms: f64,
+    /// Delivered packets later than the budget.
+    pub over_budget: u64,
+}
+
+impl PacketReport {
+    /// The packets of `ue` over `air_s` seconds.
+    pub fn of(ue: &ranlab_mac::ue::UeContext, air_s: f64) -> Self {
+        let cnt = ue.counters();
+        let mut lat: Vec<f32> = ue
+            .lcs
+            .iter()
+            .flat_map(|l| l.buffer.latencies_ms().iter().copied())
+            .collect();
+        let budget = ue.lcs.first().map_or(f64::INFINITY, |l| l.params.pdb_ms);
+        let offered: f64 = ue.lcs.iter().map(|l| l.source.offered_mbps()).sum();
+        PacketReport {
+            offered_mbps: offered.is_finite().then_some(offered),
+            delivered_mbps: if air_s > 0.0 {
+                cnt.delivered_bytes as f64 * 8.0 / air_s / 1e6
+            } else {
+                0.0
+            },
+            packets_in: cnt.packets_in,
+            delivered: cnt.delivered,
+            dropped_harq: cnt.dropped_harq,
+            dropped_expired: cnt.dropped_expired,
+            queued: cnt.queued(),
+            over_budget: lat.iter().filter(|&&l| l as f64 > budget).count() as u64,
+            latency_p50_ms: percentile(&mut lat, 50.0),
+            latency_p95_ms: percentile(&mut lat, 95.0),
+            latency_p99_ms: percentile(&mut lat, 99.0),
+            budget_ms: budget,
+        }
+    }
+}
+
+/// Percentile `p` (0..=100, nearest rank) of `v`, sorted in place; None when empty.
+pub fn percentile(v: &mut [f32], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f32::total_cmp);
+    let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    Some(v[k.min(v.len() - 1)] as f64)
+}
+
+/// The packets of one QoS class, pooled over its UEs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClassReport {
+    /// QoS class.
+    pub qos_class: String,
+    /// UEs of the class.
+    pub ues: u64,
+    /// Packet delay budget, ms.
+    pub budget_ms: f64,
+    /// Packets delivered.
+    pub delivered: u64,
+    /// Packets dropped (HARQ or discard timer).
+    pub dropped: u64,
+    /// Pooled latency percentiles, ms.
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    /// Delivered packets later than the budget.
+    pub over_budget: u64,
+    /// UEs whose own p99 latency is within the budget.
+    pub ues_within_budget: u64,
+}
+
+impl ClassReport {
+    /// One entry per class present among `ues`, in order of first appearance.
+    pub fn pool(ues: &[ranlab_mac::ue::UeContext]) -> Vec<ClassReport> {
+        let mut out: Vec<(ClassReport, Vec<f32>)> = Vec::new();
+        for ue in ues {
+            let Some(lc) = ue.lcs.first() else { continue };
+            let name = lc.qos.name();
+            let k = match out.iter().position(|(c, _)| c.qos_class == name) {
+                Some(k) => k,
+                None => {
+                    out.push((
+                        ClassReport {
+                            qos_class: name.into(),
+                            budget_ms: lc.params.pdb_ms,
+                            ..ClassReport::default()
+                        },
+                        Vec::new(),
+                    ));
+                    out.len() - 1
+                }
+            };
+            let (c, lat) = &mut out[k];
+            let cnt = ue.counters();
+            c.ues += 1;
+            c.delivered += cnt.delivered;
+            c.dropped += cnt.dropped();
+            let mut own: Vec<f32> = ue
+                .lcs
+                .iter()
+                .flat_map(|l| l.buffer.latencies_ms().iter().copied())
+                .collect();
+            c.over_budget += own.iter().filter(|&&l| l as f64 > c.budget_ms).count() as u64;
+            lat.extend_from_slice(&own);
+            if percentile(&mut own, 99.0).is_none_or(|p| p <= c.budget_ms) {
+                c.ues_within_budget += 1;
+            }
+        }
+        out.into_iter()
+            .map(|(mut c, mut lat)| {
+                c.latency_p50_ms = percentile(&mut lat, 50.0);
+                c.latency_p99_ms = percentile(&mut lat, 99.0);
+                c
+            })
+            .collect()
+    }
+}
+
+/// One carrier of a multi-carrier cell.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CarrierReport {
+    /// Carrier name.
+    pub name: String,
+    /// tdd, fdd or sul.
+    pub duplex: &'static str,
+    /// PRBs.
+    pub n_prb: u16,
+    /// Subcarrier spacing, kHz.
+    pub scs_khz: u32,
+    /// Uplink slots run.
+    pub ul_slots: u64,
+    /// Transport-block bits delivered on the carrier, Mbit/s.
+    pub ul_goodput_mbps: f64,
+    /// Its uplink pipeline's timing.
+    pub timing: Timing,
+    /// Its radio's counters.
+    pub radio: RadioReport,
 }
 
 /// Per-stage timing.
@@ -177,7 +375,13 @@ pub struct Report {
     pub cell: CellReport,
     /// Per-UE results.
     pub ues: Vec<UeReport>,
-    /// Pipeline timing.
+    /// Uplink packets per QoS class.
+    pub classes: Vec<ClassReport>,
+    /// Per carrier, when the cell has more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carriers: Vec<CarrierReport>,
+    /// Uplink pipeline timing of the primary carrier; deadline misses and
+    /// dropped slots count every carrier.
     pub timing: Timing,
     /// Radio counters.
     pub radio: RadioReport,
@@ -413,6 +617,63 @@ impl Report {
                     println!("       DL dropped {n}: {why}");
                 }
             }
+        }
+        if self.ues.iter().any(|u| u.carriers.len() > 1) {
+            println!(
+                "{:>4} {:>8} {:>10} {:>7} {:>7} {:>7} {:>8} {:>6} {:>7} {:>9}",
+                "UE", "carrier", "UL Mbit/s", "slots", "TB ok", "failed", "BLER1st", "MCS", "SINR dB", "SNRmax dB"
+            );
+            for u in &self.ues {
+                for c in &u.carriers {
+                    println!(
+                        "{:>4} {:>8} {:>10.2} {:>7} {:>7} {:>7} {:>8.3} {:>6.1} {:>7} {:>9.1}",
+                        u.id,
+                        c.name,
+                        c.ul_goodput_mbps,
+                        c.slots_used,
+                        c.tb_ok,
+                        c.tb_failed,
+                        c.bler_first_tx,
+                        c.mcs_mean,
+                        c.sinr_db.map_or("-".into(), |s| format!("{s:.1}")),
+                        c.snr_max_power_db
+                    );
+                }
+            }
+        }
+        println!(
+            "{:>4} {:>12} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
+            "UE", "class", "offered", "deliv.", "packets", "deliv.", "dropped", "queued", "p50 ms", "p99 ms", "> PDB"
+        );
+        let ms = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
+        for u in &self.ues {
+            let p = &u.packets;
+            println!(
+                "{:>4} {:>12} {:>9} {:>9.2} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
+                u.id,
+                u.qos_class,
+                p.offered_mbps.map_or("full".into(), |o| format!("{o:.2}")),
+                p.delivered_mbps,
+                p.packets_in,
+                p.delivered,
+                p.dropped_harq + p.dropped_expired,
+                p.queued,
+                ms(p.latency_p50_ms),
+                ms(p.latency_p99_ms),
+                p.over_budget
+            );
+        }
+        for c in &self.classes {
+            println!(
+                "class {:<12} {} UEs: p50 {} ms, p99 {} ms against {:.0} ms; {} of {} UEs within budget at p99; {} packets over budget, {} dropped",
+                c.qos_class, c.ues, ms(c.latency_p50_ms), ms(c.latency_p99_ms), c.budget_ms, c.ues_within_budget, c.ues, c.over_budget, c.dropped
+            );
+        }
+        for c in &self.carriers {
+            println!(
+                "carrier {:<8} {} {} PRB at {} kHz: {} UL slots, {:.2} Mbit/s; slot p50 {:.0} us, p99 {:.0} us of {:.0}; {} misses, {} dropped",
+                c.name, c.duplex, c.n_prb, c.scs_khz, c.ul_slots, c.ul_goodput_mbps, c.timing.slot_p50_us, c.timing.slot_p99_us, c.timing.budget_us, c.timing.deadline_misses, c.timing.dropped_slots
+            );
         }
         println!(
             "cell: UL {:.2} Mbit/s (BLER first tx {:.3}, after HARQ {:.4}), DL {:.2} Mbit/s (BLER first tx {:.3}, after HARQ {:.4})",

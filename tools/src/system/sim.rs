@@ -115,15 +115,7 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// Percentile `p` (0..=100) of `v` (sorted in place); None when empty.
-pub fn percentile(v: &mut [f32], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f32::total_cmp);
-    let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    Some(v[k.min(v.len() - 1)] as f64)
-}
+pub use crate::cell::report::percentile;
 
 fn traffic_model(u: &SysUe) -> TrafficModel {
     match u.traffic {
