@@ -98,6 +98,17 @@ impl Default for SchedConfig {
     }
 }
 
+/// A PUSCH on the air: until `end_us`, on `carrier`, at `mw` milliwatts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ongoing {
+    end_us: Micros,
+    carrier: u8,
+    mw: f32,
+}
+
+/// PUSCHs of one UE on the air at once (one per carrier).
+const MAX_ONGOING: usize = 8;
+
 #[derive(Debug, Clone, Copy)]
 struct Cand {
     ue: u32,
@@ -132,6 +143,10 @@ pub struct UlScheduler {
     remaining: Vec<u64>,
     granted_on: Vec<u32>,
     psum: Vec<f32>,
+    /// Per UE: its PUSCHs still on the air (carriers with longer slots
+    /// than the timeline's step), which keep their power and block the
+    /// other of the NUL/SUL pair.
+    ongoing: Vec<[Ongoing; MAX_ONGOING]>,
     cands: Vec<Cand>,
     retx: Vec<Cand>,
     plans: Vec<Plan>,
@@ -156,6 +171,7 @@ impl UlScheduler {
             remaining: Vec::new(),
             granted_on: Vec::new(),
             psum: Vec::new(),
+            ongoing: Vec::new(),
             cands: Vec::new(),
             retx: Vec::new(),
             plans: Vec::new(),
@@ -301,12 +317,10 @@ impl UlScheduler {
                 (carriers[k].n_prb as u32 / self.active_prev.get(k).copied().unwrap_or(1).max(1))
                     as u16
             };
-            let t_n = self.expected_bits(&carriers[s.nul], ue, ni, share(s.nul)) as f64
-                * carriers[s.nul].timing.pattern.ul_fraction()
-                / carriers[s.nul].timing.slot_us as f64;
-            let t_s = self.expected_bits(&carriers[s.sul], ue, si, share(s.sul)) as f64
-                * carriers[s.sul].timing.pattern.ul_fraction()
-                / carriers[s.sul].timing.slot_us as f64;
+            // Both have an uplink slot now and the UE can use one: compare
+            // what one slot of each carries (the other one's slot is lost).
+            let t_n = self.expected_bits(&carriers[s.nul], ue, ni, share(s.nul)) as f64;
+            let t_s = self.expected_bits(&carriers[s.sul], ue, si, share(s.sul)) as f64;
             let next = sul::switch(choice, t_n as f32, t_s as f32, s.hysteresis);
             if next != choice {
                 self.stats.sul_switches += 1;
@@ -335,6 +349,9 @@ impl UlScheduler {
             let Some(ci) = ue.carriers.iter().position(|x| x.carrier == c) else {
                 continue;
             };
+            if self.pair_busy(i, c, now) {
+                continue; // on the air on the other of NUL/SUL: never both at once
+            }
             let h = &ue.carriers[ci].harq;
             if let Some(pid) = h.retx_ready(now) {
                 let age = now.saturating_sub(h.process(pid).first_tx_us) as f32;
@@ -450,6 +467,22 @@ impl UlScheduler {
             .max(1);
         let left = (power::dbm_to_mw(ue.cap.max_tx_power_dbm) - self.psum[i]).max(1e-6);
         power::mw_to_dbm(left / n as f32)
+    }
+
+    /// Whether UE `i` is still transmitting on the other carrier of the
+    /// NUL/SUL pair than `c` at `now` (TS 38.213 §7.3.1: one of them at a time).
+    fn pair_busy(&self, i: usize, c: usize, now: Micros) -> bool {
+        let Some(s) = self.cfg.sul else { return false };
+        let other = if c == s.nul {
+            s.sul
+        } else if c == s.sul {
+            s.nul
+        } else {
+            return false;
+        };
+        self.ongoing[i]
+            .iter()
+            .any(|o| o.end_us > now && o.carrier as usize == other)
     }
 
     fn push_plan(&mut self, p: Plan) {
@@ -668,6 +701,7 @@ impl Scheduler for UlScheduler {
             self.remaining.resize(n, 0);
             self.granted_on.resize(n, 0);
             self.psum.resize(n, 0.0);
+            self.ongoing.resize(n, [Ongoing::default(); MAX_ONGOING]);
         }
         if self.stats.group_size_hist.len() < 2 {
             self.stats.group_size_hist.resize(2, 0);
@@ -679,7 +713,11 @@ impl Scheduler for UlScheduler {
             *r = ue.est_bytes;
         }
         self.granted_on.iter_mut().for_each(|g| *g = 0);
-        self.psum.iter_mut().for_each(|p| *p = 0.0);
+        // Power already on the air (PUSCHs started earlier on longer slots)
+        // is kept; new PUSCHs share what is left of P_CMAX (TS 38.213 §7.5).
+        for (p, on) in self.psum.iter_mut().zip(&self.ongoing) {
+            *p = on.iter().filter(|o| o.end_us > now).map(|o| o.mw).sum();
+        }
         self.plans.clear();
         for c in 0..carriers.len().min(ul_slot.len()).min(32) {
             if ul_slot[c] {
@@ -695,12 +733,29 @@ impl Scheduler for UlScheduler {
         }
         for k in 0..self.plans.len() {
             let p = &mut self.plans[k];
-            let ue = &ues[p.ue as usize];
-            let total = self.psum[p.ue as usize];
-            let cap = power::dbm_to_mw(ue.cap.max_tx_power_dbm);
+            let i = p.ue as usize;
+            let ue = &ues[i];
+            let total = self.psum[i];
+            let on_air: f32 = self.ongoing[i]
+                .iter()
+                .filter(|o| o.end_us > now)
+                .map(|o| o.mw)
+                .sum();
+            let cap = (power::dbm_to_mw(ue.cap.max_tx_power_dbm) - on_air).max(1e-6);
             if total > cap * 1.0001 {
                 p.p_dbm += power::mw_to_dbm(cap / total);
                 self.stats.power_shared += 1;
+            }
+        }
+        // What goes on the air now, until the end of its carrier's slot.
+        for p in &self.plans {
+            let on = &mut self.ongoing[p.ue as usize];
+            if let Some(o) = on.iter_mut().min_by_key(|o| o.end_us) {
+                *o = Ongoing {
+                    end_us: now + carriers[p.carrier as usize].timing.slot_us,
+                    carrier: p.carrier,
+                    mw: power::dbm_to_mw(p.p_dbm),
+                };
             }
         }
         // MCS and TBS from the final power.

@@ -211,8 +211,9 @@ fn sul_initial_selection_follows_rsrp_threshold_and_switches_with_hysteresis() {
     let mut g2 = Vec::new();
     s.schedule_ul(now + 500, &[false, true], &carriers, mac.ues(), &mut g2);
     assert!(g2.iter().all(|g| g.carrier == 1));
-    // Huge hysteresis: no switching. Small hysteresis: UE 0 (good on both, but
-    // the NUL has 4x fewer uplink slots) moves to whichever promises more.
+    // Huge hysteresis: no switching. Small hysteresis: where both have an
+    // uplink slot, the UEs compare what one slot of each carries; the NUL's
+    // 106 PRBs against the SUL's 51 at the same gain: UE 1 moves to the NUL.
     assert_eq!(s.stats().sul_switches, 0);
     let cfg = SchedConfig {
         sul: Some(SulConfig {
@@ -226,9 +227,75 @@ fn sul_initial_selection_follows_rsrp_threshold_and_switches_with_hysteresis() {
     let mut s = UlScheduler::new(cfg, selector());
     let mut g3 = Vec::new();
     s.schedule_ul(now, &[true, true], &carriers, mac.ues(), &mut g3);
-    // NUL: 106 PRBs x 20 % of slots; SUL: 51 PRBs x 100 %: SUL promises ~2.4x.
-    assert_eq!(s.sul_choice(0), Some(UlChoice::Sul));
+    assert_eq!(s.sul_choice(0), Some(UlChoice::Nul));
+    assert_eq!(s.sul_choice(1), Some(UlChoice::Nul));
     assert!(s.stats().sul_switches >= 1);
+}
+
+#[test]
+fn a_ue_never_sends_on_nul_and_sul_at_once_and_keeps_power_on_the_air() {
+    // NUL at 30 kHz (0.5 ms slots, all uplink here), SUL at 15 kHz (1 ms).
+    let carriers = vec![
+        carrier("n78", 30, SlotPattern::tdd("U").unwrap(), 106, 4, false),
+        carrier("sul", 15, SlotPattern::sul(), 52, 4, true),
+    ];
+    let ues: Vec<UeContext> = (0..1)
+        .map(|i| {
+            let mut u = ue(
+                i,
+                vec![0, 1],
+                QosClass::BestEffort,
+                TrafficModel::FullBuffer {
+                    backlog_bytes: 1_000_000,
+                },
+                20.0,
+                136.0,
+            );
+            u.rsrp_dbm = -120.0; // below the threshold: SUL first
+            u
+        })
+        .collect();
+    let mut mac = Mac::new(carriers.clone(), ues, MacConfig::default());
+    warm(&mut mac, 20_000);
+    let cfg = SchedConfig {
+        sul: Some(SulConfig {
+            nul: 0,
+            sul: 1,
+            threshold_dbm: -100.0,
+            hysteresis: 10.0,
+        }),
+        ..SchedConfig::default()
+    };
+    let mut s = UlScheduler::new(cfg, selector());
+    let now = 40 * 1000;
+    mac.begin_slot(now);
+    let mut g = Vec::new();
+    s.schedule_ul(now, &[true, true], &carriers, mac.ues(), &mut g);
+    assert!(g.iter().all(|g| g.carrier == 1) && !g.is_empty(), "{g:?}");
+    // Half a millisecond later only the NUL starts a slot, but the UE is
+    // still on the air on the SUL: no NUL grant.
+    let mut g2 = Vec::new();
+    mac.begin_slot(now + 500);
+    s.schedule_ul(now + 500, &[true, false], &carriers, mac.ues(), &mut g2);
+    assert!(g2.is_empty(), "{g2:?}");
+    // Without SUL rules (plain CA) the NUL grant comes, with the power the
+    // SUL PUSCH leaves of P_CMAX.
+    let mut ca = UlScheduler::new(SchedConfig::default(), selector());
+    let mut g3 = Vec::new();
+    ca.schedule_ul(now, &[false, true], &carriers, mac.ues(), &mut g3);
+    let p_sul = g3[0].tx_power_dbm;
+    let mut g4 = Vec::new();
+    ca.schedule_ul(now + 500, &[true, false], &carriers, mac.ues(), &mut g4);
+    let p_nul = g4[0].tx_power_dbm;
+    let total = 10f32.powf(p_sul / 10.0) + 10f32.powf(p_nul / 10.0);
+    assert!(10.0 * total.log10() <= 23.0 + 1e-3, "{p_sul} + {p_nul} dBm");
+    // A scheduler that did not see the SUL PUSCH would have given the NUL more.
+    let mut fresh = UlScheduler::new(SchedConfig::default(), selector());
+    let mut g5 = Vec::new();
+    fresh.schedule_ul(now + 500, &[true, false], &carriers, mac.ues(), &mut g5);
+    let p_fresh = g5[0].tx_power_dbm;
+    let sum_fresh = 10.0 * (10f32.powf(p_sul / 10.0) + 10f32.powf(p_fresh / 10.0)).log10();
+    assert!(sum_fresh > 23.0 && p_nul < p_fresh - 0.5, "{p_sul} {p_nul} {p_fresh}");
 }
 
 fn spatial(rng: &mut u64, n: usize) -> Vec<Complex32> {
