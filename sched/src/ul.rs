@@ -528,8 +528,11 @@ impl UlScheduler {
             let uc = &ue.carriers[ci];
             let p = open_loop_dbm(cc.p0_dbm, cc.alpha, uc.path_loss_db, m, budget);
             let s = p - 10.0 * (m as f32).log10() + uc.gain_db + uc.olla.offset_db();
-            if self.se(s) == 0.0 {
-                continue; // not even MCS 0 would be decodable
+            // Not even MCS 0 decodable at the measured SINR: skip. The outer
+            // loop's offset does not lock a UE out (at MCS 0 its ACKs and
+            // HARQ combining are what bring the offset back).
+            if self.se(s - uc.olla.offset_db()) == 0.0 {
+                continue;
             }
             self.push_plan(Plan {
                 ue: cd.ue,

@@ -226,10 +226,12 @@ pub(crate) fn setup(
                 }
                 if let Some(uc) = ue.on_carrier_mut(k) {
                     if out.power_control {
-                        // SINR per RE at 0 dBm per PRB, as an initial SRS measurement would give.
+                        // SINR per RE at 0 dBm per PRB after combining over the
+                        // gNB antennas, as an initial SRS measurement would give.
                         uc.path_loss_db = loss as f32;
-                        uc.gain_db =
-                            (snr_db - g.max_tx_power_dbm + 10.0 * (num.n_sc() as f64 / 12.0).log10()) as f32;
+                        uc.gain_db = (snr_db - g.max_tx_power_dbm
+                            + 10.0 * (num.n_sc() as f64 / 12.0).log10()
+                            + 10.0 * (n_rx[k] as f64).log10()) as f32;
                     } else {
                         uc.path_loss_db = 0.0;
                         uc.gain_db = snr_db as f32;
