@@ -352,6 +352,11 @@ impl UlScheduler {
             if self.pair_busy(i, c, now) {
                 continue; // on the air on the other of NUL/SUL: never both at once
             }
+            // Less than a tenth of P_CMAX left by PUSCHs already on the air or
+            // planned on other carriers: a PUSCH here would be lost in noise.
+            if self.psum[i] > 0.9 * power::dbm_to_mw(ue.cap.max_tx_power_dbm) {
+                continue;
+            }
             let h = &ue.carriers[ci].harq;
             if let Some(pid) = h.retx_ready(now) {
                 let age = now.saturating_sub(h.process(pid).first_tx_us) as f32;

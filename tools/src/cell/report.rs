@@ -194,6 +194,9 @@ pub struct ClassReport {
     pub over_budget: u64,
     /// UEs whose own p99 latency is within the budget.
     pub ues_within_budget: u64,
+    /// Full-buffer UEs of the class: their latency is the standing
+    /// backlog's (the model keeps the buffer full), not a service figure.
+    pub full_buffer_ues: u64,
 }
 
 impl ClassReport {
@@ -220,6 +223,7 @@ impl ClassReport {
             let (c, lat) = &mut out[k];
             let cnt = ue.counters();
             c.ues += 1;
+            c.full_buffer_ues += ue.lcs.iter().any(|l| !l.source.offered_mbps().is_finite()) as u64;
             c.delivered += cnt.delivered;
             c.dropped += cnt.dropped();
             let mut own: Vec<f32> = ue
@@ -665,8 +669,9 @@ impl Report {
         }
         for c in &self.classes {
             println!(
-                "class {:<12} {} UEs: p50 {} ms, p99 {} ms against {:.0} ms; {} of {} UEs within budget at p99; {} packets over budget, {} dropped",
-                c.qos_class, c.ues, ms(c.latency_p50_ms), ms(c.latency_p99_ms), c.budget_ms, c.ues_within_budget, c.ues, c.over_budget, c.dropped
+                "class {:<12} {} UEs: p50 {} ms, p99 {} ms against {:.0} ms; {} of {} UEs within budget at p99; {} packets over budget, {} dropped{}",
+                c.qos_class, c.ues, ms(c.latency_p50_ms), ms(c.latency_p99_ms), c.budget_ms, c.ues_within_budget, c.ues, c.over_budget, c.dropped,
+                if c.full_buffer_ues > 0 { format!(" ({} full-buffer UEs: their latency is the standing backlog's)", c.full_buffer_ues) } else { String::new() }
             );
         }
         for c in &self.carriers {
