@@ -273,11 +273,18 @@ impl UlScheduler {
                     return pf;
                 }
                 let q = ue.qos().params();
+                let hol = ue.hol(now);
+                if q.gbr {
+                    // GBR flows (premium, streaming, AI uplink) go before the
+                    // others, earliest deadline first: the least slack
+                    // (budget minus head-of-line delay) ranks highest, so a
+                    // 200 ms flow near its deadline goes before a 20 ms flow
+                    // that has just started waiting.
+                    let slack_ms = hol.map_or(q.pdb_ms, |(d, pdb)| pdb - d) as f32;
+                    return 1e15 + (2000.0 - slack_ms).clamp(0.0, 4000.0) * 1e11;
+                }
                 let w_prio = 10f32.powf((90.0 - q.priority as f32) / 40.0);
-                let x = ue
-                    .hol(now)
-                    .map(|(d, pdb)| (d / pdb).min(2.0) as f32)
-                    .unwrap_or(0.0);
+                let x = hol.map(|(d, pdb)| (d / pdb).min(2.0) as f32).unwrap_or(0.0);
                 pf * w_prio * (3.0 * x).exp()
             }
         }
@@ -527,7 +534,13 @@ impl UlScheduler {
             // power, so splitting the band among power-limited UEs raises
             // the cell's throughput); UEs needing less leave more to the next.
             let n_left = (self.cands.len() - k) as u32;
-            let share = (free as u32).div_ceil(n_left).max(1);
+            // QoS policy: a GBR flow (ranked first when urgent) takes what its
+            // data needs; the others share what it leaves.
+            let share = if self.cfg.policy == Policy::Qos && ue.qos().params().gbr {
+                free as u32
+            } else {
+                (free as u32).div_ceil(n_left).max(1)
+            };
             let need = ((self.remaining[i] as f32 / bpp).ceil() as u32).clamp(1, share) as u16;
             let m = self.best_prbs(cc, ue, ci, need, budget);
             let uc = &ue.carriers[ci];

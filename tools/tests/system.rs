@@ -351,3 +351,31 @@ fn expect_gates_the_exit_status_on_the_report() {
     let o = with("ul_goodput_mbps=>1");
     assert_eq!(o.status.code(), Some(2), "clap rejects a malformed term");
 }
+
+/// The QoS policy holds premium (40 ms) and streaming (200 ms) at p99 for
+/// every UE of `qos.toml`, lets the AI-uplink UEs reach 20 Mbit/s within
+/// 20 ms, and leaves best effort a share (shortened run).
+#[test]
+fn qos_policy_holds_premium_and_streaming_without_starving_best_effort() {
+    let v = run_json(
+        &[
+            "system",
+            "--config",
+            &example("qos.toml"),
+            "--slots",
+            "1000",
+        ],
+        "qos-policy",
+    );
+    let q = &v["qos"];
+    for class in ["premium", "streaming"] {
+        assert_eq!(
+            q[class]["ues_within_pdb_at_p99"], q[class]["ues"],
+            "{class}: {}",
+            q[class]
+        );
+    }
+    assert_eq!(q["ai_uplink"]["ues_meeting_20mbps_20ms"], 4, "{}", q["ai_uplink"]);
+    let be = q["best_effort"]["ul_goodput_mbps"].as_f64().unwrap();
+    assert!(be > 10.0, "best effort starved: {be} Mbit/s");
+}
