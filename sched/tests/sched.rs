@@ -295,7 +295,10 @@ fn a_ue_never_sends_on_nul_and_sul_at_once_and_keeps_power_on_the_air() {
     fresh.schedule_ul(now + 500, &[true, false], &carriers, mac.ues(), &mut g5);
     let p_fresh = g5[0].tx_power_dbm;
     let sum_fresh = 10.0 * (10f32.powf(p_sul / 10.0) + 10f32.powf(p_fresh / 10.0)).log10();
-    assert!(sum_fresh > 23.0 && p_nul < p_fresh - 0.5, "{p_sul} {p_nul} {p_fresh}");
+    assert!(
+        sum_fresh > 23.0 && p_nul < p_fresh - 0.5,
+        "{p_sul} {p_nul} {p_fresh}"
+    );
 }
 
 fn spatial(rng: &mut u64, n: usize) -> Vec<Complex32> {

@@ -207,7 +207,9 @@ impl UeGroup {
         use ranlab_mac::traffic::TrafficModel;
         let m = TrafficModel::standard(self.traffic);
         match (m, self.rate_mbps) {
-            (TrafficModel::AiUplink { fps, .. }, Some(r)) => TrafficModel::AiUplink { rate_mbps: r, fps },
+            (TrafficModel::AiUplink { fps, .. }, Some(r)) => {
+                TrafficModel::AiUplink { rate_mbps: r, fps }
+            }
             (TrafficModel::Video { fps, .. }, Some(r)) => TrafficModel::Video { rate_mbps: r, fps },
             (m, _) => m,
         }
@@ -621,9 +623,16 @@ impl Scenario {
                 ));
             }
         }
-        let sul_n = self.cell.carriers.iter().filter(|c| c.duplex == Duplex::Sul).count();
+        let sul_n = self
+            .cell
+            .carriers
+            .iter()
+            .filter(|c| c.duplex == Duplex::Sul)
+            .count();
         if sul_n > 1 {
-            return Err(format!("cell.carriers: {sul_n} SUL carriers (allowed: at most one)"));
+            return Err(format!(
+                "cell.carriers: {sul_n} SUL carriers (allowed: at most one)"
+            ));
         }
         match (&self.cell.sul, sul_n) {
             (Some(_), 0) => {
@@ -650,7 +659,12 @@ impl Scenario {
                 }
             }
             if let Some(p0) = c.p0_dbm {
-                check_range(&format!("cell.carriers[{i}].p0_dbm"), p0, -202.0..=24.0, " dBm")?;
+                check_range(
+                    &format!("cell.carriers[{i}].p0_dbm"),
+                    p0,
+                    -202.0..=24.0,
+                    " dBm",
+                )?;
             }
             if let Some(a) = c.alpha {
                 check_range(&format!("cell.carriers[{i}].alpha"), a, 0.0..=1.0, "")?;
@@ -664,11 +678,18 @@ impl Scenario {
                         u.traffic
                     ));
                 }
-                check_range(&format!("ue[{i}].rate_mbps"), r, 0.001..=10_000.0, " Mbit/s")?;
+                check_range(
+                    &format!("ue[{i}].rate_mbps"),
+                    r,
+                    0.001..=10_000.0,
+                    " Mbit/s",
+                )?;
             }
             if let Some(l) = &u.carriers {
                 if l.is_empty() {
-                    return Err(format!("ue[{i}].carriers: empty (omit it for every carrier)"));
+                    return Err(format!(
+                        "ue[{i}].carriers: empty (omit it for every carrier)"
+                    ));
                 }
                 for n in l {
                     if !names.contains(&n.as_str()) {

@@ -134,10 +134,9 @@ fn power_control_lets_a_cell_edge_ue_close_its_link_on_few_prbs() {
 fn keys_the_cell_cannot_honour_are_refused_by_name() {
     let bad = [
         (
-            two_carriers("", "", "[[ue]]\ncount = 1", 10).replace(
-                "model = \"awgn\"",
-                "model = \"awgn\"\nsnr_db = 10.0",
-            ) + "",
+            two_carriers("", "", "[[ue]]\ncount = 1", 10)
+                .replace("model = \"awgn\"", "model = \"awgn\"\nsnr_db = 10.0")
+                + "",
             None,
         ),
         (
@@ -209,4 +208,28 @@ proptest! {
             prop_assert!(p.latency_p50_ms.is_some() == (p.delivered > 0));
         }
     }
+}
+
+#[test]
+fn the_ai_uplink_example_reports_what_its_claim_is_checked_by() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ai-uplink.toml");
+    let mut s = Scenario::load(std::path::Path::new(path)).expect("the example parses");
+    s.slots = 300;
+    let r = run(&s, &CellOptions::default(), None).expect("runs");
+    let v = serde_json::to_value(&r).unwrap();
+    for u in v["ues"].as_array().unwrap() {
+        for key in ["qos_class", "ul_goodput_mbps", "latency_p99_ms", "carriers"] {
+            assert!(u.get(key).is_some(), "{key} missing: {u}");
+        }
+        assert_eq!(u["carriers"].as_array().unwrap().len(), 2);
+    }
+    let ai: Vec<_> = r
+        .ues
+        .iter()
+        .filter(|u| u.qos_class == "ai_uplink")
+        .collect();
+    assert_eq!(ai.len(), 4);
+    assert!(ai
+        .iter()
+        .all(|u| u.packets.delivered > 0 && u.carriers.iter().all(|c| c.tb_ok > 0)));
 }

@@ -150,12 +150,7 @@ impl CarrierPath {
 
     /// Sends the carrier's next slot: the PUSCHs of `grants` that are for
     /// this carrier, each UE at the power of its grant.
-    pub fn send(
-        &mut self,
-        grants: &[UlGrant],
-        mac: &Mac,
-        cell_id: u16,
-    ) -> CliResult<SentSlot> {
+    pub fn send(&mut self, grants: &[UlGrant], mac: &Mac, cell_id: u16) -> CliResult<SentSlot> {
         let n = self.scheduled;
         let slot_in_frame = (n % self.num.slots_per_frame() as u64) as u32;
         let len = self.num.slot_len(slot_in_frame);
@@ -173,7 +168,10 @@ impl CarrierPath {
                     1.0
                 };
                 let st = self.ues[u].as_mut().ok_or_else(|| {
-                    format!("UE {u} granted on carrier {}, which it may not use", self.name)
+                    format!(
+                        "UE {u} granted on carrier {}, which it may not use",
+                        self.name
+                    )
                 })?;
                 st.transmit(g, &pdu, len, amp)?;
                 self.pdus.push(pdu);

@@ -268,8 +268,15 @@ impl Cell {
             .map(|c| c.timing.slot_us)
             .min()
             .unwrap_or(1000);
-        if let Some(c) = mac_carriers.iter().find(|c| c.timing.slot_us % tick_us != 0) {
-            return Err(format!("cell.carriers: the slot of {} is not a multiple of the shortest slot", c.name).into());
+        if let Some(c) = mac_carriers
+            .iter()
+            .find(|c| c.timing.slot_us % tick_us != 0)
+        {
+            return Err(format!(
+                "cell.carriers: the slot of {} is not a multiple of the shortest slot",
+                c.name
+            )
+            .into());
         }
         let ues_n = s.ue_count() as usize;
         let ofdm = OfdmOptions::default();
@@ -301,7 +308,9 @@ impl Cell {
                 eprintln!("note: {note}");
             }
             let max_ue_antennas = s.ues.iter().map(|g| g.antennas as usize).max().unwrap_or(0);
-            if n_rx[k] > MAX_STREAMS || link.tx_channels > MAX_STREAMS || max_ue_antennas > MAX_STREAMS
+            if n_rx[k] > MAX_STREAMS
+                || link.tx_channels > MAX_STREAMS
+                || max_ue_antennas > MAX_STREAMS
             {
                 return Err(format!(
                     "{} gNB antennas, {} radio TX channels, {max_ue_antennas} antennas per UE: at most {MAX_STREAMS} each in loopback",
@@ -320,7 +329,14 @@ impl Cell {
                 p_max.push(g.max_tx_power_dbm);
                 ues.push(if cl.on[i] {
                     // Carrier 0 keeps the single-carrier random streams.
-                    Some(UeState::new(i, g, num, ofdm, slot_len, seed ^ ((k as u64) << 40))?)
+                    Some(UeState::new(
+                        i,
+                        g,
+                        num,
+                        ofdm,
+                        slot_len,
+                        seed ^ ((k as u64) << 40),
+                    )?)
                 } else {
                     None
                 });
@@ -668,7 +684,12 @@ impl Cell {
                     .map(|c| c.name.clone())
                     .collect(),
                 carriers,
-                rsrp_dbm: self.scenario.channel.snr_db.is_none().then_some(ue.rsrp_dbm as f64),
+                rsrp_dbm: self
+                    .scenario
+                    .channel
+                    .snr_db
+                    .is_none()
+                    .then_some(ue.rsrp_dbm as f64),
                 ..UeReport::default()
             };
             r.packets = PacketReport::of(ue, air_s);
@@ -694,12 +715,8 @@ impl Cell {
         }
         let mut timings = Vec::with_capacity(self.carriers.len());
         for c in &self.carriers {
-            let mut t = Timing::from_metrics(
-                c.phy.metrics(),
-                c.phy.stages(),
-                c.budget_us,
-                self.workers,
-            );
+            let mut t =
+                Timing::from_metrics(c.phy.metrics(), c.phy.stages(), c.budget_us, self.workers);
             t.wall_s = wall;
             t.realtime_factor = air_s / wall.max(1e-9);
             t.dropped_slots = c.dropped_slots;
@@ -712,8 +729,13 @@ impl Cell {
         if let Some(dl) = &self.downlink {
             let (m, stages) = dl.pipeline_metrics();
             t.downlink = Some(
-                Timing::from_metrics(m, stages, 2.0 * self.carriers[0].slot_us as f64, self.workers)
-                    .into(),
+                Timing::from_metrics(
+                    m,
+                    stages,
+                    2.0 * self.carriers[0].slot_us as f64,
+                    self.workers,
+                )
+                .into(),
             );
         }
         report.timing = t;
@@ -846,8 +868,7 @@ pub fn numerology(s: &Scenario) -> CliResult<Numerology> {
 /// The numerology of carrier `k` of the scenario.
 pub fn carrier_numerology(s: &Scenario, k: usize) -> CliResult<Numerology> {
     let c = &s.cell.carriers[k];
-    let scs =
-        Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[{k}].scs_khz: {e}"))?;
+    let scs = Scs::from_khz(c.scs_khz).map_err(|e| format!("cell.carriers[{k}].scs_khz: {e}"))?;
     let fr = if c.center_frequency_mhz > 7_125.0 {
         FrequencyRange::Fr2
     } else {

@@ -282,8 +282,7 @@ pub(super) fn sim_link(
     pace: Pace,
     seed: u64,
 ) -> CliResult<Link> {
-    let air = MultiLinkChannel::new(n_rx, links, 1.0, seed)
-        .map_err(|e| format!("channel: {e}"))?;
+    let air = MultiLinkChannel::new(n_rx, links, 1.0, seed).map_err(|e| format!("channel: {e}"))?;
     let mut radio: Box<dyn Radio> = Box::new(SimRadio::new(
         Box::new(air),
         tx_streams,

@@ -625,7 +625,16 @@ impl Report {
         if self.ues.iter().any(|u| u.carriers.len() > 1) {
             println!(
                 "{:>4} {:>8} {:>10} {:>7} {:>7} {:>7} {:>8} {:>6} {:>7} {:>9}",
-                "UE", "carrier", "UL Mbit/s", "slots", "TB ok", "failed", "BLER1st", "MCS", "SINR dB", "SNRmax dB"
+                "UE",
+                "carrier",
+                "UL Mbit/s",
+                "slots",
+                "TB ok",
+                "failed",
+                "BLER1st",
+                "MCS",
+                "SINR dB",
+                "SNRmax dB"
             );
             for u in &self.ues {
                 for c in &u.carriers {
@@ -647,7 +656,17 @@ impl Report {
         }
         println!(
             "{:>4} {:>12} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
-            "UE", "class", "offered", "deliv.", "packets", "deliv.", "dropped", "queued", "p50 ms", "p99 ms", "> PDB"
+            "UE",
+            "class",
+            "offered",
+            "deliv.",
+            "packets",
+            "deliv.",
+            "dropped",
+            "queued",
+            "p50 ms",
+            "p99 ms",
+            "> PDB"
         );
         let ms = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
         for u in &self.ues {

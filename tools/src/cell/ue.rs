@@ -212,7 +212,8 @@ pub(crate) fn setup(
                 });
                 if k == 0 {
                     // SS-RSRP: the gNB's power per RE over the primary's subcarriers, less the loss.
-                    ue.rsrp_dbm = (c.tx_power_dbm - 10.0 * (num.n_sc() as f64).log10() - loss) as f32;
+                    ue.rsrp_dbm =
+                        (c.tx_power_dbm - 10.0 * (num.n_sc() as f64).log10() - loss) as f32;
                     // Downlink Es/N0 at the UE: the same SNR when the scenario fixes
                     // it, else the same path loss with the gNB's power and the UE's
                     // noise figure (the per-RE SNR is linear in both).
@@ -231,7 +232,8 @@ pub(crate) fn setup(
                         uc.path_loss_db = loss as f32;
                         uc.gain_db = (snr_db - g.max_tx_power_dbm
                             + 10.0 * (num.n_sc() as f64 / 12.0).log10()
-                            + 10.0 * (n_rx[k] as f64).log10()) as f32;
+                            + 10.0 * (n_rx[k] as f64).log10())
+                            as f32;
                     } else {
                         uc.path_loss_db = 0.0;
                         uc.gain_db = snr_db as f32;

@@ -301,6 +301,100 @@ impl SystemConfig {
         Ok(c)
     }
 
+    /// The system study of a waveform scenario (`ranlab loopback`'s
+    /// format): the same carriers, UEs, traffic, QoS classes, scheduler and
+    /// SUL selection, with the link abstraction in place of waveforms. A
+    /// key the abstraction cannot honour is an error naming it; `notes`
+    /// says what the abstraction models differently.
+    pub fn from_scenario(
+        sc: &crate::scenario::Scenario,
+        notes: &mut Vec<String>,
+    ) -> Result<SystemConfig, String> {
+        if sc.channel.snr_db.is_some() {
+            return Err("channel.snr_db: the system study derives every SNR from path loss (give the UEs distance_m instead)".into());
+        }
+        if sc.radio.is_some() {
+            notes.push("[radio]: board settings play no part in the system study".into());
+        }
+        notes.push(format!(
+            "channel.model = {}: the link abstraction fades with its own exponential delay profile at delay_spread_ns and speed_kmh (TR 38.901 UMa NLOS path loss, as in loopback; no shadowing)",
+            sc.channel.model.name()
+        ));
+        let mut ues = Vec::with_capacity(sc.ues.len());
+        for (i, g) in sc.ues.iter().enumerate() {
+            if g.path_loss_db.is_some() {
+                return Err(format!("ue[{i}].path_loss_db: the system study places UEs by distance (give distance_m)"));
+            }
+            if g.antennas > 1 {
+                return Err(format!(
+                    "ue[{i}].antennas = {}: the system study models single-layer UEs",
+                    g.antennas
+                ));
+            }
+            ues.push(SysUe {
+                count: g.count,
+                distance_m: Some(g.distance_m.unwrap_or(100.0)),
+                distances_m: None,
+                distance_range_m: None,
+                max_tx_power_dbm: g.max_tx_power_dbm as f32,
+                traffic: g.traffic,
+                rate_mbps: g.rate_mbps,
+                qos_class: g.qos_class,
+                carriers: g.carriers.clone(),
+            });
+        }
+        let cfg = SystemConfig {
+            name: sc.name.clone(),
+            slots: sc.slots,
+            seed: sc.channel.seed,
+            scheduler: match sc.cell.scheduler {
+                ranlab_sched::Policy::RoundRobin => "rr",
+                ranlab_sched::Policy::ProportionalFair => "pf",
+                ranlab_sched::Policy::Qos => "qos",
+            }
+            .into(),
+            target_bler: default_bler(),
+            max_harq_tx: default_harq(),
+            ues_per_slot: 16,
+            isolated_ues: false,
+            layout: Layout {
+                scenario: "uma".into(),
+                los: "nlos".into(),
+                shadowing: false,
+                delay_spread_ns: sc.channel.delay_spread_ns,
+                speed_kmh: sc.channel.speed_kmh,
+                ..Layout::default()
+            },
+            link: Link::default(),
+            mu_mimo: None,
+            sul: sc.cell.sul.map(|s| Sul {
+                threshold_dbm: s.threshold_dbm as f32,
+                hysteresis: s.hysteresis as f32,
+            }),
+            carriers: sc
+                .cell
+                .carriers
+                .iter()
+                .map(|c| SysCarrier {
+                    name: c.name.clone(),
+                    duplex: c.duplex,
+                    center_frequency_mhz: c.center_frequency_mhz,
+                    bandwidth_mhz: c.bandwidth_mhz,
+                    scs_khz: c.scs_khz,
+                    tdd_pattern: c.tdd_pattern.clone(),
+                    antennas: c.antennas as u16,
+                    tx_power_dbm: c.tx_power_dbm,
+                    noise_figure_db: c.noise_figure_db,
+                    p0_dbm: c.p0_dbm.unwrap_or(crate::scenario::DEFAULT_P0_DBM) as f32,
+                    alpha: c.alpha.unwrap_or(1.0) as f32,
+                })
+                .collect(),
+            ues,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Checks the values.
     pub fn validate(&self) -> Result<(), String> {
         check_range("slots", self.slots, 1..=10_000_000, "")?;

@@ -80,7 +80,24 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     }
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("cannot read config `{}`: {e}", args.config.display()))?;
-    let cfg = SystemConfig::parse(&text, &args.config.display().to_string())?;
+    let origin = args.config.display().to_string();
+    // One scenario format: a waveform scenario (it has a [cell] table) runs
+    // here with the link abstraction in place of waveforms.
+    let is_scenario = text
+        .parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("cell"));
+    let cfg = if is_scenario {
+        let sc = crate::scenario::Scenario::parse(&text, &origin)?;
+        let mut notes = Vec::new();
+        let cfg =
+            SystemConfig::from_scenario(&sc, &mut notes).map_err(|e| format!("{origin}: {e}"))?;
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+        cfg
+    } else {
+        SystemConfig::parse(&text, &origin)?
+    };
     let table = load_table(args.bler_table.as_deref())?;
     if let Some(p) = &args.bler_table {
         if cfg.link.bler_table.is_some() {
