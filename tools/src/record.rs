@@ -205,6 +205,13 @@ fn record_sim(a: &Args, scenario: &Scenario) -> CliResult<ExitCode> {
                 .into(),
         );
     }
+    if scenario.cell.carriers.len() > 1 {
+        return Err(format!(
+            "cell.carriers: {} carriers; a SigMF recording holds one carrier's samples (keep one carrier, or run `ranlab loopback` for carrier aggregation and SUL)",
+            scenario.cell.carriers.len()
+        )
+        .into());
+    }
     let c = &scenario.cell.carriers[0];
     let num = numerology(scenario)?;
     let n_prb = num.n_prb();

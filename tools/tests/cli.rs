@@ -452,10 +452,31 @@ fn the_waveform_cell_refuses_what_it_cannot_honour_and_honours_the_scheduler_key
     assert!(out.contains("QOS scheduler"), "{out}");
     let two = default.clone()
         + "\n[[cell.carriers]]\nname = \"n1\"\nband = \"n1\"\nduplex = \"fdd\"\ncenter_frequency_mhz = 1950.0\nbandwidth_mhz = 20\nscs_khz = 15\nantennas = 2\ntx_power_dbm = 46.0\nnoise_figure_db = 5.0\n";
+    // Two carriers run in the waveform cell (over SoapySDR they are refused: tests/cell.rs).
+    let two_cfg = two.clone();
     let o = run("two-carriers", two);
-    assert!(!o.status.success());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
     assert!(
-        text(&o).1.contains("cell.carriers: 2 carriers"),
+        out.contains("carrier n1") && out.contains("n78 106 PRB"),
+        "{out}"
+    );
+    // A SigMF recording holds one carrier: record refuses two, naming the key.
+    let p = std::env::temp_dir().join(format!("ranlab-rec2-{}.toml", std::process::id()));
+    std::fs::write(&p, &two_cfg).unwrap();
+    let base = std::env::temp_dir().join(format!("ranlab-rec2-{}", std::process::id()));
+    let o = ranlab(&[
+        "record",
+        "--radio",
+        "sim",
+        "--config",
+        p.to_str().unwrap(),
+        "--out",
+        base.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&p);
+    assert!(
+        !o.status.success() && text(&o).1.contains("cell.carriers"),
         "{:?}",
         text(&o)
     );
