@@ -9,6 +9,17 @@
 
 use crate::mcs::McsTable;
 
+/// SINR per layer of an `layers`-layer PUSCH relative to the single-layer
+/// SINR after combining over `n_rx` antennas, dB (negative): the power is
+/// split over the layers (TS 38.213 §7.1.1: equally over the antenna ports)
+/// and a linear (MMSE/ZF) receiver keeps `n_rx - layers + 1` of the
+/// `n_rx`-fold diversity per layer.
+pub fn layer_sinr_offset_db(layers: u8, n_rx: u16) -> f32 {
+    let r = layers.max(1) as f32;
+    let n = (n_rx.max(1) as f32).max(r);
+    -10.0 * r.log10() - 10.0 * (n / (n - r + 1.0)).log10()
+}
+
 /// Outer-loop link adaptation state of one UE on one carrier.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Olla {

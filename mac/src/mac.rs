@@ -230,6 +230,7 @@ impl Mac {
         let proc_ = uc.harq.process(crc.harq_id);
         let first_tx = proc_.tx_count == 1;
         let tbs = proc_.tb.tbs_bits;
+        let layers = proc_.tb.layers;
         self.scratch.clear();
         let out = uc
             .harq
@@ -241,7 +242,9 @@ impl Mac {
             uc.olla.on_crc(crc.ok);
         }
         if let Some(s) = crc.sinr_db {
-            uc.gain_db = s - uc.last_prb_power_dbm;
+            // Back to the single-layer SINR the gain is kept as.
+            let n_rx = self.carriers[c].rx_antennas;
+            uc.gain_db = s - crate::la::layer_sinr_offset_db(layers, n_rx) - uc.last_prb_power_dbm;
         }
         match out {
             HarqOutcome::Ack => {

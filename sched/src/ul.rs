@@ -22,7 +22,7 @@ use crate::power::{self, open_loop_dbm};
 use crate::sul::{self, UlChoice};
 use crate::{Micros, SchedStats, Scheduler};
 use ranlab_mac::harq::NUM_PROCESSES;
-use ranlab_mac::la::McsSelector;
+use ranlab_mac::la::{layer_sinr_offset_db, McsSelector};
 use ranlab_mac::mcs::tbs;
 use ranlab_mac::ue::UeContext;
 use ranlab_mac::{CarrierConfig, UlGrant};
@@ -497,6 +497,25 @@ impl UlScheduler {
             .any(|o| o.end_us > now && o.carrier as usize == other)
     }
 
+    /// Uplink rank (SU-MIMO layers, TS 38.214 §6.1.1) of a UE whose
+    /// single-layer SINR is `s` dB: the count up to its capability, the
+    /// gNB antennas and 4 that carries the most bits.
+    fn rank(&self, cc: &CarrierConfig, ue: &UeContext, s: f32) -> u8 {
+        let max = ue.cap.max_layers.min(cc.rx_antennas.min(4) as u8).max(1);
+        (1..=max)
+            .map(|r| {
+                (
+                    r,
+                    r as f32 * self.se(s + layer_sinr_offset_db(r, cc.rx_antennas)),
+                )
+            })
+            .fold(
+                (1, 0.0),
+                |best, x| if x.1 > best.1 * 1.05 { x } else { best },
+            )
+            .0
+    }
+
     fn push_plan(&mut self, p: Plan) {
         self.psum[p.ue as usize] += power::dbm_to_mw(p.p_dbm);
         self.plans.push(p);
@@ -552,6 +571,8 @@ impl UlScheduler {
             if self.se(s - uc.olla.offset_db()) == 0.0 {
                 continue;
             }
+            let layers = self.rank(cc, ue, s);
+            let s = s + layer_sinr_offset_db(layers, cc.rx_antennas);
             self.push_plan(Plan {
                 ue: cd.ue,
                 ci: cd.ci,
@@ -560,13 +581,13 @@ impl UlScheduler {
                 new_data: true,
                 prb_start: next_prb,
                 n_prb: m,
-                layers: 1,
+                layers,
                 dmrs_port: 0,
                 mu_group: None,
                 retention: 1.0,
                 p_dbm: p,
             });
-            let bytes = (m as f32 * self.bytes_per_prb(cc, s, 1)) as u64;
+            let bytes = (m as f32 * self.bytes_per_prb(cc, s, layers)) as u64;
             self.remaining[i] = self.remaining[i].saturating_sub(bytes);
             self.granted_on[i] |= 1 << c;
             self.last_served[i] = now;
@@ -786,7 +807,8 @@ impl Scheduler for UlScheduler {
             let uc = &ue.carriers[p.ci as usize];
             let sinr = p.p_dbm - 10.0 * (p.n_prb.max(1) as f32).log10()
                 + uc.gain_db
-                + 10.0 * p.retention.log10();
+                + 10.0 * p.retention.log10()
+                + layer_sinr_offset_db(p.layers, cc.rx_antennas);
             let (mcs, tbs_bits) = if p.new_data {
                 let m = self
                     .sel

@@ -162,11 +162,15 @@ impl CarrierPath {
                 let rnti = mac.ues()[g.ue as usize].rnti;
                 let pdu = g.pusch_pdu(rnti, cell_id, slot_in_frame as u16);
                 let u = g.ue as usize;
-                let amp = if self.power_control {
-                    power_amplitude(g.tx_power_dbm, g.n_prb, self.p_max_dbm[u], self.num.n_sc())
-                } else {
-                    1.0
-                };
+                // Each layer sends on its own antenna (no precoder): the power
+                // is split equally over them (TS 38.213 §7.1.1).
+                let per_layer = 1.0 / (g.layers.max(1) as f32).sqrt();
+                let amp = per_layer
+                    * if self.power_control {
+                        power_amplitude(g.tx_power_dbm, g.n_prb, self.p_max_dbm[u], self.num.n_sc())
+                    } else {
+                        1.0
+                    };
                 let st = self.ues[u].as_mut().ok_or_else(|| {
                     format!(
                         "UE {u} granted on carrier {}, which it may not use",

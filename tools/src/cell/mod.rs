@@ -650,6 +650,7 @@ impl Cell {
                     tb_dropped: st.ul.dropped,
                     bler_first_tx: st.ul.bler_first_tx(),
                     mcs_mean: st.ul.mcs_mean(),
+                    layers_mean: st.ul.layers_mean(),
                     sinr_db: st.ul.sinr_db(),
                     snr_max_power_db: c.snrs[i],
                 });
@@ -668,6 +669,7 @@ impl Cell {
                 tb_in_flight: in_flight,
                 transmissions: ul.transmissions,
                 mcs_mean: ul.mcs_mean(),
+                layers_mean: ul.layers_mean(),
                 sinr_db: ul.sinr_db().unwrap_or(self.carriers[0].snrs[i]),
                 tb_undetected: ul.undetected,
                 drop_reasons: if ul.dropped > 0 {

@@ -36,6 +36,8 @@ pub struct UeReport {
     pub transmissions: u64,
     /// Mean MCS index used.
     pub mcs_mean: f64,
+    /// Mean uplink layers per transmission (rank chosen by the scheduler).
+    pub layers_mean: f64,
     /// Mean measured SINR (DM-RS), dB.
     pub sinr_db: f64,
     /// Drop reasons and counts.
@@ -96,6 +98,8 @@ pub struct UeCarrierReport {
     pub bler_first_tx: f64,
     /// Mean MCS index.
     pub mcs_mean: f64,
+    /// Mean layers per transmission (uplink rank).
+    pub layers_mean: f64,
     /// Mean measured SINR (DM-RS), dB.
     pub sinr_db: Option<f64>,
     /// Per-RE Es/N0 at one antenna with the UE's maximum power over the whole carrier, dB.
@@ -548,7 +552,7 @@ impl Report {
         );
         println!("link: {}", self.link);
         println!(
-            "{:>4} {:>6} {:>10} {:>10} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>7}",
+            "{:>4} {:>6} {:>10} {:>10} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>4} {:>7}",
             "UE",
             "RNTI",
             "UL Mbit/s",
@@ -559,11 +563,12 @@ impl Report {
             "failed",
             "dropped",
             "MCS",
+            "L",
             "SINR dB"
         );
         for u in &self.ues {
             println!(
-                "{:>4} {:>6} {:>10.2} {:>10.2} {:>8.3} {:>8.4} {:>7} {:>7} {:>7} {:>6.1} {:>7.1}",
+                "{:>4} {:>6} {:>10.2} {:>10.2} {:>8.3} {:>8.4} {:>7} {:>7} {:>7} {:>6.1} {:>4.1} {:>7.1}",
                 u.id,
                 u.rnti,
                 u.ul_goodput_mbps,
@@ -574,6 +579,7 @@ impl Report {
                 u.tb_failed,
                 u.tb_dropped,
                 u.mcs_mean,
+                u.layers_mean,
                 u.sinr_db
             );
             if u.tb_undetected > 0 {

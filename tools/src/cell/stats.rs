@@ -26,6 +26,8 @@ pub(crate) struct LinkStats {
     pub sinr_sum: f64,
     /// Number of SINR measurements.
     pub sinr_n: u64,
+    /// Sum of the layer counts, per transmission.
+    pub layers_sum: u64,
 }
 
 impl LinkStats {
@@ -45,6 +47,10 @@ impl LinkStats {
     pub fn mcs_mean(&self) -> f64 {
         self.mcs_sum / self.transmissions.max(1) as f64
     }
+    /// Mean layers per transmission (0 without transmissions).
+    pub fn layers_mean(&self) -> f64 {
+        self.layers_sum as f64 / self.transmissions.max(1) as f64
+    }
     /// Mean measured SINR in dB, if any was measured.
     pub fn sinr_db(&self) -> Option<f64> {
         (self.sinr_n > 0).then(|| self.sinr_sum / self.sinr_n as f64)
@@ -52,6 +58,7 @@ impl LinkStats {
     /// Adds `o`'s counters (cell totals).
     pub fn add(&mut self, o: &LinkStats) {
         self.transmissions += o.transmissions;
+        self.layers_sum += o.layers_sum;
         self.first_tx += o.first_tx;
         self.first_tx_fail += o.first_tx_fail;
         self.ok += o.ok;

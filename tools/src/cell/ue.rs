@@ -90,6 +90,7 @@ impl UeState {
         }
         self.ul.transmissions += 1;
         self.ul.mcs_sum += g.mcs as f64;
+        self.ul.layers_sum += g.layers as u64;
         if g.new_data {
             self.ul.first_tx += 1;
         }
