@@ -58,6 +58,8 @@ pub enum ChestTime {
     Average,
     /// Linear interpolation between DM-RS positions (holds up at speed).
     Interpolate,
+    /// Chosen per slot from the DM-RS (the receiver's default).
+    Auto,
 }
 
 /// Arguments of `ranlab link`.
@@ -125,8 +127,10 @@ pub struct Args {
     /// Equaliser.
     #[arg(long, value_enum, default_value = "mmse")]
     equalizer: EqualizerArg,
-    /// Channel-estimate time combining (the receiver's default: average).
-    #[arg(long, value_enum, default_value = "average")]
+    /// Channel-estimate time combining (the receiver's default: auto, which
+    /// interpolates when the channel changes between DM-RS positions more
+    /// than averaging gains against the noise).
+    #[arg(long, value_enum, default_value = "auto")]
     chest_time: ChestTime,
     /// SNR points run at once (each on its own thread; results do not depend
     /// on it): `auto` (the cores this process may run on) or a number.
@@ -371,6 +375,7 @@ pub fn run(a: Args) -> CliResult<ExitCode> {
     cfg.chest.time = match a.chest_time {
         ChestTime::Average => TimeMode::Average,
         ChestTime::Interpolate => TimeMode::Interpolate,
+        ChestTime::Auto => TimeMode::Auto,
     };
     if let Some(i) = a.iterations {
         cfg.ldpc_iterations = i;

@@ -86,12 +86,22 @@ impl ChannelEstimate {
         &self.h[i][..self.stride()]
     }
 
+    /// The time combining used for this slot: Average or Interpolate
+    /// ([`TimeMode::Auto`] is resolved per slot by the estimator).
+    pub fn time_mode(&self) -> TimeMode {
+        self.mode
+    }
+
+    fn interpolated(&self) -> bool {
+        self.mode == TimeMode::Interpolate
+    }
+
     /// The phase e^{j2π·CFO·(t_l − t̄)} the estimated CFO adds to symbol `l`
     /// relative to the stored slot average (Average mode with CFO tracking),
     /// or None when symbol `l`'s channel needs no rotation.
     pub fn symbol_phase(&self, l: usize) -> Option<Complex32> {
-        match (self.mode, self.cfo_hz) {
-            (TimeMode::Average, Some(cfo)) if self.track_cfo && cfo != 0.0 => {
+        match (self.interpolated(), self.cfo_hz) {
+            (false, Some(cfo)) if self.track_cfo && cfo != 0.0 => {
                 // Phase relative to the positions' mean time, which the average is centred on.
                 let t0 = self.pos_time[..self.n_pos].iter().sum::<f64>() / self.n_pos as f64;
                 let ph = std::f64::consts::TAU * cfo * (self.symbol_time[l.min(13)] - t0);
@@ -112,12 +122,13 @@ impl ChannelEstimate {
         l: usize,
         buf: &'a mut [Complex32],
     ) -> (&'a [Complex32], Complex32) {
-        match self.mode {
-            TimeMode::Average => (
+        if self.interpolated() {
+            (self.symbol_channel(l, buf), Complex32::new(1.0, 0.0))
+        } else {
+            (
                 &self.h_avg[..self.stride()],
                 self.symbol_phase(l).unwrap_or(Complex32::new(1.0, 0.0)),
-            ),
-            TimeMode::Interpolate => (self.symbol_channel(l, buf), Complex32::new(1.0, 0.0)),
+            )
         }
     }
 
@@ -126,8 +137,8 @@ impl ChannelEstimate {
     /// (at least `n_rx·n_layers·n_sc` long) and returns it.
     pub fn symbol_channel<'a>(&'a self, l: usize, buf: &'a mut [Complex32]) -> &'a [Complex32] {
         let s = self.stride();
-        match self.mode {
-            TimeMode::Average => {
+        match self.interpolated() {
+            false => {
                 let avg = &self.h_avg[..s];
                 match self.symbol_phase(l) {
                     Some(r) => {
@@ -139,7 +150,7 @@ impl ChannelEstimate {
                     None => avg,
                 }
             }
-            TimeMode::Interpolate => {
+            true => {
                 let lf = l as f64;
                 let p = &self.pos_symbol[..self.n_pos];
                 if self.n_pos == 1 || lf <= p[0] {

@@ -362,7 +362,6 @@ impl ChannelEstimator {
         out.n_layers = nl;
         out.n_sc = n_sc;
         out.n_pos = n_pos;
-        out.mode = self.opts.time;
         out.track_cfo = self.opts.cfo_correction;
         for l in 0..14.min(num.symbols_per_slot()) {
             out.symbol_time[l] = num.symbol_time_s(p.slot, l);
@@ -435,7 +434,25 @@ impl ChannelEstimator {
                 h[..stride].copy_from_slice(&w.h[..stride]);
             }
         }
-        let average = self.opts.time == TimeMode::Average;
+        out.mode = match self.opts.time {
+            TimeMode::Auto
+                if n_pos >= 2
+                    && time_selective(
+                        work,
+                        n_pos,
+                        n_rx * nl,
+                        n_pairs,
+                        out.noise_var,
+                        len,
+                        p.beta,
+                    ) =>
+            {
+                TimeMode::Interpolate
+            }
+            TimeMode::Auto => TimeMode::Average,
+            m => m,
+        };
+        let average = out.mode == TimeMode::Average;
         let cfo = if self.opts.cfo_correction {
             out.cfo_hz.unwrap_or(0.0)
         } else {
@@ -495,6 +512,44 @@ impl ChannelEstimator {
         self.work = work;
         Ok(())
     }
+}
+
+/// Whether the channel changed between consecutive DM-RS positions by more
+/// than time averaging gains against the estimation noise (the rule of
+/// [`TimeMode::Auto`] in the module documentation): 1 − ρ > 0.65·σ_e²/P for
+/// any consecutive pair of positions, over `blocks` (antenna, layer) blocks
+/// of `n_pairs` pair estimates, each with noise σ_e² = σ²/(2L'β²).
+fn time_selective(
+    work: &[&mut ChestPosition],
+    n_pos: usize,
+    blocks: usize,
+    n_pairs: usize,
+    noise_var: f32,
+    len: usize,
+    beta: f32,
+) -> bool {
+    let n = (blocks * n_pairs) as f64;
+    let sigma_e = noise_var as f64 / (2.0 * len as f64 * (beta * beta) as f64);
+    (0..n_pos - 1).any(|pos| {
+        let (a, b) = (
+            &work[pos].pairs[..blocks * n_pairs],
+            &work[pos + 1].pairs[..blocks * n_pairs],
+        );
+        let (mut c, mut pa, mut pb) = (Complex64::new(0.0, 0.0), 0.0f64, 0.0f64);
+        for (x, y) in a.iter().zip(b) {
+            let v = y * x.conj();
+            c += Complex64::new(v.re as f64, v.im as f64);
+            pa += x.norm_sqr() as f64;
+            pb += y.norm_sqr() as f64;
+        }
+        let (pa, pb) = (pa - n * sigma_e, pb - n * sigma_e);
+        if !(pa > 0.0 && pb > 0.0) {
+            return false; // nothing above the noise: averaging is best
+        }
+        let rho = (c.norm() / (pa * pb).sqrt()).min(1.0);
+        let p = 0.5 * (pa + pb) / n;
+        1.0 - rho > 0.65 * sigma_e / p
+    })
 }
 
 /// Subcarriers between neighbouring DM-RS pairs of one CDM group.

@@ -287,3 +287,31 @@ fn zero_grid_gives_finite_outputs_and_bad_sizes_are_errors() {
         Err(ChestError::Grid(_))
     ));
 }
+
+#[test]
+fn auto_time_mode_interpolates_a_changing_channel_and_averages_a_still_one() {
+    let n = num();
+    let p = params(DmrsType::Type1, vec![0u8], 1, 1, 0, 52);
+    // Two channels orthogonal over the band (g and g·e^{jπk/312}, smooth in
+    // frequency) mixed by cos/sin of theta per symbol: the channel turns
+    // over the slot as a fading one does, the correlation between the DM-RS
+    // positions (symbols 2 and 11) being cos(9 theta); a common phase or gain
+    // change, which averaging keeps, would not do.
+    for (theta, noise, want) in [
+        (0.08f32, 1e-3f32, TimeMode::Interpolate),
+        (0.0, 0.1, TimeMode::Average),
+        (0.003, 0.1, TimeMode::Average), // a slow change under the noise: averaging wins
+    ] {
+        let chan = move |a: usize, _j: usize, k: usize, l: usize| {
+            let g = Complex32::from_polar(1.0, 1.3 * a as f32);
+            let turn = Complex32::from_polar(1.0, std::f32::consts::PI * k as f32 / 312.0);
+            g * ((theta * l as f32).cos() + turn * (theta * l as f32).sin())
+        };
+        let mut rng = Rng(3);
+        let rx = receive(&p, 2, 52, noise as f64, &chan, &mut rng);
+        let mut est = ChannelEstimator::new(2, 1, 52, ChestOptions::default());
+        let mut out = est.new_estimate();
+        est.estimate(&n, &rx, &p, &mut out).unwrap();
+        assert_eq!(out.time_mode(), want, "theta {theta}, noise {noise}");
+    }
+}
