@@ -32,7 +32,7 @@ fn skipped_silence_gives_what_the_full_convolution_gives() {
     let mut whisper = silence.clone();
     whisper[len / 2] = Complex32::new(1e-30, 0.0);
     let (mut skip, mut full) = (channel(), channel());
-    let mut out = |ch: &mut FadingChannel, x: &[Complex32]| {
+    let out = |ch: &mut FadingChannel, x: &[Complex32]| {
         let mut y = vec![vec![Complex32::default(); len]; 2];
         ch.process(&[x], &mut y).unwrap();
         y

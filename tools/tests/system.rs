@@ -434,5 +434,18 @@ fn the_waveform_scenario_format_runs_in_the_system_study() {
             "{needle}: {err}"
         );
     }
+    // --print-default-config gives a scenario in that format, which runs.
+    let o = ranlab(&["system", "--print-default-config"]);
+    assert!(o.status.success());
+    let p = dir.join("start.toml");
+    std::fs::write(&p, &o.stdout).unwrap();
+    let o = ranlab(&[
+        "system",
+        "--config",
+        &p.display().to_string(),
+        "--slots",
+        "50",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -25,9 +25,18 @@ pub const DEFAULT_BLER_TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/
     after_help = "Examples:\n  ranlab system --config tools/examples/ul-ca.toml --json ca.json\n  ranlab system --config tools/examples/qos.toml --scheduler qos --expect \"ul_goodput_mbps>=50\""
 )]
 pub struct Args {
-    /// System configuration (TOML; examples in tools/examples/).
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    /// System configuration (TOML; examples in tools/examples/), or a
+    /// loopback scenario (a file with a `[cell]` table).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "print_default_config"
+    )]
+    config: Option<PathBuf>,
+    /// Print a scenario to start from (`tools/examples/ai-uplink.toml`, in
+    /// the loopback format both `loopback` and `system` read) and exit.
+    #[arg(long)]
+    print_default_config: bool,
     /// Write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -69,7 +78,17 @@ pub fn load_table(explicit: Option<&Path>) -> Result<BlerTable, String> {
     BlerTable::from_json(&t, &path.display().to_string())
 }
 
+/// The scenario `system --print-default-config` prints.
+const START_SCENARIO: &str = include_str!("../../examples/ai-uplink.toml");
+
 pub fn run(args: Args) -> CliResult<ExitCode> {
+    if args.print_default_config {
+        print!("{START_SCENARIO}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(config) = args.config.clone() else {
+        return Err("--config FILE is required".into());
+    };
     if args.slots == Some(0) {
         return Err("--slots: must be at least 1".into());
     }
@@ -78,9 +97,9 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
             return Err(format!("--scheduler: `{s}` (allowed: rr, pf, qos)").into());
         }
     }
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| format!("cannot read config `{}`: {e}", args.config.display()))?;
-    let origin = args.config.display().to_string();
+    let text = std::fs::read_to_string(&config)
+        .map_err(|e| format!("cannot read config `{}`: {e}", config.display()))?;
+    let origin = config.display().to_string();
     // One scenario format: a waveform scenario (it has a [cell] table) runs
     // here with the link abstraction in place of waveforms.
     let is_scenario = text
@@ -109,7 +128,7 @@ pub fn run(args: Args) -> CliResult<ExitCode> {
     }
     let table = match (&args.bler_table, &cfg.link.bler_table) {
         (None, Some(p)) => {
-            let base = args.config.parent().unwrap_or(Path::new("."));
+            let base = config.parent().unwrap_or(Path::new("."));
             load_table(Some(&base.join(p)))?
         }
         _ => table,
