@@ -314,9 +314,11 @@ impl UlScheduler {
         let choice =
             *self.sul_state[i].get_or_insert(sul::initial_choice(ue.rsrp_dbm, s.threshold_dbm));
         if !(nul_ul && sul_ul) {
-            // Only one of them has an uplink slot now: the UL/SUL indicator
-            // may point there regardless of the preference.
-            return true;
+            // Only one of them has an uplink slot now: the SUL carries the
+            // slots the NUL has none in, for every UE; the NUL is used by
+            // the UEs that prefer it (an edge UE on the SUL gains nothing
+            // from a NUL slot it cannot close).
+            return c == s.sul || choice == UlChoice::Nul;
         }
         if c == s.nul {
             // Evaluate switching once per slot (when the NUL is visited first).

@@ -113,8 +113,14 @@ fn sul_takes_the_edge_ue_and_leaves_the_near_ue_on_n78() {
     assert!(r.ues[1].rsrp_dbm.unwrap() < -110.0 && r.ues[0].rsrp_dbm.unwrap() > -110.0);
     // The edge UE stays on the SUL; the near UE takes the n78 uplink slots
     // it is not busy on the SUL in.
-    assert_eq!(slots(1, "n78"), 0, "{:?}", r.ues[1].carriers);
+    // (a switch to n78 when the SUL's outer loop has pushed its expected rate to
+    // nothing is allowed by the rule, but stays rare)
     assert!(slots(1, "sul") > 50);
+    assert!(
+        slots(1, "n78") * 20 <= slots(1, "sul"),
+        "{:?}",
+        r.ues[1].carriers
+    );
     assert!(slots(0, "n78") >= 10, "{:?}", r.ues[0].carriers);
     assert!(r.ues[1].tb_ok > 0, "the edge UE closes its link on the SUL");
 }
@@ -265,8 +271,8 @@ fn one_packet_latency_is_the_sr_bsr_grant_chain() {
     // the buffer at the next slot start t0 = ceil(a / 1 ms); the SR occasion
     // (period 1 ms) is t0, the gNB sees it 1 ms later (sr_delay); the grant
     // for the PUSCH at t needs the estimate K2 = 1 slot before it, so the
-    // PUSCH is at t0 + 2 ms; its CRC is known at the start of the next slot,
-    // t0 + 3 ms. Latency = t0 + 3 ms - a: in (3, 4] ms for every packet.
+    // PUSCH is at t0 + 2 ms; it ends at t0 + 3 ms and its CRC is known one
+    // slot later (decode_us), t0 + 4 ms. Latency = t0 + 4 ms - a: in (4, 5] ms.
     let t = r#"
 name = "latency"
 slots = 1000
@@ -291,5 +297,5 @@ snr_db = 30.0
     assert!(p.delivered >= 9, "{p:?}");
     assert_eq!(r.ues[0].bler_first_tx, 0.0);
     let (lo, hi) = (p.latency_p50_ms.unwrap(), p.latency_p99_ms.unwrap());
-    assert!(lo > 3.0 && hi <= 4.0, "{p:?}");
+    assert!(lo > 4.0 && hi <= 5.0, "{p:?}");
 }

@@ -18,7 +18,11 @@ use ranlab_phy::pipeline::uplink_phy::UplinkPhy;
 use ranlab_phy::pipeline::SubmitError;
 use ranlab_sdr::radio::TxTime;
 use ranlab_sdr::reader::TimedReader;
+use std::collections::VecDeque;
 use std::time::Duration;
+
+/// Slots whose results may be outstanding beside the newest (sizes the queue).
+const MAX_IN_FLIGHT_SLOTS: usize = 8;
 
 /// A slot a carrier has just sent (for the downlink of the primary).
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +65,8 @@ pub(crate) struct CarrierPath {
     pub power_control: bool,
     pdus: Vec<PuschPdu>,
     grants: Vec<UlGrant>,
+    /// Slot numbers of the slots in the uplink PHY, oldest first.
+    submitted: VecDeque<u64>,
     /// Slots sent and not yet received, `lookahead + 1` of them in a ring.
     pending: Vec<Pending>,
     pub sample_time: i64,
@@ -102,6 +108,7 @@ impl CarrierPath {
             tx_mix: vec![vec![Complex32::default(); p.max_slot_len]; p.link.tx_channels],
             pdus: Vec::with_capacity(p.max_pdus),
             grants: Vec::with_capacity(p.max_pdus),
+            submitted: VecDeque::with_capacity(2 * (lookahead + MAX_IN_FLIGHT_SLOTS)),
             pending: (0..=lookahead)
                 .map(|_| Pending {
                     index: 0,
@@ -245,6 +252,7 @@ impl CarrierPath {
             });
             match submitted {
                 Ok(()) => {
+                    self.submitted.push_back(p.index);
                     for g in &p.grants {
                         if let Some(st) = self.ues[g.ue as usize].as_mut() {
                             st.awaiting[g.harq_id as usize & 15] = Some(g.clone());
@@ -278,13 +286,35 @@ impl CarrierPath {
         Ok(())
     }
 
-    /// Feeds completed slots' CRC indications back to the MAC; with
-    /// `wait_all`, waits for every submitted slot (in submit order, so the
-    /// run is the same with any worker count).
-    pub fn collect(&mut self, now: u64, wait_all: bool, mac: &mut Mac) {
-        let wait = wait_all.then_some(Duration::from_secs(60));
+    /// Feeds completed slots' CRC indications back to the MAC at `now`
+    /// (µs). `Wait::Due` (free pace) waits for every slot that ended a slot
+    /// or more before `now` (the MAC's decoding time, `MacConfig::decode_us`)
+    /// and takes no later one, so a seed gives the same run with any worker
+    /// count while the pipeline decodes the newest slot beside the UE side's
+    /// next one; `Wait::All` waits for everything (end of the run);
+    /// `Wait::None` (real-time pace) takes what has completed.
+    pub fn collect(&mut self, now: u64, wait: Wait, mac: &mut Mac) {
+        // Carrier slot number of `now`; slot s ends at (s + 1) slots and its
+        // CRC is due one slot later.
+        let current = now / self.slot_us;
+        while let Some(&s) = self.submitted.front() {
+            let timeout = match wait {
+                Wait::All => Some(Duration::from_secs(60)),
+                Wait::Due if s + 2 <= current => Some(Duration::from_secs(60)),
+                Wait::Due => break,
+                Wait::None => None,
+            };
+            if !self.poll(timeout, now, mac) {
+                break;
+            }
+            self.submitted.pop_front();
+        }
+    }
+
+    /// Takes the oldest slot's indications (waiting up to `wait`).
+    fn poll(&mut self, wait: Option<Duration>, now: u64, mac: &mut Mac) -> bool {
         let (ues, c) = (&mut self.ues, self.index as u8);
-        while self.phy.poll(wait, |ind| {
+        self.phy.poll(wait, |ind| {
             let Some(ue) = mac.ue_of(ind.rnti) else {
                 return;
             };
@@ -309,6 +339,17 @@ impl CarrierPath {
             }
             let out = mac.on_crc(now, &UlCrc::from_indication(ue, c, &ind, crc_ok));
             st.account(&g, out, crc_ok, false);
-        }) {}
+        })
     }
+}
+
+/// How long [`CarrierPath::collect`] waits for the uplink PHY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// For the slots whose CRC is due now, and no other.
+    Due,
+    /// For every submitted slot.
+    All,
+    /// Not at all: what has completed.
+    None,
 }

@@ -28,7 +28,7 @@ pub mod report;
 pub(crate) mod stats;
 mod ue;
 
-use self::carrier::{CarrierParts, CarrierPath};
+use self::carrier::{CarrierParts, CarrierPath, Wait};
 use self::downlink::Downlink;
 use self::radio::{open_soapy, sim_link, RadioChoice, RadioKind, Request, MAX_STREAMS};
 use self::report::{
@@ -569,8 +569,13 @@ impl Cell {
     /// scheduler's grants over the carriers with an uplink slot starting
     /// now, the UEs' PUSCHs on each carrier's radio, and the downlink.
     fn send_tick(&mut self, now: u64) -> CliResult {
-        // Results of earlier slots come back before this slot is scheduled.
-        let wait = self.pace == Pace::Free;
+        // Results of earlier slots come back before this slot is scheduled:
+        // those due by now (free pace: waited for), or what is done (real time).
+        let wait = if self.pace == Pace::Free {
+            Wait::Due
+        } else {
+            Wait::None
+        };
         for c in &mut self.carriers {
             c.collect(now, wait, &mut self.mac);
         }
@@ -613,7 +618,7 @@ impl Cell {
         // Every submitted slot completes.
         let now = self.scheduled * self.tick_us;
         for c in &mut self.carriers {
-            c.collect(now, true, &mut self.mac);
+            c.collect(now, Wait::All, &mut self.mac);
         }
         let wall = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
         if self.started.is_some() {
