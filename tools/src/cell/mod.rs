@@ -14,9 +14,10 @@
 //! slot start; the gNB reads the slot's samples from the radio into the
 //! uplink PHY ([`UplinkPhy::submit_with`]); its CRC indications
 //! ([`UplinkPhy::poll`], keyed by RNTI and HARQ process) go back to HARQ and
-//! link adaptation before the next uplink slot is scheduled (`--pace free`:
-//! the cell waits for them, so a seed gives the same run with any worker
-//! count). A slot the pipeline cannot take is dropped with its reason; its
+//! link adaptation when they are due, one slot after the PUSCH ends (the
+//! MAC's decoding time; `--pace free`: the cell waits for exactly those, so a
+//! seed gives the same run with any worker count, while the PHY decodes the
+//! newest slot beside the UE side's next one). A slot the pipeline cannot take is dropped with its reason; its
 //! transport blocks count as not received (HARQ retransmits them, and a
 //! block whose last transmission was dropped is reported as dropped, not
 //! failed).
@@ -56,8 +57,8 @@ use std::time::{Duration, Instant};
 /// Pacing of the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Pace {
-    /// As fast as the CPU allows, each slot's results back before the next is
-    /// scheduled; deterministic (CI). Over SoapySDR the device clock still
+    /// As fast as the CPU allows, each slot's results taken when due (one
+    /// slot after it ends); deterministic (CI). Over SoapySDR the device clock still
     /// runs on its own (`mode=realtime` or hardware), only the waiting stays.
     Free,
     /// The simulated clock paced to the wall clock, one slot per slot
