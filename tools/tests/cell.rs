@@ -245,7 +245,6 @@ fn a_two_antenna_ue_sends_two_layers_when_its_sinr_carries_them() {
     // 4 gNB antennas, Es/N0 held at 25 dB: the 2-antenna UE's rank 2 carries
     // more than rank 1; the single-antenna UE beside it stays at one layer.
     let t = two_carriers("", "", "[[ue]]\nantennas = 2\n[[ue]]\nantennas = 1", 200)
-        .replace("antennas = 2\n[[ue]]", "antennas = 2\n[[ue]]")
         .replacen("antennas = 2\n", "antennas = 4\n", 1)
         .replace(
             "model = \"awgn\"",

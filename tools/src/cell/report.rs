@@ -140,11 +140,7 @@ impl PacketReport {
     /// The packets of `ue` over `air_s` seconds.
     pub fn of(ue: &ranlab_mac::ue::UeContext, air_s: f64) -> Self {
         let cnt = ue.counters();
-        let mut lat: Vec<f32> = ue
-            .lcs
-            .iter()
-            .flat_map(|l| l.buffer.latencies_ms().iter().copied())
-            .collect();
+        let mut lat = latencies_ms(ue);
         let budget = ue.lcs.first().map_or(f64::INFINITY, |l| l.params.pdb_ms);
         let offered: f64 = ue.lcs.iter().map(|l| l.source.offered_mbps()).sum();
         PacketReport {
@@ -166,6 +162,14 @@ impl PacketReport {
             budget_ms: budget,
         }
     }
+}
+
+/// The latencies of every packet `ue` delivered, ms, over its logical channels.
+pub fn latencies_ms(ue: &ranlab_mac::ue::UeContext) -> Vec<f32> {
+    ue.lcs
+        .iter()
+        .flat_map(|l| l.buffer.latencies_ms().iter().copied())
+        .collect()
 }
 
 /// Percentile `p` (0..=100, nearest rank) of `v`, sorted in place; None when empty.
@@ -230,11 +234,7 @@ impl ClassReport {
             c.full_buffer_ues += ue.lcs.iter().any(|l| !l.source.offered_mbps().is_finite()) as u64;
             c.delivered += cnt.delivered;
             c.dropped += cnt.dropped();
-            let mut own: Vec<f32> = ue
-                .lcs
-                .iter()
-                .flat_map(|l| l.buffer.latencies_ms().iter().copied())
-                .collect();
+            let mut own = latencies_ms(ue);
             c.over_budget += own.iter().filter(|&&l| l as f64 > c.budget_ms).count() as u64;
             lat.extend_from_slice(&own);
             if percentile(&mut own, 99.0).is_none_or(|p| p <= c.budget_ms) {

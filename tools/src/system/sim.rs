@@ -116,6 +116,7 @@ pub struct Outcome {
 }
 
 pub use crate::cell::report::percentile;
+use crate::cell::report::{latencies_ms, PacketReport};
 
 fn traffic_model(u: &SysUe) -> TrafficModel {
     match u.traffic {
@@ -742,12 +743,8 @@ fn simulate(
     let mut ue_res = Vec::new();
     for (u, ue) in mac.ues.iter().enumerate() {
         let st = ue.stats();
-        let cnt = ue.counters();
-        let mut lat: Vec<f32> = ue
-            .lcs
-            .iter()
-            .flat_map(|l| l.buffer.latencies_ms().iter().copied())
-            .collect();
+        // Packets, latency and offered load as the waveform cell reports them.
+        let pk = PacketReport::of(ue, air_s);
         let used: Vec<String> = ue
             .carriers
             .iter()
@@ -764,28 +761,27 @@ fn simulate(
         for c in &ue.carriers {
             bits[c.carrier] += c.stats.bits_ok;
         }
-        let offered = ue.lcs.iter().map(|l| l.source.offered_mbps()).sum::<f64>();
         ue_res.push(UeResult {
             id: ue.id,
             distance_m: specs[u].distance_m,
             rsrp_dbm: rsrp[u],
             qos_class: ue.lcs[0].qos.name(),
             ul_carriers: used,
-            offered_mbps: offered.is_finite().then_some(offered),
-            ul_goodput_mbps: per_s(cnt.delivered_bytes as f64 * 8.0) / 1e6,
+            offered_mbps: pk.offered_mbps,
+            ul_goodput_mbps: pk.delivered_mbps,
             bler: st.tb_failed as f64 / (st.tb_ok + st.tb_failed).max(1) as f64,
             tb_ok: st.tb_ok,
             tb_failed: st.tb_failed,
             tb_dropped: st.tb_dropped,
-            packets_in: cnt.packets_in,
-            delivered: cnt.delivered,
-            dropped_harq: cnt.dropped_harq,
-            dropped_expired: cnt.dropped_expired,
-            queued: cnt.queued(),
-            latency_p50_ms: percentile(&mut lat, 50.0),
-            latency_p95_ms: percentile(&mut lat, 95.0),
-            latency_p99_ms: percentile(&mut lat, 99.0),
-            latencies_ms: lat,
+            packets_in: pk.packets_in,
+            delivered: pk.delivered,
+            dropped_harq: pk.dropped_harq,
+            dropped_expired: pk.dropped_expired,
+            queued: pk.queued,
+            latency_p50_ms: pk.latency_p50_ms,
+            latency_p95_ms: pk.latency_p95_ms,
+            latency_p99_ms: pk.latency_p99_ms,
+            latencies_ms: latencies_ms(ue),
             bits_per_carrier: bits,
         });
     }
